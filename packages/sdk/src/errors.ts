@@ -1,0 +1,213 @@
+/**
+ * One error hierarchy for everything the SDK throws (house style §3).
+ *
+ * Every class carries a stable string `code`; guards check `instanceof` **or** `name`, so errors that
+ * crossed a realm (jest VM contexts, duplicated package copies) are still recognised.
+ * Note: nothing here ever holds a token, a secret_id or a private key. URLs are redacted when the error
+ * is constructed, and raw response bodies are never kept.
+ */
+export type VaultSdkErrorCode =
+  | 'VAULT_HTTP'
+  | 'VAULT_NETWORK'
+  | 'VAULT_TIMEOUT'
+  | 'VAULT_SEALED'
+  | 'VAULT_PERMISSION_DENIED'
+  | 'VAULT_RESPONSE'
+  | 'CONFIG'
+  | 'CERTIFICATE'
+  | 'NODE_NAME'
+  | 'RENDER'
+  | 'WRITE'
+  | 'ABORTED';
+
+export class VaultSdkError extends Error {
+  override name = 'VaultSdkError';
+  readonly code: VaultSdkErrorCode = 'VAULT_HTTP';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+  /** Brand that survives realms. */
+  get isVaultSdkError(): true {
+    return true;
+  }
+}
+
+export interface VaultHttpErrorInit {
+  status: number;
+  errors: string[];
+  method: string;
+  /** Already redacted URL. */
+  url: string;
+  namespace?: string | undefined;
+  requestId?: string | undefined;
+  retryAfterMs?: number | undefined;
+}
+
+/** Vault answered with a status >= 400. All of Vault's `errors[]` are kept, in order. */
+export class VaultHttpError extends VaultSdkError {
+  override name = 'VaultHttpError';
+  override readonly code: VaultSdkErrorCode = 'VAULT_HTTP';
+  readonly status: number;
+  readonly errors: string[];
+  readonly method: string;
+  readonly url: string;
+  readonly namespace: string | undefined;
+  readonly requestId: string | undefined;
+  /** Parsed `Retry-After`, when the server sent one. */
+  readonly retryAfterMs: number | undefined;
+  constructor(init: VaultHttpErrorInit, message?: string) {
+    const detail = init.errors.length ? init.errors.map((e) => e.trim().replace(/\s+/g, ' ')).join('; ') : 'no error text';
+    super(message ?? `Vault ${init.method} ${init.url} failed with ${init.status}: ${detail}`);
+    this.status = init.status;
+    this.errors = init.errors;
+    this.method = init.method;
+    this.url = init.url;
+    this.namespace = init.namespace;
+    this.requestId = init.requestId;
+    this.retryAfterMs = init.retryAfterMs;
+  }
+}
+
+/** 503 "Vault is sealed". */
+export class VaultSealedError extends VaultHttpError {
+  override name = 'VaultSealedError';
+  override readonly code: VaultSdkErrorCode = 'VAULT_SEALED';
+}
+
+/** 403 permission denied / missing or expired token. */
+export class VaultPermissionDeniedError extends VaultHttpError {
+  override name = 'VaultPermissionDeniedError';
+  override readonly code: VaultSdkErrorCode = 'VAULT_PERMISSION_DENIED';
+}
+
+/** The connection failed: DNS, refused, reset, TLS. Never reported as an HTTP status. */
+export class VaultNetworkError extends VaultSdkError {
+  override name = 'VaultNetworkError';
+  override readonly code: VaultSdkErrorCode = 'VAULT_NETWORK';
+  readonly method: string;
+  readonly url: string;
+  /** Node's error code, e.g. ECONNREFUSED, ECONNRESET. */
+  readonly errno: string | undefined;
+  constructor(init: { method: string; url: string; errno?: string | undefined; cause?: unknown }) {
+    super(`Vault ${init.method} ${init.url}: network error${init.errno ? ` (${init.errno})` : ''}`, { cause: init.cause });
+    this.method = init.method;
+    this.url = init.url;
+    this.errno = init.errno;
+  }
+}
+
+/** The per-request timeout elapsed. */
+export class VaultTimeoutError extends VaultSdkError {
+  override name = 'VaultTimeoutError';
+  override readonly code: VaultSdkErrorCode = 'VAULT_TIMEOUT';
+  readonly timeoutMs: number;
+  constructor(init: { method: string; url: string; timeoutMs: number }) {
+    super(`Vault ${init.method} ${init.url}: no answer within ${init.timeoutMs} ms`);
+    this.timeoutMs = init.timeoutMs;
+  }
+}
+
+/** Vault answered 2xx but the body was not what the endpoint documents (malformed JSON, missing field). */
+export class VaultResponseError extends VaultSdkError {
+  override name = 'VaultResponseError';
+  override readonly code: VaultSdkErrorCode = 'VAULT_RESPONSE';
+  readonly url: string;
+  constructor(url: string, message: string, options?: { cause?: unknown }) {
+    super(`Vault ${url}: ${message}`, options);
+    this.url = url;
+  }
+}
+
+export interface ConfigIssue {
+  /** Option, env var or config key at fault, e.g. `VAULT_SKIP_VERIFY` or `nodes[0].dir`. */
+  path: string;
+  message: string;
+}
+
+/** Bad configuration: options, environment or config file. */
+export class ConfigError extends VaultSdkError {
+  override name = 'ConfigError';
+  override readonly code: VaultSdkErrorCode = 'CONFIG';
+  readonly issues: ConfigIssue[];
+  constructor(issues: ConfigIssue[]) {
+    super(`invalid configuration: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
+    this.issues = issues;
+  }
+}
+
+export type CertificateProblem =
+  | 'parse'
+  | 'key-mismatch'
+  | 'chain'
+  | 'san'
+  | 'expired'
+  | 'not-yet-valid'
+  | 'lifetime'
+  | 'eku'
+  | 'key-type';
+
+/** A certificate, key or chain failed validation. Wraps every @peculiar/x509 throw in `cause`. */
+export class CertificateError extends VaultSdkError {
+  override name = 'CertificateError';
+  override readonly code: VaultSdkErrorCode = 'CERTIFICATE';
+  readonly problem: CertificateProblem;
+  constructor(problem: CertificateProblem, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.problem = problem;
+  }
+}
+
+/** An Erlang node name OTP would reject. */
+export class NodeNameError extends VaultSdkError {
+  override name = 'NodeNameError';
+  override readonly code: VaultSdkErrorCode = 'NODE_NAME';
+  readonly input: string;
+  constructor(input: string, reason: string) {
+    super(`invalid Erlang node name ${JSON.stringify(input)}: ${reason}`);
+    this.input = input;
+  }
+}
+
+/** A value cannot be rendered safely into an Erlang term, vm.args or shell snippet. */
+export class RenderError extends VaultSdkError {
+  override name = 'RenderError';
+  override readonly code: VaultSdkErrorCode = 'RENDER';
+  readonly field: string;
+  constructor(field: string, reason: string) {
+    super(`cannot render ${field}: ${reason}`);
+    this.field = field;
+  }
+}
+
+/** Writing the credential set failed; the previous set is still in place. */
+export class WriteError extends VaultSdkError {
+  override name = 'WriteError';
+  override readonly code: VaultSdkErrorCode = 'WRITE';
+  readonly path: string;
+  constructor(path: string, message: string, options?: { cause?: unknown }) {
+    super(`${path}: ${message}`, options);
+    this.path = path;
+  }
+}
+
+function guard<T extends VaultSdkError>(cls: abstract new (...a: never[]) => T, name: string) {
+  return (e: unknown): e is T =>
+    e instanceof cls || (typeof e === 'object' && e !== null && (e as { name?: unknown }).name === name);
+}
+
+export const isVaultSdkError = (e: unknown): e is VaultSdkError =>
+  e instanceof VaultSdkError ||
+  (typeof e === 'object' && e !== null && (e as { isVaultSdkError?: unknown }).isVaultSdkError === true);
+export const isVaultHttpError = (e: unknown): e is VaultHttpError =>
+  e instanceof VaultHttpError ||
+  (isVaultSdkError(e) && typeof (e as { status?: unknown }).status === 'number');
+export const isVaultSealedError = guard(VaultSealedError, 'VaultSealedError');
+export const isVaultPermissionDeniedError = guard(VaultPermissionDeniedError, 'VaultPermissionDeniedError');
+export const isVaultNetworkError = guard(VaultNetworkError, 'VaultNetworkError');
+export const isVaultTimeoutError = guard(VaultTimeoutError, 'VaultTimeoutError');
+export const isVaultResponseError = guard(VaultResponseError, 'VaultResponseError');
+export const isConfigError = guard(ConfigError, 'ConfigError');
+export const isCertificateError = guard(CertificateError, 'CertificateError');
+export const isNodeNameError = guard(NodeNameError, 'NodeNameError');
+export const isRenderError = guard(RenderError, 'RenderError');
+export const isWriteError = guard(WriteError, 'WriteError');

@@ -1,0 +1,97 @@
+// @vaultdist/sdk public surface. Every export is listed by name (house style §2).
+import 'reflect-metadata';
+
+export {
+  VaultSdkError,
+  VaultHttpError,
+  VaultSealedError,
+  VaultPermissionDeniedError,
+  VaultNetworkError,
+  VaultTimeoutError,
+  VaultResponseError,
+  ConfigError,
+  CertificateError,
+  NodeNameError,
+  RenderError,
+  WriteError,
+  isVaultSdkError,
+  isVaultHttpError,
+  isVaultSealedError,
+  isVaultPermissionDeniedError,
+  isVaultNetworkError,
+  isVaultTimeoutError,
+  isVaultResponseError,
+  isConfigError,
+  isCertificateError,
+  isNodeNameError,
+  isRenderError,
+  isWriteError,
+} from './errors.js';
+export type { VaultSdkErrorCode, ConfigIssue, CertificateProblem, VaultHttpErrorInit } from './errors.js';
+
+export { createVaultClient, createHttpsAgent, staticToken } from './client.js';
+export type {
+  VaultClient,
+  VaultClientOptions,
+  VaultRequestOptions,
+  VaultResponse,
+  VaultMethod,
+  VaultAuthInfo,
+  VaultWrapInfo,
+  VaultHealth,
+  AuthStrategy,
+  AuthContext,
+} from './client.js';
+export { resolveVaultConnection, readEnvTwin, DEFAULT_VAULT_ADDRESS } from './vault/config.js';
+export type { VaultConnectionOptions, ResolvedVaultConnection } from './vault/config.js';
+export { DEFAULT_RETRY_POLICY, NO_RETRY, retryDelayMs, parseRetryAfter } from './transport/retry-policy.js';
+export type { RetryPolicy, AttemptOutcome } from './transport/retry-policy.js';
+export { delay } from './transport/delay.js';
+export { redactUrl, redactBody, redactText } from './transport/redact.js';
+export { createDefaultLogger, silentLogger } from './logger.js';
+export type { Logger } from './logger.js';
+
+export { parseNodeName, nodeIdentityUri } from './node-name.js';
+export type { NodeName, NodeHostKind } from './node-name.js';
+
+export { generateKeyPair, exportPrivateKeyPem, splitPem, toPem, keyAlgorithm, KEY_TYPES } from './x509/keys.js';
+export type { KeyType } from './x509/keys.js';
+export { buildCsr, nodeSans } from './x509/csr.js';
+export type { NodeSans, BuildCsrOptions } from './x509/csr.js';
+export { parseCertificate, normalizeSerial } from './x509/parse.js';
+export type { CertificateInfo } from './x509/parse.js';
+export { validateCredentials, verifyChain, keyMatchesCertificate } from './x509/validate.js';
+export type { ValidateCredentialsOptions } from './x509/validate.js';
+
+export { signCsr, issueCertificate, requestNodeCertificate } from './pki/sign.js';
+export type { SignOptions, SignedCertificate, IssuedCertificate, NodeCertificateRequest, NodeCertificate } from './pki/sign.js';
+export { normalizeChain, fetchCaChain } from './pki/ca-chain.js';
+export {
+  ensureMount,
+  removeMount,
+  ensureRootCa,
+  ensureIntermediateCa,
+  ensureRole,
+  ensurePolicy,
+  ensureAuthMethod,
+  nodeRoleBody,
+  nodePolicy,
+  readCaPem,
+  parseDurationSeconds,
+} from './pki/admin.js';
+export type { Changed, GenerateRootOptions, IntermediateOptions, NodeRoleOptions, CaResult } from './pki/admin.js';
+
+export { erlangString, erlangAtom, flagWord, requireAbsolute } from './render/erlang.js';
+export { renderOptfile } from './render/optfile.js';
+export type { OptfileOptions, TlsVersion } from './render/optfile.js';
+export { distFlags, renderVmArgs } from './render/vm-args.js';
+export type { DistFlagsOptions, VmArgsOptions } from './render/vm-args.js';
+
+export { writeCredentialSet, readCredentialFiles, bundleText, caText, nodeWriterFs, CREDENTIAL_FILES } from './files/credential-set.js';
+export type { WriterFs, CredentialSetContent, WriteCredentialSetOptions, WriteCredentialSetResult } from './files/credential-set.js';
+
+export { issueNodeCredentials, splitChain } from './credentials.js';
+export type { IssueNodeCredentialsOptions, IssueNodeCredentialsResult } from './credentials.js';
+
+export { probeDistCertificate } from './probe.js';
+export type { ProbeOptions, ProbeResult } from './probe.js';

@@ -1,0 +1,41 @@
+import { isNodeNameError } from './errors.js';
+import { nodeIdentityUri, parseNodeName } from './node-name.js';
+
+describe('parseNodeName', () => {
+  it.each([
+    ['foo@127.0.0.1', 'ipv4', 'long'],
+    ['app@node1.example.com', 'dns', 'long'],
+    ['app@localhost', 'dns', 'short'],
+    ['my_app-2@::1', 'ipv6', 'long'],
+    ['x@[fe80::1]', 'ipv6', 'long'],
+  ])('accepts %s', (input, kind, mode) => {
+    const n = parseNodeName(input);
+    expect(n.hostKind).toBe(kind);
+    expect(n.mode).toBe(mode);
+  });
+  it.each([
+    ['', 'empty'],
+    ['foo', 'missing "@host"'],
+    ['@host', 'empty name part'],
+    ['foo@', 'empty host part'],
+    ['a@b@c', 'more than one "@"'],
+    ['fo o@host', 'may only contain'],
+    ["f'oo@host", 'may only contain'],
+    ['foo@-bad.example', 'not a valid DNS label'],
+    ['foo@host.', 'must not end with "."'],
+    ['foo@999.1.1.1', 'looks like an IPv4 address'],
+    ['foo@host"name', 'not a valid DNS label'],
+  ])('rejects %j (%s)', (input, reason) => {
+    let err: unknown;
+    try {
+      parseNodeName(input);
+    } catch (e) {
+      err = e;
+    }
+    expect(isNodeNameError(err)).toBe(true);
+    expect((err as Error).message).toContain(reason);
+  });
+  it('renders the identity URI', () => {
+    expect(nodeIdentityUri(parseNodeName('foo@127.0.0.1'))).toBe('erlang://foo@127.0.0.1');
+  });
+});

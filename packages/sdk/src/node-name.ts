@@ -1,0 +1,61 @@
+import { isIP } from 'node:net';
+import { NodeNameError } from './errors.js';
+
+export type NodeHostKind = 'ipv4' | 'ipv6' | 'dns';
+
+/** A parsed Erlang node name `name@host`. */
+export interface NodeName {
+  /** The full atom text, e.g. `foo@127.0.0.1`. */
+  full: string;
+  /** The part before `@`. */
+  name: string;
+  /** The part after `@`. */
+  host: string;
+  hostKind: NodeHostKind;
+  /**
+   * `long` when the host is an IP literal or contains a dot (needs `-name`), `short` otherwise (`-sname`).
+   * OTP refuses a dot-less host under `-name` ("Hostname localhost is illegal").
+   */
+  mode: 'long' | 'short';
+}
+
+const NAME_PART = /^[A-Za-z0-9_-]+$/;
+const DNS_LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
+
+/**
+ * Parses and validates an Erlang node name, rejecting what OTP would reject and what cannot be
+ * carried safely in a certificate (SNI/DNS SAN) or rendered into flags.
+ * @throws NodeNameError
+ */
+export function parseNodeName(input: string): NodeName {
+  if (typeof input !== 'string' || input.length === 0) throw new NodeNameError(String(input), 'empty');
+  if (input.length > 255) throw new NodeNameError(input, 'longer than 255 characters (the atom limit)');
+  const at = input.indexOf('@');
+  if (at < 0) throw new NodeNameError(input, 'missing "@host" (vaultdist needs the host to put in the certificate)');
+  if (input.indexOf('@', at + 1) >= 0) throw new NodeNameError(input, 'more than one "@"');
+  const name = input.slice(0, at);
+  let host = input.slice(at + 1);
+  if (!name) throw new NodeNameError(input, 'empty name part before "@"');
+  if (!NAME_PART.test(name)) {
+    throw new NodeNameError(input, `name part ${JSON.stringify(name)} may only contain letters, digits, "_" and "-"`);
+  }
+  if (!host) throw new NodeNameError(input, 'empty host part after "@"');
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  const ip = isIP(host);
+  if (ip === 4) return { full: `${name}@${host}`, name, host, hostKind: 'ipv4', mode: 'long' };
+  if (ip === 6) return { full: `${name}@${host}`, name, host, hostKind: 'ipv6', mode: 'long' };
+  if (host.endsWith('.')) throw new NodeNameError(input, 'host must not end with "."');
+  const labels = host.split('.');
+  for (const l of labels) {
+    if (!DNS_LABEL.test(l)) throw new NodeNameError(input, `host label ${JSON.stringify(l)} is not a valid DNS label`);
+  }
+  if (host.length > 253) throw new NodeNameError(input, 'host longer than 253 characters');
+  if (/^[0-9.]+$/.test(host)) throw new NodeNameError(input, `host ${JSON.stringify(host)} looks like an IPv4 address but is not one`);
+  return { full: input, name, host, hostKind: 'dns', mode: labels.length > 1 ? 'long' : 'short' };
+}
+
+/** The node's identity URI carried in the certificate's URI SAN, e.g. `erlang://foo@127.0.0.1`. */
+export function nodeIdentityUri(node: NodeName): string {
+  const host = node.hostKind === 'ipv6' ? `[${node.host}]` : node.host;
+  return `erlang://${node.name}@${host}`;
+}

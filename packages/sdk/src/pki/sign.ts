@@ -1,0 +1,122 @@
+import type { VaultClient } from '../client.js';
+import { VaultResponseError } from '../errors.js';
+import type { NodeName } from '../node-name.js';
+import { buildCsr, nodeSans, type NodeSans } from '../x509/csr.js';
+import { exportPrivateKeyPem, generateKeyPair, type KeyType } from '../x509/keys.js';
+import { normalizeChain } from './ca-chain.js';
+
+/** What Vault returned for one certificate, normalised. */
+export interface SignedCertificate {
+  certificate: string;
+  /** Issuing CA first, then parents (as far as the mount knows them). */
+  caChain: string[];
+  issuingCa: string;
+  serial: string;
+  expiration: Date;
+  warnings: string[];
+}
+
+export interface SignOptions {
+  mount: string;
+  role: string;
+  csr: string;
+  /** Requested TTL, e.g. "24h". Vault silently caps it at the role max: see `warnings`. */
+  ttl?: string | undefined;
+  commonName?: string | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+function toSigned(data: Record<string, unknown> | undefined, warnings: string[], url: string): SignedCertificate {
+  if (!data || typeof data.certificate !== 'string' || !data.certificate.includes('BEGIN CERTIFICATE')) {
+    throw new VaultResponseError(url, 'answer has no PEM certificate');
+  }
+  const issuingCa = typeof data.issuing_ca === 'string' ? data.issuing_ca : '';
+  const chain = normalizeChain(data.ca_chain ?? issuingCa);
+  const exp = typeof data.expiration === 'number' ? data.expiration : Number(data.expiration);
+  return {
+    certificate: `${data.certificate.trim()}\n`,
+    caChain: chain,
+    issuingCa: issuingCa ? `${issuingCa.trim()}\n` : (chain[0] ?? ''),
+    serial: String(data.serial_number ?? ''),
+    expiration: new Date(exp * 1000),
+    warnings,
+  };
+}
+
+/** `POST {mount}/sign/{role}`: Vault signs a CSR; CN and SANs come from the CSR. Not retried (creates a cert). */
+export async function signCsr(vault: VaultClient, o: SignOptions): Promise<SignedCertificate> {
+  const path = `${o.mount}/sign/${o.role}`;
+  const r = await vault.write<Record<string, unknown>>(
+    path,
+    { csr: o.csr, ttl: o.ttl, format: 'pem', common_name: o.commonName },
+    { signal: o.signal, idempotent: false },
+  );
+  return toSigned(r.data, r.warnings, path);
+}
+
+export interface IssuedCertificate extends SignedCertificate {
+  privateKey: string;
+}
+
+/** `POST {mount}/issue/{role}`: opt-in; Vault generates the key and sends it over the network. */
+export async function issueCertificate(
+  vault: VaultClient,
+  o: { mount: string; role: string; sans: NodeSans; ttl?: string; signal?: AbortSignal },
+): Promise<IssuedCertificate> {
+  const path = `${o.mount}/issue/${o.role}`;
+  const r = await vault.write<Record<string, unknown>>(
+    path,
+    {
+      common_name: o.sans.commonName,
+      alt_names: o.sans.dns.join(','),
+      ip_sans: o.sans.ips.join(','),
+      uri_sans: o.sans.uris.join(','),
+      ttl: o.ttl,
+      format: 'pem',
+      private_key_format: 'pkcs8',
+    },
+    { signal: o.signal, idempotent: false },
+  );
+  const signed = toSigned(r.data, r.warnings, path);
+  const key = r.data?.private_key;
+  if (typeof key !== 'string' || !key.includes('PRIVATE KEY')) throw new VaultResponseError(path, 'answer has no private key');
+  return { ...signed, privateKey: `${key.trim()}\n` };
+}
+
+export interface NodeCertificateRequest {
+  mount: string;
+  role: string;
+  node: NodeName;
+  /** @default 'ec-p256' */
+  keyType?: KeyType | undefined;
+  ttl?: string | undefined;
+  /** `sign` (default: key made here, CSR signed) or `issue` (Vault makes the key). */
+  mode?: 'sign' | 'issue' | undefined;
+  extraDns?: string[] | undefined;
+  extraIps?: string[] | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export interface NodeCertificate extends SignedCertificate {
+  privateKey: string;
+  keyType: KeyType;
+  mode: 'sign' | 'issue';
+}
+
+/**
+ * Gets a node its certificate: by default a key pair is generated here, a CSR with the node's
+ * identity profile is built and Vault signs it, so the private key never crosses the network.
+ * The result is not yet validated; pass it to `validateCredentials` / `writeCredentialSet`.
+ */
+export async function requestNodeCertificate(vault: VaultClient, o: NodeCertificateRequest): Promise<NodeCertificate> {
+  const keyType = o.keyType ?? 'ec-p256';
+  const sans = nodeSans(o.node, { dns: o.extraDns ?? [], ips: o.extraIps ?? [] });
+  if (o.mode === 'issue') {
+    const issued = await issueCertificate(vault, { mount: o.mount, role: o.role, sans, ...(o.ttl ? { ttl: o.ttl } : {}), ...(o.signal ? { signal: o.signal } : {}) });
+    return { ...issued, keyType, mode: 'issue' };
+  }
+  const keys = await generateKeyPair(keyType);
+  const csr = await buildCsr({ keys, keyType, sans });
+  const signed = await signCsr(vault, { mount: o.mount, role: o.role, csr, ttl: o.ttl, signal: o.signal });
+  return { ...signed, privateKey: await exportPrivateKeyPem(keys.privateKey), keyType, mode: 'sign' };
+}

@@ -1,0 +1,17 @@
+/**
+ * `tsx scripts/vault-dev/src/cli.ts`: runs an OpenBao dev server until Ctrl-C, printing the
+ * environment to use it. For manual exploration; tests and the demo call `startVaultDev()`.
+ */
+import { startVaultDev } from './index.js';
+
+const dev = await startVaultDev();
+process.stdout.write(
+  `export VAULT_ADDR=${dev.addr}\nexport VAULT_TOKEN=${dev.token}\n# TLS listener (cert auth): ${dev.tlsAddr} with VAULT_CACERT=${dev.caCertPath}\n# log: ${dev.logPath}\n`,
+);
+const stop = async () => {
+  await dev.stop();
+  process.exit(0);
+};
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
+setInterval(() => {}, 1 << 30);
