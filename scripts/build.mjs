@@ -1,0 +1,6 @@
+// Builds every workspace package that has sources (tsc project references), in dependency order.
+import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+
+const order = ['packages/sdk', 'packages/agent', 'packages/cli'].filter((p) => existsSync(`${p}/src/index.ts`));
+execFileSync('node_modules/.bin/tsc', ['-b', ...order], { stdio: 'inherit' });
