@@ -95,3 +95,8 @@ export type { IssueNodeCredentialsOptions, IssueNodeCredentialsResult } from './
 
 export { probeDistCertificate } from './probe.js';
 export type { ProbeOptions, ProbeResult } from './probe.js';
+
+export { revokeCertificate } from './pki/revoke.js';
+export type { RevokeCertificateOptions, RevokeCertificateResult } from './pki/revoke.js';
+export { fetchCrl, parseCrl, writeCrlDir, caSubjectHash, opensslNameHash } from './pki/crl.js';
+export type { CrlInfo, RevokedEntry, FetchCrlOptions, WriteCrlDirOptions, WriteCrlDirResult } from './pki/crl.js';
