@@ -1,0 +1,104 @@
+/**
+ * Revocation on real nodes: the optfile enables CRL checking for distribution
+ * (`{crl_check, peer}` + `ssl_crl_hash_dir`), the CRL directory is written by `writeCrlDir` from
+ * OpenBao's CRL, and a revoked node is refused on its next connection while an unrevoked one connects.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  distFlags,
+  fetchCrl,
+  issueNodeCredentials,
+  probeDistCertificate,
+  renderOptfile,
+  revokeCertificate,
+  writeCrlDir,
+} from '../../packages/sdk/src/index.js';
+import { createTestPki, testdir, type TestPki } from '../helpers/vault.js';
+import { sharedFreePort, startNode, stopAllNodes, type ErlNode } from '../helpers/erlang.js';
+
+const HOSTS = ['127.0.0.1', '127.0.0.2', '127.0.0.3'];
+
+describe('revocation: a revoked peer is refused on its next connection', () => {
+  let pki: TestPki;
+  let tmp: ReturnType<typeof testdir>;
+
+  beforeAll(async () => {
+    pki = await createTestPki();
+    tmp = testdir();
+  });
+  afterAll(async () => {
+    await stopAllNodes();
+    await pki?.cleanup();
+    tmp?.cleanup();
+  });
+
+  it('refuses the revoked node in both directions, keeps the others connecting, with no reload', async () => {
+    const port = await sharedFreePort(HOSTS);
+    const names = ['ra@127.0.0.1', 'rb@127.0.0.2', 'rc@127.0.0.3'];
+    const crl0 = await fetchCrl(pki.vault, pki.mount);
+    const setups = [];
+    for (const name of names) {
+      const dir = join(tmp.dir, name.replace(/[@.]/g, '_'));
+      const res = await issueNodeCredentials(pki.vault, { mount: pki.mount, role: pki.role, node: name, dir });
+      const crlDir = join(dir, 'crl');
+      await writeCrlDir(crlDir, [crl0.pem], [pki.rootPem]);
+      const optfile = join(dir, 'ssl_dist.conf');
+      writeFileSync(optfile, renderOptfile({ bundleFile: res.written.bundlePath, caFile: res.written.caPath, crl: { check: 'peer', crlDir } }));
+      setups.push({ name, dir, crlDir, res, host: name.split('@')[1]! });
+    }
+    const nodes: ErlNode[] = [];
+    for (const s of setups) {
+      nodes.push(await startNode({ name: s.name, dir: s.dir, flags: distFlags({ optfile: join(s.dir, 'ssl_dist.conf'), distPort: port, listenInterface: s.host }) }));
+    }
+    const [a, b, c] = nodes as [ErlNode, ErlNode, ErlNode];
+
+    // Before: everyone connects with CRL checking on (an empty, fresh CRL is present).
+    expect(await a.ping(names[1]!)).toBe('pong');
+    expect(await c.ping(names[0]!)).toBe('pong');
+    expect(await c.ping(names[1]!)).toBe('pong');
+
+    // Revoke rc's certificate by serial; refresh every node's CRL directory (what the agent does).
+    const revoked = await revokeCertificate(pki.vault, { mount: pki.mount, serial: setups[2]!.res.issued.serial });
+    expect(revoked).toMatchObject({ state: 'revoked', serial: setups[2]!.res.issued.serial });
+    const crl1 = await fetchCrl(pki.vault, pki.mount);
+    expect(crl1.revoked.map((r) => r.serial)).toContain(setups[2]!.res.issued.serial);
+    for (const s of setups) expect((await writeCrlDir(s.crlDir, [crl1.pem], [pki.rootPem])).changed).toBe(true);
+
+    // Live connections are not re-checked (TLS validates at handshake time): cut them, as an operator would.
+    for (const n of [a, b]) await n.eval(`erlang:disconnect_node('${names[2]}')`);
+    await c.eval(`[erlang:disconnect_node(N) || N <- nodes()], ok`);
+    expect(await c.nodes()).toEqual([]);
+
+    // rc → ra: ra (server) refuses rc's revoked client certificate.
+    expect(await c.ping(names[0]!)).toBe('pang');
+    // ra → rc: ra (client) refuses rc's revoked server certificate.
+    expect(await a.ping(names[2]!)).toBe('pang');
+    expect(await a.nodes()).not.toContain(names[2]);
+    const aLog = a.log();
+    expect(aLog).toMatch(/Certificate Revoked|certificate_revoked/);
+    // The unrevoked pair still makes fresh connections.
+    await a.eval(`erlang:disconnect_node('${names[1]}')`);
+    expect(await b.ping(names[0]!)).toBe('pong');
+    expect(await a.nodes()).toEqual([names[1]]);
+
+    // A probe with rc's credentials is refused too; with rb's it succeeds.
+    const creds = (i: number) => {
+      const bundle = readFileSync(join(setups[i]!.dir, 'bundle.pem'), 'utf8');
+      return { cert: bundle, key: bundle, ca: readFileSync(join(setups[i]!.dir, 'ca.pem'), 'utf8') };
+    };
+    const bad = await probeDistCertificate({ host: '127.0.0.1', port, servername: '127.0.0.1', ...creds(2) });
+    const good = await probeDistCertificate({ host: '127.0.0.1', port, servername: '127.0.0.1', ...creds(1) });
+    expect(bad.ok).toBe(false);
+    expect(good.ok).toBe(true);
+    console.log(
+      [
+        'revocation on real nodes (OTP 25, crl_check=peer, ssl_crl_hash_dir):',
+        `  revoked serial ${revoked.serial} at ${revoked.revokedAt?.toISOString()}`,
+        `  rc -> ra: pang; ra -> rc: pang; rb -> ra: pong`,
+        `  ra log: ${aLog.split('\n').find((l) => /Revoked|revoked/.test(l))?.trim()}`,
+        `  probe with rc's cert: ${bad.error}`,
+      ].join('\n'),
+    );
+  });
+});
