@@ -37,7 +37,7 @@ describe('revocation: a revoked peer is refused on its next connection', () => {
     const port = await sharedFreePort(HOSTS);
     const names = ['ra@127.0.0.1', 'rb@127.0.0.2', 'rc@127.0.0.3'];
     const crl0 = await fetchCrl(pki.vault, pki.mount);
-    const setups = [];
+    const setups: { name: string; dir: string; crlDir: string; res: Awaited<ReturnType<typeof issueNodeCredentials>>; host: string }[] = [];
     for (const name of names) {
       const dir = join(tmp.dir, name.replace(/[@.]/g, '_'));
       const res = await issueNodeCredentials(pki.vault, { mount: pki.mount, role: pki.role, node: name, dir });
