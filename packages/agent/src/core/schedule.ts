@@ -1,0 +1,132 @@
+/**
+ * Renewal schedule and retry backoff: pure decisions (house style §6, §8). No `node:*`, no clock, no
+ * randomness of its own: "now" and a `Random` are passed in, so unit tests can check min/max over
+ * many draws.
+ */
+
+/** [0, 1) source, e.g. `Math.random` wrapped in an object (the `Random` port). */
+export interface RandomSource {
+  next(): number;
+}
+
+export interface ValidityWindow {
+  notBefore: Date;
+  notAfter: Date;
+}
+
+export interface SchedulePolicy {
+  /** Renew at notBefore + lifetime × this. @default 0.6667 */
+  renewAtFraction: number;
+  /** ± spread of the renewal point as a fraction of the lifetime. @default 0.1 */
+  jitterFraction: number;
+  /** The must-renew deadline is notAfter − this margin (capped for short certificates, see computeRenewAt). */
+  minRemainingSeconds: number;
+}
+
+export interface RenewDecision {
+  /** When to start the renewal (never before `now`). */
+  renewAt: Date;
+  /** Latest sensible renewal time: notAfter − effective margin. Backoff never sleeps past it. */
+  mustRenewBy: Date;
+  /** Milliseconds from `now` to `renewAt` (≥ 0). */
+  delayMs: number;
+  /** The configured margin did not fit this certificate's lifetime and was reduced. */
+  marginCapped: boolean;
+}
+
+/**
+ * When to renew a certificate:
+ *
+ * 1. lifetime = notAfter − notBefore; target = notBefore + lifetime × (renewAtFraction + u), where u is
+ *    drawn uniformly from [−jitterFraction, +jitterFraction) with the injected `random`;
+ * 2. mustRenewBy = notAfter − margin, where margin = minRemainingSeconds, capped at half of the
+ *    lifetime left after the latest jittered point, so a margin longer than a short certificate's
+ *    lifetime cannot force renewing right after issuance (a renewal hot loop);
+ * 3. renewAt = min(target, mustRenewBy), and never before `now` (an overdue certificate renews now).
+ */
+export function computeRenewAt(cert: ValidityWindow, now: Date, random: RandomSource, policy: SchedulePolicy): RenewDecision {
+  const nb = cert.notBefore.getTime();
+  const na = cert.notAfter.getTime();
+  const lifetime = Math.max(0, na - nb);
+  const u = (random.next() * 2 - 1) * policy.jitterFraction;
+  const target = nb + lifetime * (policy.renewAtFraction + u);
+  const wantedMargin = policy.minRemainingSeconds * 1000;
+  const maxMargin = (lifetime * Math.max(0, 1 - policy.renewAtFraction - policy.jitterFraction)) / 2;
+  const margin = Math.min(wantedMargin, maxMargin);
+  const mustRenewBy = na - margin;
+  const renewAtMs = Math.round(Math.max(now.getTime(), Math.min(target, mustRenewBy)));
+  return { renewAt: new Date(renewAtMs), mustRenewBy: new Date(mustRenewBy), delayMs: renewAtMs - now.getTime(), marginCapped: margin < wantedMargin };
+}
+
+export interface BackoffPolicy {
+  /** First delay; doubles per consecutive failure. @default 1000 */
+  initialMs: number;
+  /** Cap. @default 300000 */
+  maxMs: number;
+  /** Random cut of 0..this fraction of each delay (1 = full jitter). @default 0.5 */
+  jitterFraction: number;
+}
+
+export interface BackoffContext {
+  /** Wall-clock now (ms since epoch). */
+  nowMs: number;
+  /** The must-renew deadline of the live certificate (ms), if there is one. */
+  mustRenewByMs?: number | undefined;
+  /** notAfter of the live certificate (ms), if there is one. */
+  notAfterMs?: number | undefined;
+}
+
+/**
+ * Delay before retry number `failures` (1 = after the first failure):
+ *
+ * 1. base = min(initialMs × 2^(failures−1), maxMs);
+ * 2. delay = base × (1 − r × jitterFraction), r from `random`; never below initialMs (no zero-length
+ *    sleep, no hot loop: the openbao LifetimeWatcher bug). With jitterFraction ≤ 0.5 consecutive delays
+ *    never shrink before the cap (2 × (1 − 0.5) ≥ 1);
+ * 3. before the must-renew deadline the delay is cut so the next attempt happens no later than the
+ *    deadline (at least 1 ms); past the deadline it is capped at a quarter of the time left until
+ *    notAfter (at least initialMs), so a few more attempts fit before expiry.
+ */
+export function nextBackoff(failures: number, policy: BackoffPolicy, random: RandomSource, ctx?: BackoffContext): number {
+  const n = Math.max(1, Math.floor(failures));
+  const base = Math.min(policy.initialMs * 2 ** Math.min(n - 1, 52), policy.maxMs);
+  let delay = Math.max(policy.initialMs, Math.round(base * (1 - random.next() * policy.jitterFraction)));
+  if (ctx?.mustRenewByMs !== undefined && ctx.nowMs < ctx.mustRenewByMs) {
+    delay = Math.max(1, Math.min(delay, ctx.mustRenewByMs - ctx.nowMs));
+  } else if (ctx?.notAfterMs !== undefined && ctx.nowMs < ctx.notAfterMs) {
+    delay = Math.min(delay, Math.max(policy.initialMs, Math.floor((ctx.notAfterMs - ctx.nowMs) / 4)));
+  }
+  return delay;
+}
+
+/** How alarmed to be about a node's certificate. */
+export type EscalationLevel = 'ok' | 'warn' | 'critical' | 'expired' | 'missing';
+
+export interface EscalationPolicy {
+  warnRemainingFraction: number;
+  criticalRemainingFraction: number;
+}
+
+/** Numeric form for the metric (`vaultdist_agent_escalation_level`). */
+export const ESCALATION_VALUE: Record<EscalationLevel, number> = { ok: 0, warn: 1, critical: 2, expired: 3, missing: 4 };
+
+/**
+ * Escalation by the fraction of the lifetime left: `warn` below warnRemainingFraction, `critical`
+ * below criticalRemainingFraction, `expired` at/after notAfter, `missing` without a certificate.
+ */
+export function escalationLevel(cert: ValidityWindow | undefined, now: Date, policy: EscalationPolicy): EscalationLevel {
+  if (!cert) return 'missing';
+  const na = cert.notAfter.getTime();
+  const left = na - now.getTime();
+  if (left <= 0) return 'expired';
+  const lifetime = Math.max(1, na - cert.notBefore.getTime());
+  const frac = left / lifetime;
+  if (frac < policy.criticalRemainingFraction) return 'critical';
+  if (frac < policy.warnRemainingFraction) return 'warn';
+  return 'ok';
+}
+
+/** Log level for a failure at a given escalation (warnings get louder as expiry nears). */
+export function failureLogLevel(level: EscalationLevel): 'warn' | 'error' | 'fatal' {
+  return level === 'ok' || level === 'warn' ? 'warn' : level === 'critical' ? 'error' : 'fatal';
+}

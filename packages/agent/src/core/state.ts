@@ -1,0 +1,96 @@
+/**
+ * The status model of the agent's nodes and the health derived from it (pure; house style §6, §13).
+ */
+import { escalationLevel, type EscalationLevel, type EscalationPolicy } from './schedule.js';
+
+/** What kind of step failed (maps to metrics labels and exit codes). */
+export type FailureKind = 'config' | 'vault-unreachable' | 'auth' | 'issue' | 'rejected' | 'write' | 'reload' | 'verify' | 'internal';
+
+export type NodePhase = 'starting' | 'waiting' | 'renewing' | 'backoff' | 'stopped';
+
+export interface CertSummary {
+  serial: string;
+  notBefore: Date;
+  notAfter: Date;
+}
+
+export interface NodeStatus {
+  node: string;
+  phase: NodePhase;
+  /** The live set on disk (read at start or written by the agent). */
+  cert: CertSummary | undefined;
+  /** The serial the node was last seen serving (verify). */
+  servedSerial: string | undefined;
+  /** The disk set was written but the node has not been seen serving it yet. */
+  reloadPending: boolean;
+  consecutiveFailures: number;
+  consecutiveWriteFailures: number;
+  lastFailure: { kind: FailureKind; message: string; at: Date } | undefined;
+  lastSuccessAt: Date | undefined;
+  nextAttemptAt: Date | undefined;
+  renewals: number;
+  failures: number;
+  verifyFailures: number;
+}
+
+export function initialNodeStatus(node: string): NodeStatus {
+  return {
+    node,
+    phase: 'starting',
+    cert: undefined,
+    servedSerial: undefined,
+    reloadPending: false,
+    consecutiveFailures: 0,
+    consecutiveWriteFailures: 0,
+    lastFailure: undefined,
+    lastSuccessAt: undefined,
+    nextAttemptAt: undefined,
+    renewals: 0,
+    failures: 0,
+    verifyFailures: 0,
+  };
+}
+
+export interface HealthPolicy extends EscalationPolicy {
+  /** Liveness fails after this many consecutive write failures on a node. @default 3 */
+  liveWriteFailures: number;
+}
+
+export interface NodeHealth {
+  node: string;
+  level: EscalationLevel;
+  ready: boolean;
+  live: boolean;
+  reasons: string[];
+}
+
+export interface Health {
+  /** Liveness: the agent is doing useful work (restarting it would not help otherwise). */
+  live: boolean;
+  /** Readiness: every node has a valid, served credential set and none is critical. */
+  ready: boolean;
+  nodes: NodeHealth[];
+}
+
+/**
+ * Health from the node statuses:
+ * - a node is not ready until it has a valid set (written or found on disk), nor while its level is
+ *   `critical`/`expired`/`missing`, nor while a written set is not yet served (reload pending);
+ * - a node is not live after `liveWriteFailures` consecutive write failures (a restart may fix a
+ *   wedged file system handle; a Vault outage is not a liveness problem) or when its certificate expired
+ *   while renewals keep failing.
+ */
+export function deriveHealth(statuses: NodeStatus[], now: Date, policy: HealthPolicy): Health {
+  const nodes = statuses.map((s): NodeHealth => {
+    const level = escalationLevel(s.cert, now, policy);
+    const reasons: string[] = [];
+    if (level !== 'ok' && level !== 'warn') reasons.push(`certificate ${level}`);
+    else if (level === 'warn') reasons.push('certificate nearing expiry');
+    if (s.reloadPending) reasons.push('new certificate not yet served');
+    if (s.lastFailure && s.consecutiveFailures > 0) reasons.push(`last ${s.lastFailure.kind} failure: ${s.lastFailure.message}`);
+    const ready = s.cert !== undefined && (level === 'ok' || level === 'warn') && !s.reloadPending;
+    const live = s.consecutiveWriteFailures < policy.liveWriteFailures && !(level === 'expired' && s.consecutiveFailures > 0);
+    return { node: s.node, level, ready, live, reasons };
+  });
+  return { live: nodes.every((n) => n.live), ready: nodes.length > 0 && nodes.every((n) => n.ready), nodes };
+}
