@@ -51,6 +51,40 @@ export { redactUrl, redactBody, redactText } from './transport/redact.js';
 export { createDefaultLogger, silentLogger } from './logger.js';
 export type { Logger } from './logger.js';
 
+// Auth strategies (house style §5): one factory per method, each returning an AuthStrategy.
+export { tokenAuth, lookupSelf, renewSelf, startTokenRenewal, tokenRenewDelayMs, renewBackoffMs, DEFAULT_TOKEN_RENEWAL_POLICY, systemWatcherClock } from './auth/token.js';
+export type {
+  TokenLookup,
+  RenewResult,
+  WatcherClock,
+  TokenRenewalPolicy,
+  TokenRenewalOptions,
+  TokenRenewalResult,
+  TokenRenewalStopReason,
+  TokenRenewalWatcher,
+} from './auth/token.js';
+export { appRoleAuth, unwrapSecretId } from './auth/approle.js';
+export type { AppRoleAuthOptions } from './auth/approle.js';
+export { certAuth } from './auth/cert.js';
+export type { CertAuthOptions } from './auth/cert.js';
+export { jwtAuth } from './auth/jwt.js';
+export type { JwtAuthOptions } from './auth/jwt.js';
+export { kubernetesAuth, KUBERNETES_TOKEN_PATH } from './auth/kubernetes.js';
+export type { KubernetesAuthOptions } from './auth/kubernetes.js';
+export { createLoginStrategy, loginRequest } from './auth/login.js';
+export type { LoginFn, LoginLease, LoginStrategyOptions } from './auth/login.js';
+export {
+  ensureConfigured,
+  ensureAppRole,
+  appRoleBody,
+  readRoleId,
+  createSecretId,
+  ensureCertRole,
+  ensureJwtConfig,
+  ensureJwtRole,
+} from './auth/admin.js';
+export type { AppRoleOptions, SecretIdResult, CreateSecretIdOptions, CertRoleOptions, JwtConfigOptions, JwtRoleOptions } from './auth/admin.js';
+
 export { parseNodeName, nodeIdentityUri } from './node-name.js';
 export type { NodeName, NodeHostKind } from './node-name.js';
 
@@ -78,6 +112,8 @@ export {
   nodePolicy,
   readCaPem,
   parseDurationSeconds,
+  sameValue,
+  diffFields,
 } from './pki/admin.js';
 export type { Changed, GenerateRootOptions, IntermediateOptions, NodeRoleOptions, CaResult } from './pki/admin.js';
 

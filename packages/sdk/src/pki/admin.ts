@@ -186,15 +186,25 @@ export function nodeRoleBody(o: NodeRoleOptions): Record<string, unknown> {
   };
 }
 
-function sameValue(want: unknown, have: unknown): boolean {
+/**
+ * Whether a value read back from Vault equals the value we would write: lists may come back as
+ * comma strings, durations as integer seconds, PEM/HCL text without the trailing newline.
+ */
+export function sameValue(want: unknown, have: unknown): boolean {
   if (Array.isArray(want)) {
     const h = Array.isArray(have) ? have : typeof have === 'string' && have ? have.split(',') : [];
-    return want.length === h.length && want.every((w, i) => String(w) === String(h[i]));
+    return want.length === h.length && want.every((w, i) => sameValue(w, h[i]) || String(w).trim() === String(h[i]).trim());
   }
+  if (typeof want === 'string' && typeof have === 'string') return want.trim() === have.trim();
   if (typeof want === 'string' && typeof have === 'number' && /^\d+[smhd]?$|^(\d+[smhd])+$/.test(want)) {
     return parseDurationSeconds(want) === have;
   }
   return want === have;
+}
+
+/** Field names of `body` whose wanted value differs from what Vault returned in `current`. */
+export function diffFields(body: Record<string, unknown>, current: Record<string, unknown>): string[] {
+  return Object.keys(body).filter((k) => body[k] !== undefined && !sameValue(body[k], current[k]));
 }
 
 /** Creates or updates a PKI role; unchanged when every field already has the wanted value. */

@@ -1,0 +1,100 @@
+/**
+ * TLS certificate auth (`auth/cert/login`): the client certificate is presented on the HTTPS
+ * connection (an `https.Agent` built for the login call), no secret travels in the body.
+ *
+ * Rotation (vault-api.md §0.2): a token obtained with a certificate can only be renewed with the
+ * byte-identical certificate (OpenBao ≥ 2.5.3 enforces this), so after the node's certificate
+ * rotates the old token must be **replaced by a new login**, not renewed. This strategy therefore
+ * 1. reads the certificate and key files at every login (never cached across logins);
+ * 2. remembers the certificate text it logged in with;
+ * 3. before handing out the cached token, compares that text with the file on disk; when they differ
+ *    the token is dropped and the next call logs in again with the new certificate.
+ *
+ * The files may be one bundle (key + leaf + chain, the credential set's `bundle.pem`): pass the same
+ * path as `certFile` and `keyFile`, or only `certFile`. Needs an `https://` Vault address; the
+ * server must trust the issuing CA in `auth/cert/certs/:name` and the certificate needs the
+ * clientAuth EKU.
+ */
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import type { AuthStrategy } from '../client.js';
+import { createHttpsAgent } from '../client.js';
+import { ConfigError, type ConfigIssue } from '../errors.js';
+import { createLoginStrategy, loginRequest, mountPath, type LoginStrategyOptions } from './login.js';
+
+export interface CertAuthOptions extends LoginStrategyOptions {
+  /** PEM client certificate (leaf first, intermediates after), or the whole bundle. */
+  certFile: string;
+  /** PEM private key. @default certFile (a bundle holding key and certificates) */
+  keyFile?: string | undefined;
+  /** Restrict the login to this cert role (`auth/cert/certs/:name`). @default any matching role */
+  name?: string | undefined;
+  /** @default 'cert' */
+  mount?: string | undefined;
+}
+
+const CERT_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
+
+/** The certificate blocks of a PEM text (a bundle's key block is left out). */
+function certificatesOf(text: string): string {
+  return (text.match(CERT_BLOCK) ?? []).join('\n');
+}
+
+/**
+ * TLS certificate login strategy.
+ *
+ * @example
+ * const vault = createVaultClient({
+ *   address: 'https://vault.example:8200', caCertPath: '/etc/vaultdist/vault-ca.pem',
+ *   auth: certAuth({ certFile: '/var/lib/vaultdist/foo/bundle.pem', name: 'erlang-nodes' }),
+ * });
+ */
+export function certAuth(o: CertAuthOptions): AuthStrategy {
+  const issues: ConfigIssue[] = [];
+  const mount = mountPath('mount', o.mount ?? 'cert', issues);
+  if (typeof o.certFile !== 'string' || !o.certFile) issues.push({ path: 'certFile', message: 'a client certificate file is required' });
+  if (issues.length) throw new ConfigError(issues);
+  const keyFile = o.keyFile ?? o.certFile;
+  let loggedInWith: string | undefined;
+  const read = async (path: string, field: string) => {
+    try {
+      return await readFile(path, 'utf8');
+    } catch (e) {
+      throw new ConfigError([{ path: field, message: `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}` }]);
+    }
+  };
+  return createLoginStrategy(
+    'cert',
+    async (ctx, signal) => {
+      if (!ctx.connection.address.startsWith('https:')) {
+        throw new ConfigError([{ path: ctx.connection.sources.address ?? 'address', message: 'TLS certificate auth needs an https:// Vault address' }]);
+      }
+      // (1)
+      const certText = certificatesOf(await read(o.certFile, 'certFile'));
+      const keyText = await read(keyFile, 'keyFile');
+      if (!certText) throw new ConfigError([{ path: 'certFile', message: `${o.certFile} holds no PEM certificate` }]);
+      if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(keyText)) throw new ConfigError([{ path: 'keyFile', message: `${keyFile} holds no PEM private key` }]);
+      const agent = createHttpsAgent(ctx.connection, { cert: certText, key: keyText });
+      try {
+        const auth = await loginRequest(ctx, `auth/${mount}/login`, o.name ? { name: o.name } : {}, { signal, httpsAgent: agent });
+        // (2)
+        loggedInWith = certText;
+        return auth;
+      } finally {
+        agent.destroy();
+      }
+    },
+    {
+      ...o,
+      // (3)
+      stale: () => {
+        if (o.stale?.()) return true;
+        try {
+          return loggedInWith !== undefined && certificatesOf(readFileSync(o.certFile, 'utf8')) !== loggedInWith;
+        } catch {
+          return false; // unreadable right now: keep the token; the next login reports the problem
+        }
+      },
+    },
+  );
+}
