@@ -1,0 +1,64 @@
+/**
+ * Smoke test for the benchmark suite (bench/): every benchmark runs in a tiny configuration and must
+ * exit 0 and print a well-formed BENCH_RESULT line. Timings are NOT asserted (speed targets belong to
+ * the benchmarks themselves, whose figures are documented in the README); what is asserted is that the
+ * benchmark measured what it claims to measure (e.g. the vaultdist pair really ran TLS 1.3).
+ */
+import { execFile } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
+const TSX = join(ROOT, 'node_modules/.bin/tsx');
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function runBench(script: string, args: string[], timeoutMs = 90000): Promise<Run> {
+  return new Promise((res) => {
+    execFile(TSX, [join(ROOT, 'bench', script), ...args], { cwd: ROOT, timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      res({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
+    });
+  });
+}
+
+function result(run: Run): Record<string, unknown> {
+  if (run.code !== 0) throw new Error(`benchmark exited ${run.code}\n${run.stdout}\n${run.stderr}`);
+  const line = run.stdout.split('\n').find((l) => l.startsWith('BENCH_RESULT '));
+  if (!line) throw new Error(`no BENCH_RESULT line in:\n${run.stdout}`);
+  return JSON.parse(line.slice('BENCH_RESULT '.length)) as Record<string, unknown>;
+}
+
+const positive = (x: unknown) => typeof x === 'number' && Number.isFinite(x) && x > 0;
+
+describe('benchmarks (tiny configurations, output shape only)', () => {
+  it('dist: tcp, OTP-default TLS and vaultdist pairs all measured, ratios against tcp', async () => {
+    const r = result(await runBench('dist.ts', ['--rounds=1', '--kib-count=200', '--mib-count=2', '--rtt=20', '--warm=5']));
+    expect(r.bench).toBe('dist');
+    const rows = r.results as { mode: string; connection: string; kibMBps: number; mibMBps: number; rttUs: number; kibRatio: number; mibRatio: number; rttRatio: number }[];
+    expect(rows.map((x) => x.mode)).toEqual(['tcp', 'tls-otp', 'vaultdist']);
+    expect(rows.map((x) => x.connection)).toEqual(['tcp', "{'tlsv1.2',aes_256_gcm}", "{'tlsv1.3',aes_256_gcm}"]);
+    for (const x of rows) for (const k of ['kibMBps', 'mibMBps', 'rttUs', 'kibRatio', 'mibRatio', 'rttRatio'] as const) expect(positive(x[k])).toBe(true);
+    expect(rows[0]!.kibRatio).toBe(1);
+  });
+
+  it('dist: a typo in an option is a usage error naming it (exit 2)', async () => {
+    const run = await runBench('dist.ts', ['--round=1']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/unknown option --round/);
+  });
+
+  it('sdk: overhead variants and a load row per concurrency', async () => {
+    const r = result(await runBench('sdk.ts', ['--calls=3', '--warm=1', '--concurrency=2', '--load-count=4', '--load-seconds=10']));
+    expect(r.bench).toBe('sdk');
+    const overhead = r.overhead as { variant: string; medianMs: number; ratio: number }[];
+    expect(overhead.map((o) => o.variant)).toEqual(['bare', 'sdk-sign', 'sdk-full', 'local-key-csr']);
+    for (const o of overhead) expect(positive(o.medianMs) && positive(o.ratio)).toBe(true);
+    const load = r.load as { concurrency: number; variant: string; signs: number; errors: number; perSecond: number }[];
+    expect(load.map((l) => `${l.concurrency}/${l.variant}/${l.signs}/${l.errors}`)).toEqual(['2/sdk-full/4/0', '2/bare/4/0']);
+    for (const l of load) expect(positive(l.perSecond)).toBe(true);
+  });
+});
