@@ -1,0 +1,79 @@
+/**
+ * Compatibility lane: mixed clusters. An OTP 25 node (the host's erl) and an OTP 27 node (the trixie
+ * root) connect over mutual TLS in both directions with the SDK's optfile, and an Elixir 1.18 node
+ * (OTP 27) joins the OTP 25 node with the same flags passed through `elixir --erl`.
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { distFlags, parseCertificate } from '../../packages/sdk/src/index.js';
+import { createTestPki, testdir, type TestPki } from '../helpers/vault.js';
+import { compileErlang, sharedFreePort, startNode, stopAllNodes } from '../helpers/erlang.js';
+import { describeOtp27, issueNodeDir } from '../helpers/otp27.js';
+
+const REPO = join(fileURLToPath(import.meta.url), '..', '..', '..');
+const RELOAD_SRC = join(REPO, 'packages', 'cli', 'erlang', 'vaultdist_reload.erl');
+const HOSTS = ['127.0.0.1', '127.0.0.2', '127.0.0.3'];
+const PEER = (peer: string) =>
+  `begin {_, Ctrl} = lists:keyfind('${peer}', 1, erlang:system_info(dist_ctrl)), {ok, S} = tls_sender:dist_tls_socket(Ctrl), ` +
+  `{ok, [{protocol, P}]} = ssl:connection_information(S, [protocol]), {ok, Der} = ssl:peercert(S), ` +
+  `{P, integer_to_list(element(3, element(2, public_key:pkix_decode_cert(Der, otp))), 16)} end`;
+const hexSerial = (vault: string) => vault.replace(/:/g, '').replace(/^0+/, '').toUpperCase();
+
+describeOtp27('OTP 25 <-> OTP 27 (and Elixir 1.18) over mTLS distribution', (lane) => {
+  let pki: TestPki;
+  let tmp: ReturnType<typeof testdir>;
+
+  beforeAll(async () => {
+    pki = await createTestPki();
+    tmp = testdir('vaultdist-otp27-');
+  });
+  afterAll(async () => {
+    await stopAllNodes();
+    await pki?.cleanup();
+    tmp?.cleanup();
+  });
+
+  it('connects 25 -> 27 and 27 -> 25, each side seeing the other\'s Vault certificate over TLS 1.3; Elixir 1.18 joins', async () => {
+    const port = await sharedFreePort(HOSTS);
+    const a = await issueNodeDir(pki, join(tmp.dir, 'a25'), 'a25@127.0.0.1');
+    const b = await issueNodeDir(pki, join(tmp.dir, 'b27'), 'b27@127.0.0.2');
+    const flags = (optfile: string, ip: string, codePaths: string[] = []) => distFlags({ optfile, distPort: port, listenInterface: ip, codePaths });
+    const a25 = await startNode({ name: 'a25@127.0.0.1', dir: a.dir, flags: flags(a.optfile, '127.0.0.1') });
+    const b27 = await startNode({ name: 'b27@127.0.0.2', dir: b.dir, erl: lane().erl, flags: flags(b.optfile, '127.0.0.2') });
+    expect(await a25.eval('erlang:system_info(otp_release)')).toBe('"25"');
+    expect(await b27.eval('erlang:system_info(otp_release)')).toBe('"27"');
+
+    // 25 dials 27 (25 is the TLS client, 27 the server).
+    expect(await a25.ping('b27@127.0.0.2')).toBe('pong');
+    expect(await a25.eval(PEER('b27@127.0.0.2'))).toBe(`{'tlsv1.3',"${hexSerial(b.res.issued.serial)}"}`);
+    expect(await b27.eval(PEER('a25@127.0.0.1'))).toBe(`{'tlsv1.3',"${hexSerial(a.res.issued.serial)}"}`);
+
+    // Drop the link from both sides, then 27 dials 25.
+    expect(await b27.eval(`erlang:disconnect_node('a25@127.0.0.1')`)).toBe('true');
+    expect(await b27.nodes()).toEqual([]);
+    expect(await b27.ping('a25@127.0.0.1')).toBe('pong');
+    expect(await b27.eval(PEER('a25@127.0.0.1'))).toBe(`{'tlsv1.3',"${hexSerial(a.res.issued.serial)}"}`);
+    expect(await a25.nodes()).toEqual(['b27@127.0.0.2']);
+    expect(await b27.eval(`rpc:call('a25@127.0.0.1', erlang, system_info, [otp_release])`)).toBe('"25"');
+
+    // Elixir 1.18 on OTP 27: the same flags through --erl, the reload module on the code path.
+    const ebin = compileErlang([RELOAD_SRC]);
+    const e = await issueNodeDir(pki, join(tmp.dir, 'ex'), 'ex@127.0.0.3');
+    expect(parseCertificate(readFileSync(e.bundle, 'utf8').replace(/^[\s\S]*?(?=-----BEGIN CERTIFICATE)/, '')).dns).toContain('127.0.0.3');
+    const code =
+      'IO.puts(inspect({System.version(), System.otp_release(), Node.ping(:"a25@127.0.0.1"), Node.list(), ' +
+      ':rpc.call(:"a25@127.0.0.1", :erlang, :system_info, [:otp_release]), :vaultdist_reload.reload()}))';
+    const { stdout } = await promisify(execFile)(
+      lane().elixir,
+      ['--name', 'ex@127.0.0.3', '--cookie', 'vaultdist-test-cookie', '--erl', flags(e.optfile, '127.0.0.3').join(' '), '-pa', ebin, '-e', code],
+      { cwd: e.dir, timeout: 60000 },
+    );
+    const lines = stdout.trim().split('\n');
+    expect(lines.at(-1)).toBe(`{"1.18.3", "27", :pong, [:"a25@127.0.0.1"], ~c"25", {:ok, %{dist: :ok, ssl: :not_running}}}`);
+    // Elixir's Logger prints the reload module's notice (OTP logger events reach Elixir's console).
+    expect(stdout).toMatch(/\[notice\] vaultdist_reload: TLS distribution certificates reloaded \(trigger :api\)/);
+  });
+});
