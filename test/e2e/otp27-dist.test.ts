@@ -91,7 +91,7 @@ describeOtp27('OTP 27: mTLS distribution with Vault-issued certificates', (lane)
     expect(await tcpOpen('127.0.0.2', port)).toBe(true);
   });
 
-  it('OTP 27 defaults when an optfile leaves options out: client verifies, server does not, dist forces TLS 1.2', async () => {
+  it('OTP 27 defaults when an optfile leaves options out: client verifies (25 does not), server does not, dist forces TLS 1.2', async () => {
     // A hand-written "lax" optfile with only the file options (no verify, no versions), as many
     // guides show. The SDK never renders this; it is here to record what OTP 27 does with it.
     const lax = (dir: string, bundle: string, ca: string, clientExtra = '') => {
@@ -114,6 +114,12 @@ describeOtp27('OTP 27: mTLS distribution with Vault-issued certificates', (lane)
     expect(await laxNode.nodes()).toEqual(['evil@127.0.0.2']);
     // Without a versions option the distribution is still forced to TLS 1.2 (inet_tls_dist:dist_defaults/1).
     expect(await laxNode.eval(PROTOCOL('evil@127.0.0.2'))).toBe("{ok,[{protocol,'tlsv1.2'}]}");
+
+    // The same lax optfile on OTP 25 (host erl): its client does NOT verify, so it joins the foreign-CA node.
+    const good25 = await issueNodeDir(pki, dirOf('lax25@127.0.0.3', 'd'), 'lax25@127.0.0.3');
+    const lax25 = await startNode({ name: 'lax25@127.0.0.3', dir: good25.dir, flags: flags(lax(good25.dir, good25.bundle, good25.ca), '127.0.0.3') });
+    expect(await lax25.eval('erlang:system_info(otp_release)')).toBe('"25"');
+    expect(await lax25.ping('evil@127.0.0.2')).toBe('pong');
 
     // secure_renegotiate with TLS-1.3-only versions is still an option error on OTP 27 (the SDK omits it).
     expect(
