@@ -5,7 +5,6 @@
  * control node with the default erl_epmd does reach it), and a node presenting another node's valid
  * certificate is disconnected.
  */
-import { jest } from '@jest/globals';
 import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
@@ -13,8 +12,6 @@ import { fileURLToPath } from 'node:url';
 import { distFlags, issueNodeCredentials, renderOptfile } from '../../packages/sdk/src/index.js';
 import { createTestPki, testdir, type TestPki } from '../helpers/vault.js';
 import { compileErlang, portFreeOn, startNode, stopAllNodes, tcpOpen } from '../helpers/erlang.js';
-
-jest.setTimeout(90000);
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
 const ERLANG = join(ROOT, 'packages', 'cli', 'erlang');
@@ -65,7 +62,7 @@ describe('vaultdist_epmd and vaultdist_name_check on real OTP 25 nodes', () => {
     tmp = testdir();
     ebin = compileErlang([join(ERLANG, 'vaultdist_epmd.erl'), join(ERLANG, 'vaultdist_name_check.erl')]);
     can = await canary();
-  });
+  }, 90_000);
   afterAll(async () => {
     await stopAllNodes();
     await can?.close();
@@ -127,7 +124,7 @@ describe('vaultdist_epmd and vaultdist_name_check on real OTP 25 nodes', () => {
     });
     await eventually('the default erl_epmd contacts the canary', async () => can.connections(), (n) => n > 0);
     await ctl.stop();
-  });
+  }, 90_000);
 
   it('refuses to start distribution when no port is configured for the node itself, naming the node', async () => {
     const opt = await optfileFor('lost@127.0.0.1');
@@ -140,5 +137,5 @@ describe('vaultdist_epmd and vaultdist_name_check on real OTP 25 nodes', () => {
     expect(await lost.waitExit()).not.toBe(0);
     // At this point of the boot the logger prints nothing yet; OTP prints the error term itself.
     expect(lost.log()).toContain(`Protocol 'inet_tls': register/listen error: {vaultdist_epmd,{no_port,"lost@127.0.0.1"}}`);
-  });
+  }, 90_000);
 });

@@ -4,15 +4,12 @@
  * certificate until the distribution PEM cache is cleared; reload/0, SIGHUP and the content poller each
  * make it serve the new one, while the existing distribution link stays up.
  */
-import { jest } from '@jest/globals';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { distFlags, issueNodeCredentials, probeDistCertificate, renderOptfile, type IssueNodeCredentialsResult } from '../../packages/sdk/src/index.js';
 import { createTestPki, testdir, type TestPki } from '../helpers/vault.js';
 import { compileErlang, sharedFreePort, startNode, stopAllNodes, type ErlNode } from '../helpers/erlang.js';
-
-jest.setTimeout(60000);
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
 const RELOAD_SRC = join(ROOT, 'packages', 'cli', 'erlang', 'vaultdist_reload.erl');
@@ -94,7 +91,7 @@ describe('vaultdist_reload on real OTP 25 nodes', () => {
         '-s', 'vaultdist_reload', 'start',
       ],
     });
-  });
+  }, 60_000);
   afterAll(async () => {
     await stopAllNodes();
     await pki?.cleanup();
@@ -132,7 +129,7 @@ describe('vaultdist_reload on real OTP 25 nodes', () => {
     expect(await bar.eval(`element(2, lists:keyfind('foo@127.0.0.1', 1, erlang:system_info(dist_ctrl)))`)).toBe(ctrlBefore);
     expect(hexToVault(await bar.eval(PEER_SERIAL('foo@127.0.0.1')))).toBe(first);
     expect(await bar.eval(`rpc:call('foo@127.0.0.1', erlang, node, [])`)).toBe(`'foo@127.0.0.1'`);
-  });
+  }, 60_000);
 
   it('reloads on SIGHUP (the pid from the pidfile), and survives 5 SIGHUPs in a row', async () => {
     const ctrlBefore = await bar.eval(`element(2, lists:keyfind('foo@127.0.0.1', 1, erlang:system_info(dist_ctrl)))`);
@@ -153,7 +150,7 @@ describe('vaultdist_reload on real OTP 25 nodes', () => {
     expect(await served('127.0.0.1', 'bar@127.0.0.2')).toBe(third);
     expect(await bar.eval(`element(2, lists:keyfind('foo@127.0.0.1', 1, erlang:system_info(dist_ctrl)))`)).toBe(ctrlBefore);
     expect(await foo.ping('bar@127.0.0.2')).toBe('pong');
-  });
+  }, 60_000);
 
   it('the content poller reloads when the files change, with no signal', async () => {
     const before = issued['bar@127.0.0.2']!.issued.serial;
@@ -162,9 +159,9 @@ describe('vaultdist_reload on real OTP 25 nodes', () => {
     await eventually('bar serves the new serial (poller)', () => served('127.0.0.2', 'foo@127.0.0.1'), (s) => s === next);
     expect(bar.log()).toMatch(/reloaded \(trigger poll\)/);
     expect(await foo.nodes()).toEqual(['bar@127.0.0.2']);
-  });
+  }, 60_000);
 
   it('clears the ssl application cache too when it runs', async () => {
     expect(await foo.eval('{ok, _} = application:ensure_all_started(ssl), vaultdist_reload:reload()')).toBe('{ok,#{dist => ok,ssl => ok}}');
-  });
+  }, 60_000);
 });

@@ -3,15 +3,12 @@
  * over mTLS, a certificate-less node is refused, no epmd, and a live SIGHUP reload changes the served
  * serial.
  */
-import { jest } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { adminClient, suffix, testdir, testVault } from '../helpers/vault.js';
 import { sharedFreePort } from '../helpers/erlang.js';
 import { removeMount } from '../../packages/sdk/src/index.js';
-
-jest.setTimeout(120000);
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
 
@@ -55,5 +52,5 @@ describe('examples/erlang', () => {
     expect(r.out).toContain(`node alice@127.0.0.1: new certificate ${serials[1]}`);
     expect(r.out).toMatch(/reloaded \(trigger sighup\)/);
     expect(r.out).toMatch(/summary: .* OK/);
-  });
+  }, 120_000);
 });
