@@ -17,7 +17,7 @@ import {
 import { createDefaultLogger, type Logger } from './logger.js';
 import { DEFAULT_RETRY_POLICY, parseRetryAfter, retryDelayMs, type AttemptOutcome, type RetryPolicy } from './transport/retry-policy.js';
 import { delay } from './transport/delay.js';
-import { redactUrl } from './transport/redact.js';
+import { redactText, redactUrl } from './transport/redact.js';
 import { resolveVaultConnection, type ResolvedVaultConnection, type VaultConnectionOptions } from './vault/config.js';
 
 const require = createRequire(import.meta.url);
@@ -214,6 +214,11 @@ function nodeErrno(e: unknown): string | undefined {
   return undefined;
 }
 
+function safeCause(e: unknown, errno: string | undefined): Error {
+  const msg = e instanceof Error ? e.message : String(e);
+  return Object.assign(new Error(redactText(msg)), errno ? { code: errno } : {});
+}
+
 /**
  * Creates a typed Vault/OpenBao client.
  *
@@ -370,7 +375,9 @@ export function createVaultClient(options: VaultClientOptions = {}): VaultClient
         } else {
           const errno = nodeErrno(e);
           if (errno || axios.isAxiosError(e)) {
-            failure = new VaultNetworkError({ method, url, errno, cause: e });
+            // The raw axios error holds the request config (headers with X-Vault-Token, the body):
+            // only its message and code travel on, so no logger or serializer can leak a secret.
+            failure = new VaultNetworkError({ method, url, errno, cause: safeCause(e, errno) });
             outcome = { kind: 'network', errno };
           } else {
             throw e;

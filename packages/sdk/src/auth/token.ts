@@ -109,6 +109,11 @@ export interface TokenRenewalPolicy {
   jitterFraction: number;
   /** Stop when a renewal leaves less than this fraction of the first lease. @default 0.1 */
   graceFraction: number;
+  /**
+   * …and never less than this. Vault reports leases in whole seconds, so the last second before
+   * the end cannot be renewed reliably. @default 1000
+   */
+  minGraceMs: number;
   /** First backoff after a failed renewal. @default 1000 */
   backoffInitialMs: number;
   /** Largest backoff. @default 300_000 */
@@ -121,6 +126,7 @@ export const DEFAULT_TOKEN_RENEWAL_POLICY: Readonly<TokenRenewalPolicy> = Object
   renewFraction: 2 / 3,
   jitterFraction: 0.1,
   graceFraction: 0.1,
+  minGraceMs: 1000,
   backoffInitialMs: 1000,
   backoffMaxMs: 300_000,
   minSleepMs: 100,
@@ -196,7 +202,7 @@ export function startTokenRenewal(o: TokenRenewalOptions): TokenRenewalWatcher {
 
   const run = async (): Promise<TokenRenewalResult> => {
     let renewals = 0;
-    const graceMs = policy.graceFraction * o.leaseDurationSeconds * 1000;
+    const graceMs = Math.max(policy.minGraceMs, policy.graceFraction * o.leaseDurationSeconds * 1000);
     if (o.renewable === false) return { reason: 'not-renewable', renewals };
     let lease = o.leaseDurationSeconds;
     let leaseStart = clock.monotonicMs();

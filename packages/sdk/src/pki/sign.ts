@@ -2,7 +2,7 @@ import type { VaultClient } from '../client.js';
 import { VaultResponseError } from '../errors.js';
 import type { NodeName } from '../node-name.js';
 import { buildCsr, nodeSans, type NodeSans } from '../x509/csr.js';
-import { exportPrivateKeyPem, generateKeyPair, type KeyType } from '../x509/keys.js';
+import { exportPrivateKeyPem, generateKeyPair, keyAlgorithm, type KeyType } from '../x509/keys.js';
 import { normalizeChain } from './ca-chain.js';
 
 /** What Vault returned for one certificate, normalised. */
@@ -61,9 +61,18 @@ export interface IssuedCertificate extends SignedCertificate {
 /** `POST {mount}/issue/{role}`: opt-in; Vault generates the key and sends it over the network. */
 export async function issueCertificate(
   vault: VaultClient,
-  o: { mount: string; role: string; sans: NodeSans; ttl?: string; signal?: AbortSignal },
+  o: {
+    mount: string;
+    role: string;
+    sans: NodeSans;
+    ttl?: string;
+    signal?: AbortSignal;
+    /** Only honoured by roles with `key_type=any` (OpenBao ≥ 2.0); otherwise the role's type wins with a warning. */
+    keyType?: KeyType;
+  },
 ): Promise<IssuedCertificate> {
   const path = `${o.mount}/issue/${o.role}`;
+  const alg = o.keyType ? keyAlgorithm(o.keyType) : undefined;
   const r = await vault.write<Record<string, unknown>>(
     path,
     {
@@ -74,6 +83,7 @@ export async function issueCertificate(
       ttl: o.ttl,
       format: 'pem',
       private_key_format: 'pkcs8',
+      ...(alg ? { key_type: alg.vaultKeyType, key_bits: alg.vaultKeyBits } : {}),
     },
     { signal: o.signal, idempotent: false },
   );
@@ -112,7 +122,14 @@ export async function requestNodeCertificate(vault: VaultClient, o: NodeCertific
   const keyType = o.keyType ?? 'ec-p256';
   const sans = nodeSans(o.node, { dns: o.extraDns ?? [], ips: o.extraIps ?? [] });
   if (o.mode === 'issue') {
-    const issued = await issueCertificate(vault, { mount: o.mount, role: o.role, sans, ...(o.ttl ? { ttl: o.ttl } : {}), ...(o.signal ? { signal: o.signal } : {}) });
+    const issued = await issueCertificate(vault, {
+      mount: o.mount,
+      role: o.role,
+      sans,
+      ...(o.ttl ? { ttl: o.ttl } : {}),
+      ...(o.signal ? { signal: o.signal } : {}),
+      ...(o.keyType ? { keyType: o.keyType } : {}),
+    });
     return { ...issued, keyType, mode: 'issue' };
   }
   const keys = await generateKeyPair(keyType);
