@@ -27,3 +27,29 @@ export type {
   DeepPartial,
   Field,
 } from './config/schema.js';
+export { resolveConfig, mergeLayers } from './config/resolve.js';
+export type { ConfigLayers, ConfigFlags, Env } from './config/resolve.js';
+export { loadConfig, parseConfigText } from './config/load.js';
+export type { LoadConfigOptions, LoadedConfig } from './config/load.js';
+
+export { computeRenewAt, nextBackoff, escalationLevel, failureLogLevel, ESCALATION_VALUE } from './core/schedule.js';
+export type { RandomSource, ValidityWindow, SchedulePolicy, RenewDecision, BackoffPolicy, BackoffContext, EscalationLevel, EscalationPolicy } from './core/schedule.js';
+export { deriveHealth, initialNodeStatus } from './core/state.js';
+export type { NodeStatus, NodePhase, FailureKind, CertSummary, Health, NodeHealth, HealthPolicy } from './core/state.js';
+
+export { createAgent } from './agent.js';
+export type { Agent, CreateAgentOptions, OnceResult } from './agent.js';
+export { main, parseArgs, USAGE, UsageError } from './main.js';
+export type { MainOptions, ParsedArgs } from './main.js';
+export { AgentError, ExitError, EXIT_CODES, classifyError, exitCodeFor } from './errors.js';
+export { systemClock, mathRandom, nodeFs, nodeProcess } from './ports.js';
+export type { AgentPorts, Clock, Random, Fs, Logger, ProcessControl, RunResult } from './ports.js';
+export { createMetrics } from './shell/metrics.js';
+export type { AgentMetrics } from './shell/metrics.js';
+export { createLogger, REDACT_PATHS } from './shell/logger.js';
+export { rpcArgv, reloadNode } from './shell/reloader.js';
+export type { ReloadOutcome } from './shell/reloader.js';
+export { probeNode, verifyServedSerial } from './shell/verify.js';
+export type { VerifyResult } from './shell/verify.js';
+export type { WorkerHooks, AttemptResult } from './shell/node-worker.js';
+// Intentionally internal: NodeWorker (driven only through createAgent), health-server, vault client factory.

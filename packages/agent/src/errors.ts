@@ -1,0 +1,98 @@
+/**
+ * Agent errors and the exit-code table (house style §3, §11). SDK errors are classified by their
+ * type guards (which check `name` too, so copies of the SDK in different module graphs still match).
+ */
+import {
+  isCertificateError,
+  isConfigError,
+  isNodeNameError,
+  isVaultHttpError,
+  isVaultNetworkError,
+  isVaultPermissionDeniedError,
+  isVaultResponseError,
+  isVaultSealedError,
+  isVaultTimeoutError,
+  isWriteError,
+} from '@vaultdist/sdk';
+import type { FailureKind } from './core/state.js';
+
+/**
+ * Exit codes of `vaultdist-agent` (and `vaultdist agent`):
+ *
+ * | Code | Meaning |
+ * | --- | --- |
+ * | 0 | OK (also a graceful SIGTERM/SIGINT stop) |
+ * | 1 | Unexpected or internal error; shutdown deadline passed; second signal |
+ * | 2 | Usage error (unknown flag, missing value) |
+ * | 10 | Config invalid |
+ * | 11 | Vault unreachable (network, timeout, sealed) |
+ * | 12 | Auth failed (403, login refused) |
+ * | 13 | Issue/sign failed, or Vault's answer was rejected (wrong key, wrong CA, expired) |
+ * | 14 | Output write failed (directory not writable, disk full) |
+ * | 15 | Reload or verify failed (the node does not serve the new certificate) |
+ */
+export const EXIT_CODES = {
+  ok: 0,
+  internal: 1,
+  usage: 2,
+  config: 10,
+  vaultUnreachable: 11,
+  auth: 12,
+  issue: 13,
+  write: 14,
+  reload: 15,
+} as const;
+
+export class AgentError extends Error {
+  override name = 'AgentError';
+  readonly kind: FailureKind;
+  readonly node: string | undefined;
+  constructor(kind: FailureKind, message: string, o: { node?: string | undefined; cause?: unknown } = {}) {
+    super(message, o.cause !== undefined ? { cause: o.cause } : undefined);
+    this.kind = kind;
+    this.node = o.node;
+  }
+}
+
+/** Thrown by command-style entry points; `main` maps it to `process.exitCode`. */
+export class ExitError extends Error {
+  override name = 'ExitError';
+  readonly exitCode: number;
+  constructor(exitCode: number, message: string, o: { cause?: unknown } = {}) {
+    super(message, o.cause !== undefined ? { cause: o.cause } : undefined);
+    this.exitCode = exitCode;
+  }
+}
+
+export function classifyError(e: unknown): FailureKind {
+  if (e instanceof AgentError) return e.kind;
+  if (isConfigError(e) || isNodeNameError(e)) return 'config';
+  if (isVaultNetworkError(e) || isVaultTimeoutError(e) || isVaultSealedError(e)) return 'vault-unreachable';
+  if (isVaultPermissionDeniedError(e)) return 'auth';
+  if (isVaultHttpError(e)) return (e as { status?: number }).status === 401 || (e as { status?: number }).status === 403 ? 'auth' : 'issue';
+  if (isVaultResponseError(e)) return 'issue';
+  if (isCertificateError(e)) return 'rejected';
+  if (isWriteError(e)) return 'write';
+  return 'internal';
+}
+
+export function exitCodeFor(kind: FailureKind): number {
+  switch (kind) {
+    case 'config':
+      return EXIT_CODES.config;
+    case 'vault-unreachable':
+      return EXIT_CODES.vaultUnreachable;
+    case 'auth':
+      return EXIT_CODES.auth;
+    case 'issue':
+    case 'rejected':
+      return EXIT_CODES.issue;
+    case 'write':
+      return EXIT_CODES.write;
+    case 'reload':
+    case 'verify':
+      return EXIT_CODES.reload;
+    default:
+      return EXIT_CODES.internal;
+  }
+}

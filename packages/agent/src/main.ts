@@ -1,0 +1,257 @@
+/**
+ * Process shell of the agent (house style §9, §11): argv, config loading, logger, signals, exit codes.
+ * `main(argv)` returns the exit code; only `bin.js` (or the CLI wrapping this) calls `process.exit`.
+ *
+ * Signals: SIGTERM/SIGINT stop gracefully (exit 0); a second signal, or `shutdownTimeoutMs` passing,
+ * exits 1 through `exit`. SIGHUP re-reads the config: a valid one is swapped in, an invalid one is
+ * logged and the old config stays (consul-template would exit instead; we keep running on purpose).
+ */
+import type { DestinationStream } from 'pino';
+import { configJsonSchema, describeConfig, renderAgentConfig, type AgentConfig } from './config/schema.js';
+import { loadConfig } from './config/load.js';
+import type { ConfigFlags, Env } from './config/resolve.js';
+import { createAgent, type CreateAgentOptions } from './agent.js';
+import { AgentError, EXIT_CODES, classifyError, exitCodeFor } from './errors.js';
+import type { Logger } from './ports.js';
+import { createLogger } from './shell/logger.js';
+import { createMetrics } from './shell/metrics.js';
+
+export const USAGE = `Usage: vaultdist-agent [options]
+
+Keeps this host's BEAM nodes on fresh Vault-issued distribution certificates.
+
+Options:
+  -c, --config FILE        config file (YAML or JSON); env VAULTDIST_AGENT_CONFIG
+      --once               run one iteration for every node and exit (renews only what is due)
+      --force              with --once: renew every node now
+      --check              validate the config and exit (0 valid, 10 invalid)
+      --log-level LEVEL    trace|debug|info|warn|error|fatal|silent; env VAULTDIST_LOG_LEVEL
+      --health-listen H:P  health/metrics listener; env VAULTDIST_HEALTH_LISTEN
+      --no-health          do not serve /healthz and /metrics
+      --vault-addr URL     Vault address; env BAO_ADDR / VAULT_ADDR
+      --print-config       print the resolved config as YAML and exit
+      --print-schema       print the config's JSON Schema and exit
+      --describe-config    print every config key (path, type, default, description)
+  -h, --help               this help
+  -V, --version            version
+
+Exit codes: 0 ok, 1 internal, 2 usage, 10 config invalid, 11 Vault unreachable, 12 auth failed,
+13 issue/sign failed or answer rejected, 14 output write failed, 15 reload/verify failed.
+`;
+
+export interface ParsedArgs {
+  config: string | undefined;
+  once: boolean;
+  force: boolean;
+  check: boolean;
+  printConfig: boolean;
+  printSchema: boolean;
+  describeConfig: boolean;
+  help: boolean;
+  version: boolean;
+  flags: ConfigFlags;
+}
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** Pure argv parser (table-tested). */
+export function parseArgs(argv: string[]): ParsedArgs {
+  const a: ParsedArgs = { config: undefined, once: false, force: false, check: false, printConfig: false, printSchema: false, describeConfig: false, help: false, version: false, flags: {} };
+  for (let i = 0; i < argv.length; i++) {
+    const raw = argv[i]!;
+    const eq = raw.startsWith('--') ? raw.indexOf('=') : -1;
+    const name = eq > 0 ? raw.slice(0, eq) : raw;
+    const value = (): string => {
+      if (eq > 0) return raw.slice(eq + 1);
+      const v = argv[++i];
+      if (v === undefined || v.startsWith('-')) throw new UsageError(`${name} needs a value`);
+      return v;
+    };
+    switch (name) {
+      case '-c':
+      case '--config':
+        a.config = value();
+        break;
+      case '--once':
+        a.once = true;
+        break;
+      case '--force':
+        a.force = true;
+        break;
+      case '--check':
+        a.check = true;
+        break;
+      case '--log-level':
+        a.flags.logLevel = value();
+        break;
+      case '--health-listen':
+        a.flags.healthListen = value();
+        break;
+      case '--no-health':
+        a.flags.noHealth = true;
+        break;
+      case '--vault-addr':
+        a.flags.vaultAddr = value();
+        break;
+      case '--print-config':
+        a.printConfig = true;
+        break;
+      case '--print-schema':
+        a.printSchema = true;
+        break;
+      case '--describe-config':
+        a.describeConfig = true;
+        break;
+      case '-h':
+      case '--help':
+        a.help = true;
+        break;
+      case '-V':
+      case '--version':
+        a.version = true;
+        break;
+      default:
+        throw new UsageError(`unknown option ${JSON.stringify(raw)}`);
+    }
+  }
+  if (a.force && !a.once) throw new UsageError('--force only works with --once');
+  return a;
+}
+
+export interface MainOptions {
+  env?: Env | undefined;
+  stdout?: (text: string) => void;
+  stderr?: (text: string) => void;
+  /** Log destination (default: stdout). */
+  logDestination?: DestinationStream | undefined;
+  /** Forced exit (shutdown deadline, second signal). @default process.exit */
+  exit?: (code: number) => void;
+  /** Process to install signal handlers on. @default process */
+  signals?: Pick<NodeJS.Process, 'on' | 'off'> | undefined;
+  agent?: CreateAgentOptions | undefined;
+}
+
+const VERSION = '0.1.0';
+
+export async function main(argv: string[], o: MainOptions = {}): Promise<number> {
+  const env = o.env ?? process.env;
+  const out = o.stdout ?? ((t: string) => void process.stdout.write(t));
+  const err = o.stderr ?? ((t: string) => void process.stderr.write(t));
+  let args: ParsedArgs;
+  try {
+    args = parseArgs(argv);
+  } catch (e) {
+    err(`vaultdist-agent: ${(e as Error).message}\n\n${USAGE}`);
+    return EXIT_CODES.usage;
+  }
+  if (args.help) return out(USAGE), EXIT_CODES.ok;
+  if (args.version) return out(`${VERSION}\n`), EXIT_CODES.ok;
+  if (args.printSchema) return out(`${JSON.stringify(configJsonSchema(), null, 2)}\n`), EXIT_CODES.ok;
+  if (args.describeConfig) {
+    for (const d of describeConfig()) out(`${d.path}  (${d.type}; default ${JSON.stringify(d.default)})\n    ${d.description}\n    e.g. ${JSON.stringify(d.example)}\n`);
+    return EXIT_CODES.ok;
+  }
+
+  const load = () => loadConfig({ path: args.config, env, flags: args.flags });
+  const loaded = await load();
+  const level = (loaded.config?.log.level ?? args.flags.logLevel ?? env.VAULTDIST_LOG_LEVEL ?? 'info') as AgentConfig['log']['level'];
+  const pinoLogger = createLogger({ level: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(level) ? level : 'info', destination: o.logDestination });
+  const logger = pinoLogger as unknown as Logger;
+  const log = pinoLogger.child({ component: 'main' });
+  const finish = (code: number) => {
+    pinoLogger.flush();
+    return code;
+  };
+  for (const w of loaded.warnings) log.warn({ warning: w }, 'config warning');
+  if (!loaded.config) {
+    log.error({ path: loaded.path, errors: loaded.errors }, 'config invalid');
+    err(`vaultdist-agent: invalid configuration${loaded.path ? ` (${loaded.path})` : ''}:\n${loaded.errors.map((e) => `  ${e}`).join('\n')}\n`);
+    return finish(EXIT_CODES.config);
+  }
+  if (args.check) {
+    out(`config ok: ${loaded.config.nodes.length} node(s)\n`);
+    return finish(EXIT_CODES.ok);
+  }
+  if (args.printConfig) {
+    out(renderAgentConfig(loaded.config));
+    return finish(EXIT_CODES.ok);
+  }
+
+  const agent = createAgent(loaded.config, { ...o.agent, ports: { logger, ...o.agent?.ports }, metrics: o.agent?.metrics ?? createMetrics({ defaultMetrics: !args.once }) });
+
+  if (args.once) {
+    try {
+      const r = await agent.runOnce({ force: args.force });
+      for (const n of r.nodes) {
+        if (n.result.ok) log.info({ node: n.node, action: n.result.action, serial: n.result.serial }, 'once: done');
+        else log.error({ node: n.node, kind: n.result.kind, err: n.result.message }, 'once: failed');
+      }
+      return finish(r.exitCode);
+    } catch (e) {
+      log.error({ err: (e as Error).message, kind: classifyError(e) }, 'once: failed');
+      return finish(exitCodeFor(classifyError(e)));
+    }
+  }
+
+  // daemon
+  const sig = o.signals ?? process;
+  const exit = o.exit ?? ((c: number) => process.exit(c));
+  const controller = new AbortController();
+  let stopping = false;
+  let deadline: NodeJS.Timeout | undefined;
+  const onStop = (name: string) => {
+    if (stopping) {
+      log.error({ signal: name }, 'second signal; exiting now');
+      pinoLogger.flush();
+      exit(EXIT_CODES.internal);
+      return;
+    }
+    stopping = true;
+    log.info({ signal: name, shutdownTimeoutMs: agent.config().shutdownTimeoutMs }, 'stopping');
+    deadline = setTimeout(() => {
+      log.error({ shutdownTimeoutMs: agent.config().shutdownTimeoutMs }, 'shutdown deadline passed; exiting');
+      pinoLogger.flush();
+      exit(EXIT_CODES.internal);
+    }, agent.config().shutdownTimeoutMs);
+    deadline.unref();
+    controller.abort(new Error(`stopped by ${name}`));
+  };
+  const onTerm = () => onStop('SIGTERM');
+  const onInt = () => onStop('SIGINT');
+  let reloading: Promise<void> = Promise.resolve();
+  const onHup = () => {
+    reloading = reloading.then(async () => {
+      const next = await load();
+      if (!next.config) {
+        agent.metrics.configReloads.inc({ result: 'rejected' });
+        log.error({ path: next.path, errors: next.errors }, 'reloaded config invalid; keeping the old one');
+        return;
+      }
+      for (const w of next.warnings) log.warn({ warning: w }, 'config warning');
+      await agent.updateConfig(next.config);
+      agent.metrics.configReloads.inc({ result: 'applied' });
+      log.info({ path: next.path }, 'config reloaded');
+    });
+  };
+  sig.on('SIGTERM', onTerm);
+  sig.on('SIGINT', onInt);
+  sig.on('SIGHUP', onHup);
+  try {
+    log.info({ version: VERSION, nodes: loaded.config.nodes.map((n) => ({ node: n.name, strategy: n.reload.strategy })), config: loaded.path }, 'agent starting');
+    await agent.run(controller.signal);
+    await reloading;
+    log.info({}, 'stopped');
+    return finish(EXIT_CODES.ok);
+  } catch (e) {
+    const kind = classifyError(e);
+    log.fatal({ err: (e as Error).message, kind, node: e instanceof AgentError ? e.node : undefined }, 'agent failed');
+    return finish(exitCodeFor(kind));
+  } finally {
+    if (deadline) clearTimeout(deadline);
+    sig.off('SIGTERM', onTerm);
+    sig.off('SIGINT', onInt);
+    sig.off('SIGHUP', onHup);
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * Prometheus metrics (prom-client), one registry per agent so several agents (tests) never share
+ * counters. Names carry units (house style §13).
+ */
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface AgentMetrics {
+  registry: Registry;
+  certNotAfter: Gauge<'node'>;
+  certNotBefore: Gauge<'node'>;
+  renewals: Counter<'node'>;
+  failures: Counter<'node' | 'kind'>;
+  rejected: Counter<'node' | 'problem'>;
+  reloads: Counter<'node' | 'strategy'>;
+  reloadVerifyFailures: Counter<'node'>;
+  lastSuccess: Gauge<'node'>;
+  consecutiveFailures: Gauge<'node'>;
+  backoff: Gauge<'node'>;
+  escalation: Gauge<'node'>;
+  verifyDuration: Gauge<'node'>;
+  configReloads: Counter<'result'>;
+}
+
+export function createMetrics(o: { defaultMetrics?: boolean } = {}): AgentMetrics {
+  const registry = new Registry();
+  if (o.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'vaultdist_agent_process_' });
+  const reg = [registry];
+  return {
+    registry,
+    certNotAfter: new Gauge({ name: 'vaultdist_agent_cert_not_after_seconds', help: 'notAfter of the live certificate (unix seconds)', labelNames: ['node'], registers: reg }),
+    certNotBefore: new Gauge({ name: 'vaultdist_agent_cert_not_before_seconds', help: 'notBefore of the live certificate (unix seconds)', labelNames: ['node'], registers: reg }),
+    renewals: new Counter({ name: 'vaultdist_agent_renewals_total', help: 'Certificates issued, validated and written', labelNames: ['node'], registers: reg }),
+    failures: new Counter({ name: 'vaultdist_agent_renew_failures_total', help: 'Failed renewal attempts by kind', labelNames: ['node', 'kind'], registers: reg }),
+    rejected: new Counter({ name: 'vaultdist_agent_rejected_credentials_total', help: 'Vault answers rejected before anything was written', labelNames: ['node', 'problem'], registers: reg }),
+    reloads: new Counter({ name: 'vaultdist_agent_reloads_total', help: 'Reloads triggered', labelNames: ['node', 'strategy'], registers: reg }),
+    reloadVerifyFailures: new Counter({ name: 'vaultdist_agent_reload_verify_failures_total', help: 'Reloads after which the node did not serve the new serial in time', labelNames: ['node'], registers: reg }),
+    lastSuccess: new Gauge({ name: 'vaultdist_agent_last_renew_success_timestamp_seconds', help: 'Time of the last successful renewal (unix seconds)', labelNames: ['node'], registers: reg }),
+    consecutiveFailures: new Gauge({ name: 'vaultdist_agent_consecutive_failures', help: 'Consecutive failed attempts', labelNames: ['node'], registers: reg }),
+    backoff: new Gauge({ name: 'vaultdist_agent_backoff_seconds', help: 'Current retry delay (0 when healthy)', labelNames: ['node'], registers: reg }),
+    escalation: new Gauge({ name: 'vaultdist_agent_escalation_level', help: '0 ok, 1 warn, 2 critical, 3 expired, 4 missing', labelNames: ['node'], registers: reg }),
+    verifyDuration: new Gauge({ name: 'vaultdist_agent_last_reload_verify_seconds', help: 'Time from reload to the new serial being served', labelNames: ['node'], registers: reg }),
+    configReloads: new Counter({ name: 'vaultdist_agent_config_reloads_total', help: 'SIGHUP config reloads by result', labelNames: ['result'], registers: reg }),
+  };
+}

@@ -1,0 +1,76 @@
+/**
+ * Vault clients for the agent: one per distinct auth config, SDK retries OFF (`NO_RETRY`): the
+ * agent's backoff is the only retry layer on this call path (house style §4, openbao `auth.go`).
+ */
+import { readFileSync } from 'node:fs';
+import { NO_RETRY, appRoleAuth, certAuth, createVaultClient, tokenAuth, type AuthStrategy, type Logger as SdkLogger, type VaultClient } from '@vaultdist/sdk';
+import type { AgentConfig, AuthConfig } from '../config/schema.js';
+import { AgentError } from '../errors.js';
+import type { Logger } from '../ports.js';
+
+const readSecret = (path: string, what: string): string => {
+  try {
+    const v = readFileSync(path, 'utf8').trim();
+    if (!v) throw new Error('empty');
+    return v;
+  } catch (e) {
+    throw new AgentError('config', `cannot read ${what} from ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+  }
+};
+
+/** A token read from a file at every login: after a 403 the file is read again (an operator may have replaced it). */
+function tokenFileAuth(path: string): AuthStrategy {
+  let cached: string | undefined;
+  return {
+    kind: 'token-file',
+    getToken: async () => (cached ??= readSecret(path, 'the Vault token')),
+    invalidate: () => {
+      const before = cached;
+      cached = undefined;
+      // replay only when the file now holds another token
+      return readSecret(path, 'the Vault token') !== before;
+    },
+  };
+}
+
+export function createAuthStrategy(a: AuthConfig): AuthStrategy {
+  switch (a.method) {
+    case 'token':
+      return a.tokenFile ? tokenFileAuth(a.tokenFile) : tokenAuth({ token: a.token ?? '' });
+    case 'approle':
+      return appRoleAuth({
+        mount: a.mount,
+        roleId: a.roleId ?? readSecret(a.roleIdFile!, 'the AppRole role_id'),
+        ...(a.secretIdFile ? { secretIdFile: a.secretIdFile } : { secretId: a.secretId ?? undefined }),
+      });
+    case 'cert':
+      // certAuth re-reads the files at every login and drops the token when the certificate file
+      // changed, so after each rotation of the node whose bundle it uses it logs in with the new one.
+      return certAuth({ certFile: a.certFile, keyFile: a.keyFile, mount: a.mount, ...(a.name ? { name: a.name } : {}) });
+  }
+}
+
+export function sdkLogger(l: Logger): SdkLogger {
+  return {
+    debug: (msg, meta) => l.debug(meta ?? {}, msg),
+    info: (msg, meta) => l.info(meta ?? {}, msg),
+    warn: (msg, meta) => l.warn(meta ?? {}, msg),
+    error: (msg, meta) => l.error(meta ?? {}, msg),
+  };
+}
+
+export function createAgentVaultClient(config: AgentConfig, auth: AuthConfig, logger: Logger): VaultClient {
+  const v = config.vault;
+  return createVaultClient({
+    address: v.address,
+    caCertPath: v.caCert ?? undefined,
+    namespace: v.namespace ?? undefined,
+    tlsServerName: v.tlsServerName ?? undefined,
+    skipVerify: v.skipVerify,
+    auth: createAuthStrategy(auth),
+    retry: { ...NO_RETRY, timeoutMs: v.requestTimeoutMs },
+    logger: sdkLogger(logger),
+    // the environment was already folded into the config by resolveConfig
+    env: {},
+  });
+}
