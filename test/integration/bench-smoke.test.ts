@@ -61,4 +61,18 @@ describe('benchmarks (tiny configurations, output shape only)', () => {
     expect(load.map((l) => `${l.concurrency}/${l.variant}/${l.signs}/${l.errors}`)).toEqual(['2/sdk-full/4/0', '2/bare/4/0']);
     for (const l of load) expect(positive(l.perSecond)).toBe(true);
   });
+
+  it('fleet: the agent core drives every scenario; expiries counted, peaks against the uniform mean', async () => {
+    const r = result(await runBench('fleet.ts', ['--agents=300', '--days=4', '--policies=0.5:0.1']));
+    expect(r.bench).toBe('fleet');
+    const rows = r.results as { policy: string; steady: { peakToUniform: number; renewals: number }; synchronized: { peakToUniform: number }; outage: { expired: number; failedAttempts: number } }[];
+    expect(rows.map((x) => x.policy)).toEqual([expect.stringMatching(/^default /), '0.5±0.1']);
+    for (const x of rows) {
+      expect(x.steady.renewals).toBeGreaterThan(300);
+      expect(positive(x.steady.peakToUniform) && positive(x.synchronized.peakToUniform)).toBe(true);
+      expect(Number.isInteger(x.outage.expired) && x.outage.expired >= 0).toBe(true);
+      // The outage really happened: the simulated agents hit a down Vault and backed off.
+      expect(x.outage.failedAttempts).toBeGreaterThan(0);
+    }
+  });
 });
