@@ -122,6 +122,15 @@ export { renderOptfile } from './render/optfile.js';
 export type { OptfileOptions, TlsVersion } from './render/optfile.js';
 export { distFlags, renderVmArgs } from './render/vm-args.js';
 export type { DistFlagsOptions, VmArgsOptions } from './render/vm-args.js';
+export {
+  renderReleaseVmArgs,
+  renderReleaseRemoteVmArgs,
+  renderReleaseEnvSh,
+  iexCommand,
+  erlFlagsString,
+  shellQuote,
+} from './render/elixir.js';
+export type { ReleaseVmArgsOptions, ReleaseEnvShOptions, IexCommandOptions } from './render/elixir.js';
 
 export { writeCredentialSet, readCredentialFiles, bundleText, caText, nodeWriterFs, CREDENTIAL_FILES } from './files/credential-set.js';
 export type { WriterFs, CredentialSetContent, WriteCredentialSetOptions, WriteCredentialSetResult } from './files/credential-set.js';
