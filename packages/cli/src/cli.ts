@@ -1,0 +1,304 @@
+/**
+ * The command table (house style §11): every command, its options and runnable examples. Actions
+ * lazy-import `commands/<name>/index.ts`, which export one async function taking a typed options object
+ * and returning the exit code.
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { EXIT, EXIT_TABLE } from './errors.js';
+import { createOutput, type CliIo } from './output.js';
+import { packageVersion } from './package-root.js';
+
+const KEY_TYPES = ['ec-p256', 'ec-p384', 'rsa-2048', 'rsa-3072'] as const;
+
+const int = (flag: string) => (v: string) => {
+  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 65535) throw new InvalidArgumentError(`${flag} needs a port number (1-65535), got ${JSON.stringify(v)}`);
+  return Number(v);
+};
+const list = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((x) => x.trim()).filter(Boolean)];
+const repeat = (v: string, prev: string[] = []) => [...prev, v];
+
+function examples(cmd: Command, lines: string[]): Command {
+  return cmd.addHelpText('after', `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`);
+}
+
+function vaultOptions(cmd: Command): Command {
+  return cmd
+    .option('--vault-addr <url>', 'Vault/OpenBao address (env BAO_ADDR / VAULT_ADDR)')
+    .option('--token <token>', 'Vault token (env BAO_TOKEN / VAULT_TOKEN; prefer the env: flags show in ps)')
+    .option('--vault-cacert <file>', 'CA bundle to trust for an HTTPS Vault (env BAO_CACERT / VAULT_CACERT)')
+    .option('--namespace <ns>', 'Vault namespace (env BAO_NAMESPACE / VAULT_NAMESPACE)');
+}
+
+function appRoleOptions(cmd: Command): Command {
+  return cmd
+    .option('--role-id <id>', 'AppRole role_id (env VAULTDIST_ROLE_ID); logs in instead of using a token')
+    .option('--secret-id <id>', 'AppRole secret_id (env VAULTDIST_SECRET_ID)')
+    .option('--wrapped-secret-id <token>', 'response-wrapping token holding the secret_id (printed by `init vault`)')
+    .option('--approle-mount <path>', 'AppRole auth mount', 'approle');
+}
+
+/** Builds the program. `setCode` receives each action's exit code. */
+export function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
+  const program = new Command('vaultdist');
+  program
+    .description('Mutual-TLS Erlang/Elixir distribution with Vault/OpenBao certificates: bootstrap, status and doctor.')
+    .version(packageVersion(), '-V, --version')
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', `\nExit codes:\n${EXIT_TABLE.map(([c, m]) => `  ${String(c).padStart(2)}  ${m}`).join('\n')}\n\nExamples:\n  $ vaultdist init vault --allow-any-host --dry-run\n  $ vaultdist init node --name app@10.0.0.5 --dir /etc/vaultdist/app\n  $ vaultdist doctor --dir /etc/vaultdist/app --probe 10.0.0.5:9100 --epmd 10.0.0.5\n`);
+  program.exitOverride();
+
+  const init = program.command('init').description('bootstrap the Vault side or a node');
+  init.exitOverride();
+
+  const initVault = vaultOptions(init.command('vault').description('set up PKI mounts, role, policy and auth methods (idempotent; prints a plan)'))
+    .option('--mount <path>', 'issuing (intermediate) PKI mount', 'pki_dist')
+    .option('--root-mount <path>', 'root PKI mount', 'pki_dist_root')
+    .option('--root-cn <name>', 'root CA common name', 'vaultdist root CA')
+    .option('--int-cn <name>', 'intermediate CA common name', 'vaultdist distribution CA')
+    .option('--existing-root', 'use the CA already in --root-mount (fail if there is none)', false)
+    .option('--import-root <pem-bundle>', 'import this CA certificate + key as the root')
+    .option('--root-ttl <dur>', 'root CA lifetime = root mount max TTL', '87600h')
+    .option('--int-ttl <dur>', 'intermediate lifetime = issuing mount max TTL (must exceed --leaf-max-ttl)', '43800h')
+    .option('--role <name>', 'PKI role for nodes (also the AppRole and cert-auth role name)', 'erlang-node')
+    .option('--allowed-hosts <hosts>', 'hosts node certificates may name (comma list; globs like *.dist.example.com)', list, [])
+    .option('--allow-any-host', 'allow any host name (quick starts and tests)', false)
+    .addOption(new Option('--key-type <type>', 'key type for CAs and nodes').choices([...KEY_TYPES]).default('ec-p256'))
+    .option('--leaf-ttl <dur>', 'default node certificate TTL', '24h')
+    .option('--leaf-max-ttl <dur>', 'maximum node certificate TTL', '72h')
+    .option('--policy <name>', 'ACL policy for nodes', 'vaultdist-node')
+    .option('--auth <methods>', 'auth methods for nodes: approle, cert, token (comma list)', list)
+    .option('--approle-mount <path>', 'AppRole auth mount', 'approle')
+    .option('--cert-mount <path>', 'cert auth mount (renewal with the node certificate)', 'cert')
+    .option('--secret-id-ttl <dur>', 'AppRole secret_id lifetime', '24h')
+    .option('--wrap-ttl <dur>', 'response-wrapping TTL of the printed secret_id', '1h')
+    .option('--new-secret-id', 'print a fresh wrapped secret_id even when nothing else changes', false)
+    .option('--create-token', 'with --auth token: create and print a periodic token for quick starts', false)
+    .option('--urls <vault-url>', 'configure AIA/CRL URLs on both mounts with this public Vault URL')
+    .option('--crl-expiry <dur>', 'CRL lifetime on the issuing mount')
+    .option('--dry-run', 'print the plan, change nothing', false)
+    .option('--json', 'print the plan/result as JSON', false)
+    .action(async (opts: Record<string, unknown>) => {
+      const { initVault } = await import('./commands/init-vault/index.js');
+      const auth = ((opts.auth as string[] | undefined) ?? ['approle', 'cert']) as ('approle' | 'cert' | 'token')[];
+      for (const a of auth) if (!['approle', 'cert', 'token'].includes(a)) throw new InvalidArgumentError(`--auth: unknown method ${JSON.stringify(a)} (approle, cert, token)`);
+      const out = createOutput(io, { json: Boolean(opts.json) });
+      setCode(
+        await initVault(
+          {
+            vaultAddr: opts.vaultAddr as string | undefined,
+            token: opts.token as string | undefined,
+            vaultCacert: opts.vaultCacert as string | undefined,
+            namespace: opts.namespace as string | undefined,
+            mount: opts.mount as string,
+            rootMount: opts.rootMount as string,
+            rootCommonName: opts.rootCn as string,
+            intCommonName: opts.intCn as string,
+            existingRoot: Boolean(opts.existingRoot),
+            importRoot: opts.importRoot as string | undefined,
+            rootTtl: opts.rootTtl as string,
+            intTtl: opts.intTtl as string,
+            role: opts.role as string,
+            allowedHosts: opts.allowedHosts as string[],
+            allowAnyHost: Boolean(opts.allowAnyHost),
+            keyType: opts.keyType as (typeof KEY_TYPES)[number],
+            leafTtl: opts.leafTtl as string,
+            leafMaxTtl: opts.leafMaxTtl as string,
+            policy: opts.policy as string,
+            auth,
+            approleMount: opts.approleMount as string,
+            certMount: opts.certMount as string,
+            secretIdTtl: opts.secretIdTtl as string,
+            wrapTtl: opts.wrapTtl as string,
+            newSecretId: Boolean(opts.newSecretId),
+            createToken: Boolean(opts.createToken),
+            urls: opts.urls as string | undefined,
+            crlExpiry: opts.crlExpiry as string | undefined,
+            dryRun: Boolean(opts.dryRun),
+            json: Boolean(opts.json),
+          },
+          out,
+        ),
+      );
+    });
+  examples(initVault, [
+    'VAULT_ADDR=http://127.0.0.1:8200 VAULT_TOKEN=root vaultdist init vault --allow-any-host --dry-run',
+    'vaultdist init vault --allowed-hosts 10.0.0.5,10.0.0.6,*.dist.example.com --auth approle,cert',
+    'vaultdist init vault --allow-any-host --auth token --create-token --json',
+  ]);
+  initVault.exitOverride();
+
+  const initNode = appRoleOptions(vaultOptions(init.command('node').description('key, CSR, first certificate, optfile, vm.args, Elixir snippets and agent config for one node')))
+    .requiredOption('--name <name@host>', 'Erlang node name (the host goes into the certificate)')
+    .requiredOption('--dir <dir>', 'node directory to write')
+    .option('--mount <path>', 'issuing PKI mount (default pki_dist)')
+    .option('--role <name>', 'PKI role (default erlang-node)')
+    .addOption(new Option('--key-type <type>', 'node key type (default ec-p256)').choices([...KEY_TYPES]))
+    .option('--ttl <dur>', 'certificate TTL (default: the role\'s)')
+    .option('--dist-port <port>', 'distribution port, the same on every node (default 9100)', int('--dist-port'))
+    .option('--listen-interface <ipv4>', 'bind the distribution listener to this address (default: the host for IP-named nodes)')
+    .addOption(new Option('--tls <versions>', 'TLS versions (default tlsv1.3)').choices(['tlsv1.3', 'tlsv1.2', 'tlsv1.3,tlsv1.2']))
+    .option('--no-companion', 'do not install the companion Erlang modules (vaultdist_reload …)')
+    .option('--cert-auth-mount <path>', 'cert auth mount the agent renews with (default cert)')
+    .option('--health-port <port>', 'agent health port on 127.0.0.1 (default 9464)', int('--health-port'))
+    .option('--force-issue', 'issue a new certificate even if the current one is fresh', false)
+    .option('--json', 'print the result as JSON', false)
+    .action(async (opts: Record<string, unknown>) => {
+      const { initNode: run } = await import('./commands/init-node/index.js');
+      const out = createOutput(io, { json: Boolean(opts.json) });
+      setCode(
+        await run(
+          {
+            vaultAddr: opts.vaultAddr as string | undefined,
+            token: opts.token as string | undefined,
+            vaultCacert: opts.vaultCacert as string | undefined,
+            namespace: opts.namespace as string | undefined,
+            roleId: opts.roleId as string | undefined,
+            secretId: opts.secretId as string | undefined,
+            wrappedSecretId: opts.wrappedSecretId as string | undefined,
+            approleMount: opts.approleMount as string | undefined,
+            name: opts.name as string,
+            dir: opts.dir as string,
+            mount: opts.mount as string | undefined,
+            role: opts.role as string | undefined,
+            keyType: opts.keyType as (typeof KEY_TYPES)[number] | undefined,
+            ttl: opts.ttl as string | undefined,
+            distPort: opts.distPort as number | undefined,
+            listenInterface: opts.listenInterface as string | undefined,
+            tls: opts.tls ? ((opts.tls as string).split(',') as ('tlsv1.3' | 'tlsv1.2')[]) : undefined,
+            companion: opts.companion !== false,
+            certAuthMount: opts.certAuthMount as string | undefined,
+            healthPort: opts.healthPort as number | undefined,
+            forceIssue: Boolean(opts.forceIssue),
+            json: Boolean(opts.json),
+          },
+          out,
+        ),
+      );
+    });
+  examples(initNode, [
+    'VAULT_TOKEN=… vaultdist init node --name app@10.0.0.5 --dir /etc/vaultdist/app',
+    'vaultdist init node --name app@10.0.0.5 --dir ./app --role-id 1c6… --wrapped-secret-id hvs.CAES…',
+    'erl -args_file /etc/vaultdist/app/vm.args     # then start the node from what was written',
+  ]);
+  initNode.exitOverride();
+
+  const issueCmd = appRoleOptions(vaultOptions(program.command('issue').description('issue a certificate now and swap the credential set (for scripts)')))
+    .requiredOption('--dir <dir>', 'node directory')
+    .option('--name <name@host>', 'node name (default: from DIR/vaultdist.json)')
+    .option('--mount <path>', 'issuing PKI mount')
+    .option('--role <name>', 'PKI role')
+    .option('--ttl <dur>', 'certificate TTL')
+    .addOption(new Option('--key-type <type>', 'node key type').choices([...KEY_TYPES]))
+    .option('--json', 'print the result as JSON', false)
+    .action(async (opts: Record<string, unknown>) => {
+      const { issue } = await import('./commands/issue/index.js');
+      const out = createOutput(io, { json: Boolean(opts.json) });
+      setCode(
+        await issue(
+          {
+            vaultAddr: opts.vaultAddr as string | undefined,
+            token: opts.token as string | undefined,
+            vaultCacert: opts.vaultCacert as string | undefined,
+            namespace: opts.namespace as string | undefined,
+            roleId: opts.roleId as string | undefined,
+            secretId: opts.secretId as string | undefined,
+            wrappedSecretId: opts.wrappedSecretId as string | undefined,
+            approleMount: opts.approleMount as string | undefined,
+            dir: opts.dir as string,
+            name: opts.name as string | undefined,
+            mount: opts.mount as string | undefined,
+            role: opts.role as string | undefined,
+            ttl: opts.ttl as string | undefined,
+            keyType: opts.keyType as (typeof KEY_TYPES)[number] | undefined,
+            json: Boolean(opts.json),
+          },
+          out,
+        ),
+      );
+    });
+  examples(issueCmd, ['vaultdist issue --dir /etc/vaultdist/app --json', 'vaultdist issue --dir ./app --name app@10.0.0.5 --mount pki_dist --role erlang-node --ttl 1h']);
+  issueCmd.exitOverride();
+
+  const agentCmd = program
+    .command('agent')
+    .description('run the renewal agent (@vaultdist/agent); arguments after the command go to the agent')
+    .allowUnknownOption(true)
+    .helpOption(false)
+    .argument('[args...]', 'agent arguments, e.g. --config DIR/agent.yaml')
+    .action(async (args: string[]) => {
+      const { agent } = await import('./commands/agent/index.js');
+      setCode(await agent({ argv: args }, createOutput(io)));
+    });
+  examples(agentCmd, ['vaultdist agent --config /etc/vaultdist/app/agent.yaml', 'vaultdist agent --config ./app/agent.yaml --once']);
+
+  const renderCmd = program
+    .command('render')
+    .description('print a generated file to stdout (ssl_dist.conf, vm.args, env.sh.eex, vm.args.eex, remote.vm.args.eex, iex.sh, agent.yaml, vaultdist.json, policy.hcl)')
+    .argument('[file]', 'file name; omit to list')
+    .option('--dir <dir>', 'node directory written by `init node`')
+    .option('--mount <path>', 'for policy.hcl: issuing PKI mount', 'pki_dist')
+    .option('--role <name>', 'for policy.hcl: PKI role', 'erlang-node')
+    .option('--list', 'list the files', false)
+    .action(async (file: string | undefined, opts: Record<string, unknown>) => {
+      const { render } = await import('./commands/render/index.js');
+      setCode(await render({ file, dir: opts.dir as string | undefined, mount: opts.mount as string, role: opts.role as string, list: Boolean(opts.list) }, createOutput(io)));
+    });
+  examples(renderCmd, ['vaultdist render vm.args --dir /etc/vaultdist/app', 'vaultdist render --list --dir ./app', 'vaultdist render policy.hcl --mount pki_dist --role erlang-node']);
+  renderCmd.exitOverride();
+
+  const statusCmd = program
+    .command('status')
+    .description('per node: serial, not-after, time left, issuer, renewal due, last agent result')
+    .option('--dir <dir>', 'node directory (repeatable; default: the current directory)', repeat, [])
+    .option('--health-url <url>', 'agent health endpoint (default http://127.0.0.1:<healthPort>/healthz)')
+    .option('--json', 'print JSON', false)
+    .action(async (opts: Record<string, unknown>) => {
+      const { status } = await import('./commands/status/index.js');
+      setCode(await status({ dir: opts.dir as string[], healthUrl: opts.healthUrl as string | undefined, json: Boolean(opts.json) }, createOutput(io, { json: Boolean(opts.json) })));
+    });
+  examples(statusCmd, ['vaultdist status --dir /etc/vaultdist/app', 'vaultdist status --dir ./a --dir ./b --json']);
+  statusCmd.exitOverride();
+
+  const doctorCmd = program
+    .command('doctor')
+    .description('check a node: key permissions, key/cert, chain, expiry, optfile and vm.args lint; probe epmd and dist ports')
+    .option('--dir <dir>', 'node directory (local checks)')
+    .option('--optfile <file>', 'ssl_dist.conf to lint (default DIR/ssl_dist.conf)')
+    .option('--vm-args <file>', 'vm.args to lint (default DIR/vm.args)')
+    .option('--margin <dur>', 'error when a certificate expires within this time (default: a third of its lifetime)')
+    .option('--epmd <host[:port]>', 'ask this epmd which names it leaks (repeatable)', repeat, [])
+    .option('--probe <host:port>', 'probe this distribution port (repeatable)', repeat, [])
+    .option('--strict', 'exit 20 on warnings too', false)
+    .option('--json', 'NDJSON: one finding per line, then a summary line', false)
+    .action(async (opts: Record<string, unknown>) => {
+      const { doctor } = await import('./commands/doctor/index.js');
+      const out = createOutput(io, { json: Boolean(opts.json) });
+      setCode(
+        await doctor(
+          {
+            dir: opts.dir as string | undefined,
+            optfile: opts.optfile as string | undefined,
+            vmArgs: opts.vmArgs as string | undefined,
+            margin: opts.margin as string | undefined,
+            epmd: opts.epmd as string[],
+            probe: opts.probe as string[],
+            strict: Boolean(opts.strict),
+            json: Boolean(opts.json),
+          },
+          out,
+        ),
+      );
+    });
+  examples(doctorCmd, [
+    'vaultdist doctor --dir /etc/vaultdist/app',
+    'vaultdist doctor --dir ./app --probe 127.0.0.1:9100 --epmd 127.0.0.1 --json',
+    'vaultdist doctor --optfile ./ssl_dist.conf --vm-args ./vm.args --margin 12h',
+  ]);
+  doctorCmd.addHelpText('after', `\nExit codes: 0 clean (warnings allowed unless --strict), 20 findings with severity error, 2 usage, 10 config.\n`);
+  doctorCmd.exitOverride();
+
+  return program;
+}
+
+export { CommanderError, EXIT };

@@ -1,0 +1,223 @@
+/**
+ * `vaultdist doctor`: is this node's distribution still secure?
+ *
+ * Local checks (from --dir, or --optfile/--vm-args/--bundle/--ca): key file permissions, key ↔ cert,
+ * chain → ca.pem, expiry and margin, SANs vs node name, optfile lint, vm.args lint.
+ * Remote probes (addresses the user gives): --epmd HOST[:PORT] (NAMES_REQ: which names leak),
+ * --probe HOST:PORT (plaintext dist handshake? TLS without a client cert? which cert is served, expiry?).
+ *
+ * Exit codes: 0 no errors (warnings allowed unless --strict), 20 at least one error, 2 usage, 10 config.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import { keyMatchesCertificate, parseNodeName, probeDistCertificate, verifyChain, type CertificateInfo } from '@vaultdist/sdk';
+import { readLiveCredentials } from '../../credentials.js';
+import { parseDuration } from '../../duration.js';
+import { EXIT, ExitError } from '../../errors.js';
+import { paths, readSettings } from '../../node-dir.js';
+import { formatDuration, type Output } from '../../output.js';
+import { finding, ok, type Finding, type Severity } from './findings.js';
+import { lintOptfile, lintVmArgs, optfilePaths } from './lint.js';
+import { epmdNames, parseAddress, plaintextHandshake, tlsAnonProbe } from './probes.js';
+
+export interface DoctorOptions {
+  dir: string | undefined;
+  optfile: string | undefined;
+  vmArgs: string | undefined;
+  /** Error when a certificate expires within this; default a third of its lifetime. */
+  margin: string | undefined;
+  epmd: string[];
+  probe: string[];
+  /** Expected node name of --probe targets (SNI / hostname check); defaults to the probe host. */
+  strict: boolean;
+  json: boolean;
+  now?: Date | undefined;
+}
+
+const ORDER: Severity[] = ['ok', 'info', 'warning', 'error'];
+
+async function readText(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new ExitError(EXIT.CONFIG, `${path}: ${(e as Error).message}`);
+  }
+}
+
+/** --margin, or by default a third of the certificate's lifetime (the agent renews at about 2/3). */
+function marginFor(leaf: { notBefore?: Date | undefined; notAfter: Date }, marginMs: number | undefined): number {
+  if (marginMs !== undefined) return marginMs;
+  return leaf.notBefore ? (leaf.notAfter.getTime() - leaf.notBefore.getTime()) / 3 : 0;
+}
+
+function expiryFinding(check: string, target: string, leaf: { serial: string; notBefore?: Date | undefined; notAfter: Date }, now: Date, marginOpt: number | undefined, what: string): Finding {
+  const marginMs = marginFor(leaf, marginOpt);
+  const left = leaf.notAfter.getTime() - now.getTime();
+  if (left <= 0) return finding(check, 'error', target, `${what} ${leaf.serial} expired ${formatDuration(-left)} ago (${leaf.notAfter.toISOString()})`, 'renew now: vaultdist issue --dir DIR (and check the agent)');
+  if (left < marginMs) {
+    return finding(check, 'error', target, `${what} ${leaf.serial} expires in ${formatDuration(left)} (${leaf.notAfter.toISOString()}), inside the ${formatDuration(marginMs)} margin`, 'renewal is overdue: check `vaultdist status` / the agent log, or run vaultdist issue --dir DIR');
+  }
+  return ok(check, target, `${what} ${leaf.serial} valid for ${formatDuration(left)} (until ${leaf.notAfter.toISOString()})`);
+}
+
+async function localChecks(o: DoctorOptions, out: Output, now: Date, marginMs: number | undefined): Promise<Finding[]> {
+  const f: Finding[] = [];
+  const dir = o.dir ? (isAbsolute(o.dir) ? o.dir : resolve(out.io.cwd, o.dir)) : undefined;
+  const settings = dir ? await readSettings(dir) : undefined;
+  const optfile = o.optfile ?? (dir ? paths(dir).optfile : undefined);
+  const vmArgs = o.vmArgs ?? (dir ? paths(dir).vmArgs : undefined);
+
+  let keyFiles: string[] = [];
+  if (optfile) {
+    out.progress(`linting ${optfile}`);
+    const text = await readText(optfile);
+    if (text === undefined) f.push(finding('optfile.missing', 'error', optfile, 'file not found', 'run vaultdist init node (or vaultdist render ssl_dist.conf)'));
+    else {
+      f.push(...lintOptfile(text, optfile));
+      keyFiles = [...new Set(optfilePaths(text).keyfile)];
+    }
+  }
+  if (vmArgs) {
+    out.progress(`linting ${vmArgs}`);
+    const text = await readText(vmArgs);
+    if (text === undefined) f.push(finding('vmargs.missing', 'error', vmArgs, 'file not found', 'run vaultdist init node (or vaultdist render vm.args)'));
+    else f.push(...lintVmArgs(text, vmArgs));
+  }
+  if (dir) {
+    const p = paths(dir);
+    if (!keyFiles.length) keyFiles = [p.bundle];
+    for (const k of keyFiles) {
+      try {
+        const st = await stat(k);
+        const mode = st.mode & 0o777;
+        if (mode & 0o077) {
+          f.push(finding('key.permissions', 'error', k, `private key file mode ${mode.toString(8).padStart(4, '0')}: readable by ${mode & 0o007 ? 'everyone' : 'its group'}`, `chmod 600 ${k}`));
+        } else if (typeof process.getuid === 'function' && st.uid !== process.getuid() && process.getuid() !== 0) {
+          f.push(finding('key.owner', 'info', k, `owned by uid ${st.uid}, not by the user running doctor`, 'make sure the node user owns it'));
+        } else f.push(ok('key.permissions', k, `mode ${mode.toString(8).padStart(4, '0')}`));
+      } catch (e) {
+        f.push(finding('key.missing', 'error', k, `cannot stat: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'run vaultdist issue --dir DIR'));
+      }
+    }
+    out.progress(`checking the credential set in ${dir}`);
+    let live;
+    try {
+      live = await readLiveCredentials(dir);
+    } catch (e) {
+      f.push(finding('cert.parse', 'error', p.bundle, (e as Error).message, 'run vaultdist issue --dir DIR'));
+    }
+    if (live === undefined && !f.some((x) => x.check === 'cert.parse')) {
+      f.push(finding('cert.missing', 'error', p.bundle, 'no credential set (bundle.pem + ca.pem)', `vaultdist init node --name NAME@HOST --dir ${dir}`));
+    }
+    if (live) {
+      let match = false;
+      try {
+        match = keyMatchesCertificate(live.keyPem, live.leaf);
+      } catch {
+        match = false;
+      }
+      f.push(match ? ok('cert.key_match', p.bundle, `key matches certificate ${live.leaf.serial}`) : finding('cert.key_match', 'error', p.bundle, `the private key does not match certificate ${live.leaf.serial}: every handshake fails`, 'vaultdist issue --dir DIR'));
+      try {
+        await verifyChain(live.leaf.pem, live.chainPems, live.trustPems, now);
+        f.push(ok('cert.chain', p.ca, `certificate ${live.leaf.serial} chains to ca.pem`));
+      } catch (e) {
+        f.push(finding('cert.chain', 'error', p.ca, (e as Error).message, 'vaultdist issue --dir DIR (rewrites bundle.pem and ca.pem from Vault)'));
+      }
+      if (now < live.leaf.notBefore) f.push(finding('cert.not_yet_valid', 'error', p.bundle, `not valid before ${live.leaf.notBefore.toISOString()}`, 'check the clock (NTP) on this host and on Vault'));
+      f.push(expiryFinding('cert.expiry', p.bundle, live.leaf, now, marginMs, 'certificate'));
+      if (!live.leaf.serverAuth || !live.leaf.clientAuth) {
+        f.push(finding('cert.eku', 'error', p.bundle, 'certificate lacks serverAuth or clientAuth: every node is both TLS server and client', 'set server_flag and client_flag on the Vault role, then vaultdist issue --dir DIR'));
+      }
+      if (settings) {
+        const n = parseNodeName(settings.node);
+        const missing = [!live.leaf.dns.map((d) => d.toLowerCase()).includes(n.host.toLowerCase()) ? `DNS:${n.host}` : '', n.hostKind !== 'dns' && !live.leaf.ips.includes(n.host) ? `IP:${n.host}` : ''].filter(Boolean);
+        f.push(missing.length ? finding('cert.san', 'error', p.bundle, `certificate does not cover ${n.full}: missing ${missing.join(', ')} (peers check {dns_id, Host})`, 'vaultdist issue --dir DIR') : ok('cert.san', p.bundle, `covers ${n.full}`));
+      }
+    }
+  }
+  return f;
+}
+
+async function remoteChecks(o: DoctorOptions, out: Output, now: Date, marginMs: number | undefined): Promise<Finding[]> {
+  const f: Finding[] = [];
+  for (const e of o.epmd) {
+    const a = parseAddress('--epmd', e, 4369);
+    const target = `${a.host}:${a.port}`;
+    out.progress(`asking epmd at ${target} for its names`);
+    const r = await epmdNames(a.host, a.port);
+    if (r.state === 'closed') f.push(ok('epmd', target, `no epmd answering (${r.error})`));
+    else if (r.state === 'garbled') f.push(finding('epmd', 'warning', target, `something answers on the epmd port but not as epmd (${r.error})`, 'check what listens there'));
+    else if (r.names.length) {
+      f.push(finding('epmd.names', 'error', target, `epmd answers and leaks ${r.names.length} node name(s): ${r.names.map((n) => `${n.name} (dist port ${n.port})`).join(', ')}`, 'start nodes with -start_epmd false -erl_epmd_port PORT (or -epmd_module vaultdist_epmd) and stop epmd; or firewall port 4369'));
+    } else f.push(finding('epmd', 'warning', target, 'epmd answers (no names registered right now)', 'stop epmd if no node needs it, or firewall port 4369'));
+  }
+  let clientCreds: { cert: string; key: string; ca: string } | undefined;
+  if (o.dir && o.probe.length) {
+    const dir = isAbsolute(o.dir) ? o.dir : resolve(out.io.cwd, o.dir);
+    const live = await readLiveCredentials(dir).catch(() => undefined);
+    if (live) clientCreds = { cert: [live.leaf.pem, ...live.chainPems].join(''), key: live.keyPem, ca: live.trustPems.join('') };
+  }
+  for (const pr of o.probe) {
+    const a = parseAddress('--probe', pr);
+    const target = `${a.host}:${a.port}`;
+    out.progress(`probing the distribution port ${target}`);
+    const plain = await plaintextHandshake(a.host, a.port);
+    if (plain.state === 'closed') {
+      f.push(finding('dist.reachable', 'warning', target, `nothing accepts connections (${plain.error})`, 'check the address and -erl_epmd_port / the node is running'));
+      continue;
+    }
+    if (plain.state === 'plaintext') {
+      f.push(finding('dist.plaintext', 'error', target, `accepts an unencrypted Erlang distribution handshake (answered "${plain.status}"): inet_tcp distribution, cookie-only security`, 'start the node with -proto_dist inet_tls -ssl_dist_optfile FILE (vaultdist init node writes both)'));
+      continue;
+    }
+    f.push(ok('dist.plaintext', target, plain.state === 'tls' ? 'refuses a plaintext handshake (answers with TLS)' : `no plaintext handshake (${plain.detail})`));
+    const anon = await tlsAnonProbe(a.host, a.port);
+    if (anon.accepted === true) {
+      f.push(finding('dist.client_cert', 'error', target, 'accepts a TLS connection without a client certificate (and answers the distribution handshake)', 'add {fail_if_no_peer_cert, true} and {verify, verify_peer} to the server options of the optfile'));
+    } else if (anon.accepted === false) {
+      f.push(ok('dist.client_cert', target, 'refuses TLS without a client certificate'));
+    } else if (anon.handshake) {
+      f.push(finding('dist.client_cert', 'warning', target, `TLS without a client certificate: the server neither refused nor answered (${anon.error ?? ''})`, 'check {fail_if_no_peer_cert, true} in the server options'));
+    } else {
+      f.push(finding('dist.tls', 'warning', target, `no TLS handshake: ${anon.error ?? 'unknown error'}`, 'check that the port is a TLS distribution port'));
+      continue;
+    }
+    let served: Pick<CertificateInfo, 'serial' | 'notAfter'> & { notBefore?: Date | undefined } | undefined = anon.serial && anon.notAfter ? { serial: anon.serial, notAfter: anon.notAfter, notBefore: anon.notBefore } : undefined;
+    if (clientCreds) {
+      const full = await probeDistCertificate({ host: a.host, port: a.port, cert: clientCreds.cert, key: clientCreds.key, ca: clientCreds.ca, servername: a.host, timeoutMs: 3000 });
+      if (full.ok) f.push(ok('dist.mtls', target, `mutual TLS handshake with this node's certificate succeeds (${full.protocol ?? 'TLS'})`));
+      else f.push(finding('dist.mtls', 'error', target, `mutual TLS handshake with this node's certificate fails: ${full.error ?? 'unknown'}`, 'compare ca.pem on both nodes; check the served certificate covers the host name'));
+      if (full.serial && full.notAfter && full.serial !== served?.serial) served = { serial: full.serial, notAfter: full.notAfter };
+    }
+    if (served) f.push(expiryFinding('dist.served_cert', target, served, now, marginMs, 'served certificate'));
+  }
+  return f;
+}
+
+export async function doctor(o: DoctorOptions, out: Output): Promise<number> {
+  const marginMs = o.margin === undefined ? undefined : parseDuration('--margin', o.margin) * 1000;
+  if (!o.dir && !o.optfile && !o.vmArgs && !o.epmd.length && !o.probe.length) {
+    throw new ExitError(EXIT.USAGE, 'nothing to check: pass --dir DIR (local checks) and/or --probe HOST:PORT / --epmd HOST (remote probes)');
+  }
+  const now = o.now ?? new Date();
+  const findings = [...(await localChecks(o, out, now, marginMs)), ...(await remoteChecks(o, out, now, marginMs))];
+  const worst = findings.reduce<Severity>((w, x) => (ORDER.indexOf(x.severity) > ORDER.indexOf(w) ? x.severity : w), 'ok');
+  const failed = worst === 'error' || (o.strict && worst === 'warning');
+  const counts = Object.fromEntries(ORDER.map((s) => [s, findings.filter((x) => x.severity === s).length]));
+  if (out.json) {
+    // NDJSON: one line per finding, then a summary line (house style §11).
+    for (const x of findings) out.io.stdout.write(`${JSON.stringify({ type: 'finding', ...x })}\n`);
+    out.io.stdout.write(`${JSON.stringify({ type: 'summary', clean: !failed, counts, exitCode: failed ? EXIT.DOCTOR_FAILED : EXIT.OK })}\n`);
+  } else {
+    const mark: Record<Severity, string> = { ok: out.paint('green', 'ok   '), info: out.paint('blue', 'info '), warning: out.paint('yellow', 'warn '), error: out.paint('red', 'ERROR') };
+    for (const x of findings) {
+      out.line(`${mark[x.severity]} ${x.check}  ${x.target}`);
+      out.line(`      ${x.message}`);
+      if (x.fix && x.severity !== 'ok') out.line(`      fix: ${x.fix}`);
+    }
+    out.line('');
+    out.line(failed ? out.paint('red', `doctor: ${counts.error} error(s), ${counts.warning} warning(s)`) : out.paint('green', `doctor: clean (${counts.warning} warning(s), ${counts.info} note(s))`));
+  }
+  return failed ? EXIT.DOCTOR_FAILED : EXIT.OK;
+}

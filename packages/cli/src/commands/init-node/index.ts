@@ -1,0 +1,129 @@
+/**
+ * `vaultdist init node --name NAME@HOST --dir DIR`: the node side.
+ *
+ * 1. settings: flags over an existing DIR/vaultdist.json;
+ * 2. credentials: keep a live set that is valid for the node with > 1/3 of its life left, else key + CSR
+ *    here, Vault signs, validate, atomic swap (SDK issueNodeCredentials);
+ * 3. companion Erlang modules (when the package ships them) into DIR/erlang + DIR/ebin;
+ * 4. ssl_dist.conf, vm.args, Elixir snippets, agent config, settings: each written atomically, only if changed;
+ * 5. print the next steps.
+ */
+import { isAbsolute, resolve } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { parseNodeName, type TlsVersion } from '@vaultdist/sdk';
+import { installCompanion } from '../../companion.js';
+import { issueInto, liveSetIsFresh } from '../../credentials.js';
+import { EXIT, ExitError } from '../../errors.js';
+import { paths, readSettings, renderAll, renderIex, erlFlagString, writeFileAtomic, type NodeSettings } from '../../node-dir.js';
+import { formatDuration, type Output } from '../../output.js';
+import { authenticate, connectVault, type AppRoleFlags, type VaultFlags } from '../../vault.js';
+
+export interface InitNodeOptions extends VaultFlags, AppRoleFlags {
+  name: string;
+  dir: string;
+  mount: string | undefined;
+  role: string | undefined;
+  keyType: NodeSettings['keyType'] | undefined;
+  ttl: string | undefined;
+  distPort: number | undefined;
+  listenInterface: string | undefined;
+  tls: TlsVersion[] | undefined;
+  companion: boolean;
+  certAuthMount: string | undefined;
+  healthPort: number | undefined;
+  forceIssue: boolean;
+  json: boolean;
+}
+
+export const NODE_DEFAULTS = { mount: 'pki_dist', role: 'erlang-node', keyType: 'ec-p256', distPort: 9100, certAuthMount: 'cert', healthPort: 9464 } as const;
+
+export async function initNode(o: InitNodeOptions, out: Output): Promise<number> {
+  const node = parseNodeName(o.name);
+  const dir = isAbsolute(o.dir) ? o.dir : resolve(out.io.cwd, o.dir);
+  if (/\s|#/.test(dir)) throw new ExitError(EXIT.USAGE, `--dir ${JSON.stringify(dir)}: whitespace and "#" cannot be written into vm.args`);
+  const prev = await readSettings(dir);
+  if (prev && prev.node !== node.full) {
+    throw new ExitError(EXIT.CONFIG, `${paths(dir).settings} belongs to node ${prev.node}, not ${node.full}`, { hint: 'use a directory per node' });
+  }
+  const base = connectVault(o, out);
+  const settings: NodeSettings = {
+    version: 1,
+    node: node.full,
+    dir,
+    vaultAddr: base.connection.address,
+    mount: o.mount ?? prev?.mount ?? NODE_DEFAULTS.mount,
+    role: o.role ?? prev?.role ?? NODE_DEFAULTS.role,
+    keyType: o.keyType ?? prev?.keyType ?? NODE_DEFAULTS.keyType,
+    ttl: o.ttl ?? prev?.ttl ?? '',
+    distPort: o.distPort ?? prev?.distPort ?? NODE_DEFAULTS.distPort,
+    listenInterface: o.listenInterface ?? prev?.listenInterface ?? (node.hostKind === 'ipv4' ? node.host : undefined),
+    tlsVersions: o.tls ?? prev?.tlsVersions ?? ['tlsv1.3'],
+    modules: [],
+    certAuthMount: o.certAuthMount ?? prev?.certAuthMount ?? NODE_DEFAULTS.certAuthMount,
+    certAuthRole: o.role ?? prev?.certAuthRole ?? NODE_DEFAULTS.role,
+    healthPort: o.healthPort ?? prev?.healthPort ?? NODE_DEFAULTS.healthPort,
+  };
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o755 });
+  } catch (e) {
+    throw new ExitError(EXIT.WRITE, `--dir ${dir}: ${(e as Error).message}`);
+  }
+
+  // (2)
+  let serial: string;
+  let notAfter: Date;
+  let issued = false;
+  const fresh = o.forceIssue ? undefined : await liveSetIsFresh(settings);
+  if (fresh) {
+    out.progress(`keeping the current certificate ${fresh.serial} (valid until ${fresh.notAfter.toISOString()})`);
+    serial = fresh.serial;
+    notAfter = fresh.notAfter;
+  } else {
+    const vault = await authenticate(base, o, out);
+    out.progress(`generating a ${settings.keyType} key and CSR for ${node.full}; asking ${settings.mount}/sign/${settings.role}`);
+    const r = await issueInto(vault, settings);
+    for (const w of r.warnings) out.warn(`Vault: ${w}`);
+    out.progress(`certificate ${r.leaf.serial} valid until ${r.leaf.notAfter.toISOString()} written to ${paths(dir).bundle}`);
+    serial = r.leaf.serial;
+    notAfter = r.leaf.notAfter;
+    issued = true;
+  }
+
+  // (3)
+  if (o.companion) {
+    const c = await installCompanion(dir);
+    if (c.warning) out.warn(c.warning);
+    settings.modules = c.modules;
+    if (c.modules.length) out.progress(`companion modules ${c.modules.join(', ')} compiled into ${paths(dir).ebin}`);
+  }
+
+  // (4)
+  const written: string[] = [];
+  await mkdir(resolve(dir, 'elixir'), { recursive: true });
+  for (const [name, f] of Object.entries(renderAll(settings))) {
+    if (await writeFileAtomic(f.path, f.text, f.mode)) {
+      written.push(f.path);
+      out.progress(`wrote ${name} → ${f.path}`);
+    }
+  }
+
+  // (5)
+  const p = paths(dir);
+  if (out.json) {
+    out.emit({ node: node.full, dir, serial, notAfter: notAfter.toISOString(), issued, written, files: Object.fromEntries(Object.entries(renderAll(settings)).map(([k, v]) => [k, v.path])), settings });
+    return EXIT.OK;
+  }
+  out.line(out.paint('bold', `Node ${node.full} is ready in ${dir}`));
+  out.line(`  certificate ${serial}, expires ${notAfter.toISOString()} (in ${formatDuration(notAfter.getTime() - Date.now())})${issued ? '' : ' (kept)'}`);
+  out.line(`  ${written.length ? `${written.length} file(s) written` : 'no files changed'}`);
+  out.line('');
+  out.line(out.paint('bold', 'Next steps:'));
+  out.line(`  1. start the node (Erlang):  erl -args_file ${p.vmArgs}`);
+  out.line(`     every node uses distribution port ${settings.distPort} on its own address (same cookie on all nodes: ~/.erlang.cookie)`);
+  out.line(`  2. or Elixir:                ${renderIex(settings).split('\n')[2]!.replace(/^exec /, '').replace(/ "\$@"$/, '')}`);
+  out.line(`     releases: copy ${p.elixirEnv}, ${p.elixirVmArgs} and ${p.elixirRemoteVmArgs} to rel/ (env.sh.eex, vm.args.eex, remote.vm.args.eex)`);
+  out.line(`  3. keep certificates fresh:  vaultdist agent --config ${p.agentConfig}`);
+  out.line(`  4. check it:                 vaultdist doctor --dir ${dir} --probe ${node.host}:${settings.distPort}`);
+  out.line(`  remote shells need the same flags plus -dist_listen false: ${erlFlagString(settings, { noListen: true })}`);
+  return EXIT.OK;
+}

@@ -1,0 +1,35 @@
+/** `vaultdist render FILE`: prints a generated file to stdout (from --dir's settings or flags). */
+import { isAbsolute, resolve } from 'node:path';
+import { EXIT, ExitError } from '../../errors.js';
+import { renderAll, requireSettings } from '../../node-dir.js';
+import type { Output } from '../../output.js';
+import { renderNodePolicy } from '../init-vault/index.js';
+
+export interface RenderOptions {
+  file: string | undefined;
+  dir: string | undefined;
+  mount: string;
+  role: string;
+  list: boolean;
+}
+
+const STANDALONE = ['policy.hcl'];
+
+export async function render(o: RenderOptions, out: Output): Promise<number> {
+  if (o.file === 'policy.hcl') {
+    out.io.stdout.write(renderNodePolicy(o.mount, o.role));
+    return EXIT.OK;
+  }
+  if (!o.dir) throw new ExitError(EXIT.USAGE, '--dir DIR is required (the node directory `vaultdist init node` wrote)');
+  const dir = isAbsolute(o.dir) ? o.dir : resolve(out.io.cwd, o.dir);
+  const files = renderAll(await requireSettings(dir));
+  if (o.list || !o.file) {
+    for (const [k, v] of Object.entries(files)) out.io.stdout.write(`${k}\t${v.path}\n`);
+    for (const k of STANDALONE) out.io.stdout.write(`${k}\t(stdout only)\n`);
+    return EXIT.OK;
+  }
+  const f = files[o.file];
+  if (!f) throw new ExitError(EXIT.USAGE, `unknown file ${JSON.stringify(o.file)}; one of: ${[...Object.keys(files), ...STANDALONE].join(', ')}`);
+  out.io.stdout.write(f.text);
+  return EXIT.OK;
+}

@@ -1,0 +1,93 @@
+/**
+ * Node credentials on disk: read/inspect the live set, and issue a new one through the SDK.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import {
+  issueNodeCredentials,
+  parseCertificate,
+  parseNodeName,
+  splitPem,
+  validateCredentials,
+  type CertificateInfo,
+  type VaultClient,
+} from '@vaultdist/sdk';
+import { EXIT, ExitError, toExitError } from './errors.js';
+import { paths, type NodeSettings } from './node-dir.js';
+
+export interface LiveCredentials {
+  keyPem: string;
+  leaf: CertificateInfo;
+  chainPems: string[];
+  trustPems: string[];
+  bundleMode: number;
+}
+
+/** Reads DIR/bundle.pem + DIR/ca.pem, or undefined when absent. Throws ExitError(CONFIG) on garbage. */
+export async function readLiveCredentials(dir: string): Promise<LiveCredentials | undefined> {
+  const p = paths(dir);
+  let bundle: string;
+  let ca: string;
+  let mode: number;
+  try {
+    bundle = await readFile(p.bundle, 'utf8');
+    ca = await readFile(p.ca, 'utf8');
+    mode = (await stat(p.bundle)).mode & 0o777;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new ExitError(EXIT.CONFIG, `${p.bundle}: ${(e as Error).message}`);
+  }
+  const blocks = splitPem(bundle);
+  const key = blocks.find((b) => /PRIVATE KEY/.test(b.label));
+  const certs = blocks.filter((b) => b.label === 'CERTIFICATE');
+  if (!key || !certs.length) throw new ExitError(EXIT.CONFIG, `${p.bundle}: needs a private key and a certificate`);
+  let leaf: CertificateInfo;
+  try {
+    leaf = parseCertificate(certs[0]!.pem);
+  } catch (e) {
+    throw new ExitError(EXIT.CONFIG, `${p.bundle}: ${(e as Error).message}`);
+  }
+  return {
+    keyPem: key.pem,
+    leaf,
+    chainPems: certs.slice(1).map((c) => c.pem),
+    trustPems: splitPem(ca).filter((b) => b.label === 'CERTIFICATE').map((b) => b.pem),
+    bundleMode: mode,
+  };
+}
+
+/** Whether the live set is valid for this node with at least a third of its lifetime left. */
+export async function liveSetIsFresh(s: NodeSettings, now = new Date()): Promise<CertificateInfo | undefined> {
+  const live = await readLiveCredentials(s.dir).catch(() => undefined);
+  if (!live) return undefined;
+  try {
+    const leaf = await validateCredentials({ keyPem: live.keyPem, certPem: live.leaf.pem, chainPems: live.chainPems, trustPems: live.trustPems, node: parseNodeName(s.node), now });
+    const life = leaf.notAfter.getTime() - leaf.notBefore.getTime();
+    return leaf.notAfter.getTime() - now.getTime() > life / 3 ? leaf : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Issues a certificate for the node and swaps the credential set atomically (SDK flow). */
+export async function issueInto(vault: VaultClient, s: NodeSettings): Promise<{ leaf: CertificateInfo; serial: string; warnings: string[]; changed: boolean }> {
+  try {
+    const r = await issueNodeCredentials(vault, {
+      mount: s.mount,
+      role: s.role,
+      node: s.node,
+      dir: s.dir,
+      keyType: s.keyType,
+      ttl: s.ttl || undefined,
+    });
+    return { leaf: r.leaf, serial: r.issued.serial, warnings: r.warnings, changed: r.written.changed };
+  } catch (e) {
+    const x = toExitError(e, 'issue');
+    if (x instanceof ExitError) {
+      throw new ExitError(x.code, `issuing a certificate for ${s.node} from ${vault.connection.address}/v1/${s.mount}/sign/${s.role}: ${x.message}`, {
+        cause: e,
+        ...(x.hint ? { hint: x.hint } : {}),
+      });
+    }
+    throw x;
+  }
+}

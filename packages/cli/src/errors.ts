@@ -1,0 +1,97 @@
+/**
+ * CLI error model (house style §3, §11): commands throw `ExitError` with a documented exit code;
+ * anything else is mapped by `toExitError`. Only `src/index.ts` turns these into `process.exit`.
+ */
+import {
+  isCertificateError,
+  isConfigError,
+  isNodeNameError,
+  isRenderError,
+  isVaultHttpError,
+  isVaultNetworkError,
+  isVaultPermissionDeniedError,
+  isVaultResponseError,
+  isVaultSealedError,
+  isVaultTimeoutError,
+  isWriteError,
+} from '@vaultdist/sdk';
+
+/** The documented exit codes (README of this package, house style §11). */
+export const EXIT = {
+  OK: 0,
+  INTERNAL: 1,
+  USAGE: 2,
+  CONFIG: 10,
+  VAULT_UNREACHABLE: 11,
+  AUTH: 12,
+  ISSUE: 13,
+  WRITE: 14,
+  DOCTOR_FAILED: 20,
+} as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+export const EXIT_TABLE: [ExitCode, string][] = [
+  [EXIT.OK, 'OK'],
+  [EXIT.INTERNAL, 'unexpected or internal error'],
+  [EXIT.USAGE, 'usage error (bad flag, bad node name, no TTY for a prompt)'],
+  [EXIT.CONFIG, 'configuration invalid (flags, environment, node directory)'],
+  [EXIT.VAULT_UNREACHABLE, 'Vault/OpenBao unreachable, sealed or timing out'],
+  [EXIT.AUTH, 'Vault authentication or permission failed'],
+  [EXIT.ISSUE, 'certificate issue/sign or validation failed'],
+  [EXIT.WRITE, 'writing output files failed'],
+  [EXIT.DOCTOR_FAILED, '`doctor` found failing checks'],
+];
+
+/** A failure with a known exit code. `message` is printed as-is (it names the file/flag/address at fault). */
+export class ExitError extends Error {
+  override name = 'ExitError';
+  readonly code: ExitCode;
+  /** Printed under the message, e.g. "fix: export VAULT_TOKEN=…". */
+  readonly hint: string | undefined;
+  constructor(code: ExitCode, message: string, options: { cause?: unknown; hint?: string } = {}) {
+    super(message, { cause: options.cause });
+    this.code = code;
+    this.hint = options.hint;
+  }
+}
+
+/** A bug: printed with an issue link, paths redacted (changesets). */
+export class InternalError extends Error {
+  override name = 'InternalError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+export const isExitError = (e: unknown): e is ExitError =>
+  e instanceof ExitError || (typeof e === 'object' && e !== null && (e as { name?: unknown }).name === 'ExitError');
+
+/**
+ * Maps any thrown value to an ExitError. `context` says what the command was doing, so a Vault 400
+ * during signing becomes exit 13 and during `init vault` exit 10.
+ */
+export function toExitError(e: unknown, context: 'vault-admin' | 'issue' | 'generic' = 'generic'): ExitError | InternalError {
+  if (isExitError(e)) return e;
+  if ((e as { code?: unknown })?.code === 'commander.error' || String((e as { code?: unknown })?.code ?? '').startsWith('commander.')) {
+    return new ExitError(EXIT.USAGE, (e as Error).message, { cause: e });
+  }
+  if (isVaultSealedError(e)) return new ExitError(EXIT.VAULT_UNREACHABLE, e.message, { cause: e, hint: 'unseal Vault/OpenBao, then run again' });
+  if (isVaultNetworkError(e) || isVaultTimeoutError(e)) {
+    return new ExitError(EXIT.VAULT_UNREACHABLE, e.message, { cause: e, hint: 'check --vault-addr / BAO_ADDR / VAULT_ADDR and that the server is up' });
+  }
+  if (isVaultPermissionDeniedError(e)) {
+    return new ExitError(EXIT.AUTH, e.message, { cause: e, hint: 'check --token / BAO_TOKEN / VAULT_TOKEN (or the AppRole credentials) and its policies' });
+  }
+  if (isConfigError(e)) return new ExitError(EXIT.CONFIG, e.message, { cause: e });
+  if (isNodeNameError(e) || isRenderError(e)) return new ExitError(EXIT.USAGE, e.message, { cause: e });
+  if (isWriteError(e)) return new ExitError(EXIT.WRITE, e.message, { cause: e });
+  if (isCertificateError(e)) return new ExitError(EXIT.ISSUE, e.message, { cause: e });
+  if (isVaultHttpError(e) || isVaultResponseError(e)) {
+    return new ExitError(context === 'issue' ? EXIT.ISSUE : EXIT.CONFIG, e.message, { cause: e });
+  }
+  const errno = (e as NodeJS.ErrnoException)?.code;
+  if (typeof errno === 'string' && ['EACCES', 'EPERM', 'ENOSPC', 'EROFS', 'EEXIST', 'ENOTDIR', 'EISDIR'].includes(errno)) {
+    return new ExitError(EXIT.WRITE, (e as Error).message, { cause: e });
+  }
+  return new InternalError(e instanceof Error ? e.message : String(e), { cause: e });
+}
