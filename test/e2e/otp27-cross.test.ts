@@ -1,7 +1,8 @@
 /**
  * Compatibility lane: mixed clusters. An OTP 25 node (the host's erl) and an OTP 27 node (the trixie
  * root) connect over mutual TLS in both directions with the SDK's optfile, and an Elixir 1.18 node
- * (OTP 27) joins the OTP 25 node with the same flags passed through `elixir --erl`.
+ * (OTP 27) joins the OTP 25 node with the same flags passed through `elixir --erl`. Also records one
+ * difference: an extra `-ssl_dist_opt` next to the optfile is ignored by OTP 25 but merged by OTP 27.
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -21,6 +22,12 @@ const PEER = (peer: string) =>
   `{ok, [{protocol, P}]} = ssl:connection_information(S, [protocol]), {ok, Der} = ssl:peercert(S), ` +
   `{P, integer_to_list(element(3, element(2, public_key:pkix_decode_cert(Der, otp))), 16)} end`;
 const hexSerial = (vault: string) => vault.replace(/:/g, '').replace(/^0+/, '').toUpperCase();
+const CIPHER = (peer: string) =>
+  `begin {_, Ctrl} = lists:keyfind('${peer}', 1, erlang:system_info(dist_ctrl)), {ok, S} = tls_sender:dist_tls_socket(Ctrl), ` +
+  `{ok, [{selected_cipher_suite, #{cipher := C}}]} = ssl:connection_information(S, [selected_cipher_suite]), C end`;
+// Given to both nodes next to the optfile: OTP 25 ignores -ssl_dist_opt when an optfile is given;
+// OTP 27 merges it with the optfile's options (optfile last, so the optfile wins on a repeated key).
+const EXTRA_OPT = ['-ssl_dist_opt', 'client_ciphers', 'TLS_AES_128_GCM_SHA256'];
 
 describeOtp27('OTP 25 <-> OTP 27 (and Elixir 1.18) over mTLS distribution', (lane) => {
   let pki: TestPki;
@@ -41,8 +48,8 @@ describeOtp27('OTP 25 <-> OTP 27 (and Elixir 1.18) over mTLS distribution', (lan
     const a = await issueNodeDir(pki, join(tmp.dir, 'a25'), 'a25@127.0.0.1');
     const b = await issueNodeDir(pki, join(tmp.dir, 'b27'), 'b27@127.0.0.2');
     const flags = (optfile: string, ip: string, codePaths: string[] = []) => distFlags({ optfile, distPort: port, listenInterface: ip, codePaths });
-    const a25 = await startNode({ name: 'a25@127.0.0.1', dir: a.dir, flags: flags(a.optfile, '127.0.0.1') });
-    const b27 = await startNode({ name: 'b27@127.0.0.2', dir: b.dir, erl: lane().erl, flags: flags(b.optfile, '127.0.0.2') });
+    const a25 = await startNode({ name: 'a25@127.0.0.1', dir: a.dir, flags: [...flags(a.optfile, '127.0.0.1'), ...EXTRA_OPT] });
+    const b27 = await startNode({ name: 'b27@127.0.0.2', dir: b.dir, erl: lane().erl, flags: [...flags(b.optfile, '127.0.0.2'), ...EXTRA_OPT] });
     expect(await a25.eval('erlang:system_info(otp_release)')).toBe('"25"');
     expect(await b27.eval('erlang:system_info(otp_release)')).toBe('"27"');
 
@@ -50,6 +57,8 @@ describeOtp27('OTP 25 <-> OTP 27 (and Elixir 1.18) over mTLS distribution', (lan
     expect(await a25.ping('b27@127.0.0.2')).toBe('pong');
     expect(await a25.eval(PEER('b27@127.0.0.2'))).toBe(`{'tlsv1.3',"${hexSerial(b.res.issued.serial)}"}`);
     expect(await b27.eval(PEER('a25@127.0.0.1'))).toBe(`{'tlsv1.3',"${hexSerial(a.res.issued.serial)}"}`);
+    // The 25 client ignored -ssl_dist_opt: the default TLS 1.3 suite preference (AES-256-GCM) was used.
+    expect(await a25.eval(CIPHER('b27@127.0.0.2'))).toBe('aes_256_gcm');
 
     // Drop the link from both sides, then 27 dials 25.
     expect(await b27.eval(`erlang:disconnect_node('a25@127.0.0.1')`)).toBe('true');
@@ -57,6 +66,8 @@ describeOtp27('OTP 25 <-> OTP 27 (and Elixir 1.18) over mTLS distribution', (lan
     expect(await b27.ping('a25@127.0.0.1')).toBe('pong');
     expect(await b27.eval(PEER('a25@127.0.0.1'))).toBe(`{'tlsv1.3',"${hexSerial(a.res.issued.serial)}"}`);
     expect(await a25.nodes()).toEqual(['b27@127.0.0.2']);
+    // The 27 client merged -ssl_dist_opt into the optfile's options: only AES-128-GCM was offered.
+    expect(await b27.eval(CIPHER('a25@127.0.0.1'))).toBe('aes_128_gcm');
     expect(await b27.eval(`rpc:call('a25@127.0.0.1', erlang, system_info, [otp_release])`)).toBe('"25"');
 
     // Elixir 1.18 on OTP 27: the same flags through --erl, the reload module on the code path.
