@@ -1,0 +1,88 @@
+#!/usr/bin/env node
+// Builds a self-contained `vaultdist` tarball that installs without the workspace and without the npm
+// registry: the workspace packages (@vaultdist/sdk, @vaultdist/agent) and every third-party runtime
+// dependency are bundled (npm `bundleDependencies`).
+//
+// 1. `pnpm deploy --prod` the CLI into a scratch dir with a flat (hoisted) node_modules, then COPY it
+//    into the staging dir. Note: pnpm deploy hard-links the workspace packages' files (package.json,
+//    dist) into the scratch dir, so editing them there would edit the workspace sources; every edit
+//    below happens on the copy only;
+// 2. rewrite every `workspace:*` spec (CLI and bundled workspace packages) to the exact version;
+// 3. mark all dependencies as bundled and `npm pack` the staging dir.
+//
+// Usage: node packages/cli/scripts/pack.mjs [OUT_DIR]   (prints the tarball path on stdout)
+// Run `node scripts/build.mjs` first: the dist folders are what gets packed.
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const cliDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const root = resolve(cliDir, '..', '..');
+const out = resolve(process.argv[2] ?? join(tmpdir(), 'vaultdist-pack'));
+mkdirSync(out, { recursive: true });
+for (const p of ['packages/sdk', 'packages/agent', 'packages/cli']) {
+  if (!existsSync(join(root, p, 'dist', 'index.js'))) throw new Error(`${p}/dist is missing: run node scripts/build.mjs first`);
+}
+const pnpm = existsSync(join(root, '.tools/node_modules/.bin/pnpm')) ? join(root, '.tools/node_modules/.bin/pnpm') : 'pnpm';
+const stage = mkdtempSync(join(tmpdir(), 'vaultdist-stage-'));
+try {
+  // (1)
+  const scratch = join(stage, 'deploy');
+  execFileSync(pnpm, ['--filter', 'vaultdist', 'deploy', '--prod', '--legacy', '--config.node-linker=hoisted', '--config.package-import-method=copy', scratch], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const pkgDir = join(stage, 'pkg');
+  cpSync(scratch, pkgDir, { recursive: true, dereference: true, preserveTimestamps: false });
+  rmSync(scratch, { recursive: true, force: true });
+  // Belt and braces: replace a file by a new inode before writing it.
+  const writeNew = (file, text) => {
+    rmSync(file, { force: true });
+    writeFileSync(file, text);
+  };
+  // Fewer files = a faster `npx` extract: drop source maps, type declarations, docs and test folders of
+  // the bundled dependencies (the CLI's own dist keeps its maps for stack traces).
+  const prune = (dir) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) {
+        if (['test', 'tests', '__tests__', 'docs', 'doc', 'benchmarks', 'bench', 'example', 'examples', '.github'].includes(e.name)) rmSync(p, { recursive: true, force: true });
+        else prune(p);
+      } else if (/\.(map|d\.ts|d\.mts|d\.cts|md|markdown)$/i.test(e.name) || /^(CHANGELOG|HISTORY)/i.test(e.name)) rmSync(p, { force: true });
+    }
+  };
+  prune(join(pkgDir, 'node_modules'));
+  // (2)
+  const versions = {};
+  for (const name of ['sdk', 'agent']) {
+    const pj = JSON.parse(readFileSync(join(pkgDir, 'node_modules', '@vaultdist', name, 'package.json'), 'utf8'));
+    versions[pj.name] = pj.version;
+  }
+  const fix = (deps = {}) => Object.fromEntries(Object.entries(deps).map(([k, v]) => [k, String(v).startsWith('workspace:') ? versions[k] : v]));
+  for (const name of ['sdk', 'agent']) {
+    const f = join(pkgDir, 'node_modules', '@vaultdist', name, 'package.json');
+    const pj = JSON.parse(readFileSync(f, 'utf8'));
+    pj.dependencies = fix(pj.dependencies);
+    delete pj.devDependencies;
+    writeNew(f, `${JSON.stringify(pj, null, 2)}\n`);
+  }
+  const f = join(pkgDir, 'package.json');
+  const pj = JSON.parse(readFileSync(f, 'utf8'));
+  pj.dependencies = fix(pj.dependencies);
+  // The bundled workspace packages need their own third-party deps at the top level of the install.
+  for (const name of ['sdk', 'agent']) {
+    const dep = JSON.parse(readFileSync(join(pkgDir, 'node_modules', '@vaultdist', name, 'package.json'), 'utf8'));
+    for (const [k, v] of Object.entries(dep.dependencies ?? {})) pj.dependencies[k] ??= v;
+  }
+  // (3)
+  pj.bundleDependencies = Object.keys(pj.dependencies);
+  delete pj.scripts;
+  delete pj.devDependencies;
+  writeNew(f, `${JSON.stringify(pj, null, 2)}\n`);
+  const name = execFileSync('npm', ['pack', '--silent', '--pack-destination', out], { cwd: pkgDir, encoding: 'utf8' }).trim().split('\n').pop();
+  process.stdout.write(`${join(out, name)}\n`);
+} finally {
+  rmSync(stage, { recursive: true, force: true });
+}
