@@ -43,13 +43,13 @@ describe('benchmarks (tiny configurations, output shape only)', () => {
     expect(rows.map((x) => x.connection)).toEqual(['tcp', "{'tlsv1.2',aes_256_gcm}", "{'tlsv1.3',aes_256_gcm}"]);
     for (const x of rows) for (const k of ['kibMBps', 'mibMBps', 'rttUs', 'kibRatio', 'mibRatio', 'rttRatio'] as const) expect(positive(x[k])).toBe(true);
     expect(rows[0]!.kibRatio).toBe(1);
-  });
+  }, 100000);
 
   it('dist: a typo in an option is a usage error naming it (exit 2)', async () => {
     const run = await runBench('dist.ts', ['--round=1']);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/unknown option --round/);
-  });
+  }, 30000);
 
   it('sdk: overhead variants and a load row per concurrency', async () => {
     const r = result(await runBench('sdk.ts', ['--calls=3', '--warm=1', '--concurrency=2', '--load-count=4', '--load-seconds=10']));
@@ -60,7 +60,7 @@ describe('benchmarks (tiny configurations, output shape only)', () => {
     const load = r.load as { concurrency: number; variant: string; signs: number; errors: number; perSecond: number }[];
     expect(load.map((l) => `${l.concurrency}/${l.variant}/${l.signs}/${l.errors}`)).toEqual(['2/sdk-full/4/0', '2/bare/4/0']);
     for (const l of load) expect(positive(l.perSecond)).toBe(true);
-  });
+  }, 100000);
 
   it('fleet: the agent core drives every scenario; expiries counted, peaks against the uniform mean', async () => {
     const r = result(await runBench('fleet.ts', ['--agents=300', '--days=4', '--policies=0.5:0.1']));
@@ -74,5 +74,13 @@ describe('benchmarks (tiny configurations, output shape only)', () => {
       // The outage really happened: the simulated agents hit a down Vault and backed off.
       expect(x.outage.failedAttempts).toBeGreaterThan(0);
     }
-  });
+  }, 60000);
+
+  it('rotation: the real agent rotates one node per strategy and the new serial is seen live', async () => {
+    const r = result(await runBench('rotation.ts', ['--rotations=1'], 110000));
+    expect(r.bench).toBe('rotation');
+    const rows = r.results as { strategy: string; rotations: number; medianMs: number; maxMs: number; ratioToDirect: number }[];
+    expect(rows.map((x) => `${x.strategy}/${x.rotations}`)).toEqual(['direct/1', 'signal/1', 'command/1', 'rpc/1', 'poll/1']);
+    for (const x of rows) expect(positive(x.medianMs) && positive(x.maxMs) && positive(x.ratioToDirect)).toBe(true);
+  }, 120000);
 });
