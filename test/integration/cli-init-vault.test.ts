@@ -1,0 +1,137 @@
+/**
+ * `vaultdist init vault` against the run's real OpenBao: plan/dry-run, idempotence (read back from
+ * Vault), least-privilege policy through the printed AppRole credentials, and errors that name the
+ * variable/address at fault with the documented exit codes.
+ */
+import { adminClient, suffix, testVault } from '../helpers/vault.js';
+import { vaultdist } from '../../packages/cli/test/helpers.js';
+import { createVaultClient, silentLogger, type VaultClient } from '../../packages/sdk/src/index.js';
+
+describe('vaultdist init vault (real OpenBao)', () => {
+  const id = suffix();
+  const names = {
+    mount: `pki-cli-${id}`,
+    rootMount: `pki-cli-${id}-root`,
+    role: `node-${id}`,
+    policy: `vaultdist-node-${id}`,
+    approle: `approle-${id}`,
+    cert: `cert-${id}`,
+  };
+  const args = [
+    'init', 'vault',
+    '--mount', names.mount, '--root-mount', names.rootMount, '--role', names.role, '--policy', names.policy,
+    '--approle-mount', names.approle, '--cert-mount', names.cert,
+    '--allowed-hosts', '127.0.0.1,127.0.0.2,*.dist.example.test',
+    '--leaf-ttl', '1h', '--leaf-max-ttl', '4h', '--int-ttl', '720h', '--root-ttl', '1440h',
+  ];
+  const v = testVault();
+  const env = { VAULT_ADDR: v.addr, VAULT_TOKEN: v.token };
+  let admin: VaultClient;
+
+  beforeAll(() => {
+    admin = adminClient();
+  });
+  afterAll(async () => {
+    for (const m of [names.mount, names.rootMount]) await admin.delete(`sys/mounts/${m}`, { idempotent: true });
+    for (const a of [names.approle, names.cert]) await admin.delete(`sys/auth/${a}`, { idempotent: true });
+    await admin.delete(`sys/policies/acl/${names.policy}`, { idempotent: true });
+  });
+
+  /** Everything init vault manages, read back from Vault. */
+  async function snapshot() {
+    const mounts = (await admin.read<Record<string, { type: string }>>('sys/mounts')).data;
+    const auths = (await admin.read<Record<string, { type: string }>>('sys/auth')).data;
+    const read = async (p: string) => (await admin.read(p, { allowNotFound: true })).data ?? null;
+    const tune = async (m: string) => (mounts[`${m}/`] ? (await admin.read<{ max_lease_ttl: number }>(`sys/mounts/${m}/tune`)).data.max_lease_ttl : null);
+    return {
+      mounts: [names.mount, names.rootMount].map((m) => mounts[`${m}/`]?.type ?? null),
+      tune: [await tune(names.rootMount), await tune(names.mount)],
+      auths: [names.approle, names.cert].map((a) => auths[`${a}/`]?.type ?? null),
+      issuers: [mounts[`${names.rootMount}/`] ? await admin.list(`${names.rootMount}/issuers`) : [], mounts[`${names.mount}/`] ? await admin.list(`${names.mount}/issuers`) : []],
+      role: mounts[`${names.mount}/`] ? await read(`${names.mount}/roles/${names.role}`) : null,
+      policy: await read(`sys/policies/acl/${names.policy}`),
+      approleRole: auths[`${names.approle}/`] ? await read(`auth/${names.approle}/role/${names.role}`) : null,
+      secretIds: auths[`${names.approle}/`] ? await admin.list(`auth/${names.approle}/role/${names.role}/secret-id`) : [],
+      certRole: auths[`${names.cert}/`] ? await read(`auth/${names.cert}/certs/${names.role}`) : null,
+    };
+  }
+
+  it('plans without writing (--dry-run), applies once, and a second run changes nothing', async () => {
+    const before = await snapshot();
+    expect(before.mounts).toEqual([null, null]);
+
+    const dry = await vaultdist([...args, '--dry-run'], { env });
+    expect(dry.stderr).not.toMatch(/error/);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain(`+ enable pki at ${names.rootMount}/`);
+    expect(dry.stdout).toContain(`+ create role ${names.mount}/roles/${names.role}`);
+    expect(dry.stdout).toMatch(/change\(s\) planned; nothing was written/);
+    expect(await snapshot()).toEqual(before);
+
+    const first = await vaultdist([...args, '--json'], { env });
+    expect(first.code).toBe(0);
+    const res = JSON.parse(first.stdout) as { changed: boolean; roleId: string; wrappedSecretId: { token: string; ttlSeconds: number }; applied: string[] };
+    expect(res.changed).toBe(true);
+    expect(res.roleId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(res.wrappedSecretId.ttlSeconds).toBe(3600);
+    const after1 = await snapshot();
+    expect(after1.mounts).toEqual(['pki', 'pki']);
+    expect(after1.auths).toEqual(['approle', 'cert']);
+    // TTL tuning: root mount 1440h > intermediate mount 720h > leaf max 4h.
+    expect(after1.tune).toEqual([1440 * 3600, 720 * 3600]);
+    // The root, and the intermediate imported with its chain (so leaf ca_chain ends at the root).
+    expect(after1.issuers.map((i) => i.length)).toEqual([1, 2]);
+    expect(after1.role).toMatchObject({
+      allowed_domains: ['127.0.0.1', '127.0.0.2', '*.dist.example.test'],
+      allow_bare_domains: true,
+      allow_glob_domains: true,
+      allow_any_name: false,
+      allowed_uri_sans: ['erlang://*@127.0.0.1', 'erlang://*@127.0.0.2', 'erlang://*@*.dist.example.test'],
+      server_flag: true,
+      client_flag: true,
+      key_type: 'ec',
+      key_bits: 256,
+      ttl: 3600,
+      max_ttl: 4 * 3600,
+    });
+    expect(after1.secretIds).toHaveLength(1);
+
+    const second = await vaultdist(args, { env });
+    expect(second.code).toBe(0);
+    expect(second.stdout).toMatch(/^no changes$/m);
+    expect(second.stdout).not.toMatch(/^\s+\+ /m);
+    expect(await snapshot()).toEqual(after1);
+
+    // The printed credentials work, and only for what the policy allows.
+    const unauth = createVaultClient({ address: v.addr, env: {}, logger: silentLogger });
+    const unwrapped = await unauth.write<{ secret_id: string }>('sys/wrapping/unwrap', undefined, { token: res.wrappedSecretId.token });
+    const login = await unauth.write(`auth/${names.approle}/login`, { role_id: res.roleId, secret_id: unwrapped.data.secret_id }, { unauthenticated: true });
+    expect(login.auth?.token_policies).toContain(names.policy);
+    const node = createVaultClient({ address: v.addr, token: login.auth!.client_token, env: {}, logger: silentLogger, retry: { retries: 0 } });
+    await expect(node.read('sys/mounts')).rejects.toMatchObject({ status: 403 });
+    await expect(node.write(`${names.mount}/roles/${names.role}`, { ttl: '99h' })).rejects.toMatchObject({ status: 403 });
+    await expect(node.read('auth/token/lookup-self')).resolves.toMatchObject({ status: 200 });
+  });
+
+  it('names the variable or address at fault, with the documented exit codes', async () => {
+    const noToken = await vaultdist([...args, '--dry-run'], { env: { VAULT_ADDR: v.addr } });
+    expect(noToken.code).toBe(12);
+    expect(noToken.stderr).toMatch(/VAULT_TOKEN/);
+
+    const down = await vaultdist([...args, '--dry-run'], { env: { VAULT_ADDR: 'http://127.0.0.1:9', VAULT_TOKEN: 'x' } });
+    expect(down.code).toBe(11);
+    expect(down.stderr).toContain('http://127.0.0.1:9');
+
+    const badTtl = await vaultdist([...args, '--dry-run', '--leaf-max-ttl', '900h'], { env });
+    expect(badTtl.code).toBe(2);
+    expect(badTtl.stderr).toMatch(/--leaf-max-ttl 900h must be shorter than --int-ttl 720h/);
+
+    const noHosts = await vaultdist(['init', 'vault', '--dry-run'], { env });
+    expect(noHosts.code).toBe(2);
+    expect(noHosts.stderr).toMatch(/--allowed-hosts/);
+
+    const badToken = await vaultdist([...args, '--dry-run'], { env: { VAULT_ADDR: v.addr, VAULT_TOKEN: 'not-a-token' } });
+    expect(badToken.code).toBe(12);
+    expect(badToken.stderr).toMatch(/403/);
+  });
+});
