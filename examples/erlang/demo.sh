@@ -23,6 +23,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+source "$ROOT/examples/shared/demo-lib.sh"
 say() { printf '== %s\n' "$*"; }
 
 wait_file() { # wait_file FILE WHAT
@@ -61,7 +62,7 @@ if erl -name mallory@127.0.0.3 -setcookie "$COOKIE" -noshell -proto_dist inet_tl
 fi
 
 say "6. no epmd: nothing listens on 127.0.0.1:4369"
-if (exec 3<>/dev/tcp/127.0.0.1/4369) 2>/dev/null; then echo "port 4369: OPEN (unexpected)"; exit 1; else echo "port 4369: closed"; fi
+check_epmd alice bob
 
 say "7. rotate alice's certificate and reload it live (SIGHUP to the pid in beam.pid)"
 $VAULTDIST issue --dir "$WORK/alice"

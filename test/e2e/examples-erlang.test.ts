@@ -43,7 +43,9 @@ describe('examples/erlang', () => {
     if (r.code !== 0) throw new Error(`demo.sh exited ${r.code}:\n${r.out}`);
     expect(r.out).toMatch(/bob@127\.0\.0\.2: ping alice@127\.0\.0\.1 = pong, nodes\(\) = \['alice@127\.0\.0\.1'\]/);
     expect(r.out).toMatch(/mallory@127\.0\.0\.3: ping alice@127\.0\.0\.1 = pang \(refused\)/);
-    expect(r.out).toContain('port 4369: closed');
+    // Nothing listens on 4369, or (an epmd some other process started) our nodes are not registered with it.
+    expect(r.out).toMatch(/port 4369: closed|port 4369: open, but not by this demo/);
+    if (r.out.includes('port 4369: open')) expect(r.out).toContain('none of our nodes (alice bob) registered');
     const serials = [...r.out.matchAll(/presented certificate serial ([0-9a-f:]+)/g)].map((m) => m[1]);
     expect(serials).toHaveLength(2);
     expect(serials[0]).not.toBe(serials[1]);

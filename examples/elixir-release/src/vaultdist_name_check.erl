@@ -1,0 +1,1 @@
+../../../packages/cli/erlang/vaultdist_name_check.erl

@@ -1,0 +1,1 @@
+../../../packages/cli/erlang/vaultdist_reload.erl

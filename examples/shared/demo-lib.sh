@@ -1,0 +1,20 @@
+# Shared helpers for the examples' demo.sh scripts (sourced).
+
+# check_epmd [NODE_NAME...]: reports whether anything listens on 127.0.0.1:4369. These demos never
+# start an epmd (-start_epmd false). If an epmd started by something else is running, the named nodes
+# (which use vaultdist_epmd) must not be registered with it; returns 1 if one is.
+check_epmd() {
+  if (exec 3<>/dev/tcp/127.0.0.1/4369) 2>/dev/null; then
+    local names
+    names=$(epmd -names 2>/dev/null | grep '^name ' || true)
+    echo "port 4369: open, but not by this demo (some other epmd); its registrations: ${names:-none}" | tr '\n' ' '
+    echo
+    local n
+    for n in "$@"; do
+      if printf '%s\n' "$names" | grep -q "^name $n at"; then echo "UNEXPECTED: $n registered with that epmd" >&2; return 1; fi
+    done
+    [ $# -gt 0 ] && echo "none of our nodes ($*) registered with it"
+    return 0
+  fi
+  echo "port 4369: closed"
+}

@@ -1,0 +1,59 @@
+/**
+ * examples/elixir-release/demo.sh end to end against the run's OpenBao: a mix release built offline runs
+ * TLS distribution without epmd, `bin/app rpc` works over TLS, and a live rotation (new files + SIGHUP)
+ * changes the served serial.
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { adminClient, suffix, testdir, testVault } from '../helpers/vault.js';
+import { sharedFreePort } from '../helpers/erlang.js';
+import { removeMount } from '../../packages/sdk/src/index.js';
+
+const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
+
+function runScript(script: string, env: Record<string, string>): Promise<{ code: number | null; out: string }> {
+  return new Promise((res) => {
+    const p = spawn('bash', [script], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (out += d));
+    p.on('exit', (code) => res({ code, out }));
+  });
+}
+
+describe('examples/elixir-release', () => {
+  const mount = `pki-ex-rel-${suffix()}`;
+  const tmp = testdir();
+  afterAll(async () => {
+    await removeMount(adminClient(), mount).catch(() => {});
+    tmp.cleanup();
+  });
+
+  it('demo.sh: offline mix release, rpc over TLS distribution, live rotation by SIGHUP, stop', async () => {
+    const v = testVault();
+    const port = await sharedFreePort(['127.0.0.1']);
+    const r = await runScript(join(ROOT, 'examples', 'elixir-release', 'demo.sh'), {
+      VAULT_ADDR: v.addr,
+      VAULT_TOKEN: v.token,
+      VAULTDIST_MOUNT: mount,
+      DIST_PORT: String(port),
+      WORK: join(tmp.dir, 'work'),
+    });
+    if (r.code !== 0) throw new Error(`demo.sh exited ${r.code}:\n${r.out}`);
+    expect(r.out).toMatch(/\* creating _build\/prod\/rel\/app\/releases\/0\.1\.0\/remote\.vm\.args/);
+    const pids = /app running, beam pid (\d+) \(bin\/app pid says (\d+)\)/.exec(r.out);
+    expect(pids?.[1]).toBe(pids?.[2]);
+    expect(r.out).toMatch(/^app@127\.0\.0\.1 answers rpc-[0-9a-f]+-app@127\.0\.0\.1 over tlsv1\.3$/m);
+    const served = [...r.out.matchAll(/the dist port serves certificate ([0-9a-f:]+)/g)].map((m) => m[1]);
+    expect(served).toHaveLength(2);
+    expect(served[0]).not.toBe(served[1]);
+    expect(r.out).toContain(`node app@127.0.0.1 ready in ${join(tmp.dir, 'work', 'certs')}: certificate ${served[0]}`);
+    expect(r.out).toContain(`node app@127.0.0.1: new certificate ${served[1]}`);
+    // In a release the ssl application runs, so its cache is cleared too.
+    expect(r.out).toContain('vaultdist_reload: TLS distribution certificates reloaded (trigger :sighup): dist PEM cache cleared, ssl PEM cache :ok');
+    expect(r.out).toMatch(/^after the rotation: app@127\.0\.0\.1 answers rpc-[0-9a-f]+-app@127\.0\.0\.1 over tlsv1\.3$/m);
+    expect(r.out).toMatch(/port 4369: closed|none of our nodes \(app\) registered/);
+    expect(r.out).toMatch(/summary: .* OK/);
+  }, 180_000);
+});
