@@ -111,7 +111,7 @@ describe('vaultdist init vault (real OpenBao)', () => {
     await expect(node.read('sys/mounts')).rejects.toMatchObject({ status: 403 });
     await expect(node.write(`${names.mount}/roles/${names.role}`, { ttl: '99h' })).rejects.toMatchObject({ status: 403 });
     await expect(node.read('auth/token/lookup-self')).resolves.toMatchObject({ status: 200 });
-  });
+  }, 60_000);
 
   it('names the variable or address at fault, with the documented exit codes', async () => {
     const noToken = await vaultdist([...args, '--dry-run'], { env: { VAULT_ADDR: v.addr } });
@@ -133,5 +133,5 @@ describe('vaultdist init vault (real OpenBao)', () => {
     const badToken = await vaultdist([...args, '--dry-run'], { env: { VAULT_ADDR: v.addr, VAULT_TOKEN: 'not-a-token' } });
     expect(badToken.code).toBe(12);
     expect(badToken.stderr).toMatch(/403/);
-  });
+  }, 60_000);
 });
