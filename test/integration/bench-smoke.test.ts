@@ -83,4 +83,19 @@ describe('benchmarks (tiny configurations, output shape only)', () => {
     expect(rows.map((x) => `${x.strategy}/${x.rotations}`)).toEqual(['direct/1', 'signal/1', 'command/1', 'rpc/1', 'poll/1']);
     for (const x of rows) expect(positive(x.medianMs) && positive(x.maxMs) && positive(x.ratioToDirect)).toBe(true);
   }, 120000);
+
+  it('footprint: --help runs and the real agent daemon is sampled idle with 1 and 2 nodes', async () => {
+    const r = result(await runBench('footprint.ts', ['--help-runs=1', '--seconds=1', '--nodes=1,2'], 110000));
+    expect(r.bench).toBe('footprint');
+    const help = r.help as { runs: number; medianMs: number; nodeBaselineMs: number; ratio: number };
+    expect(help.runs).toBe(1);
+    expect(positive(help.medianMs) && positive(help.nodeBaselineMs) && positive(help.ratio)).toBe(true);
+    const idle = r.idle as { nodes: number; rssMbMax: number; baselineRssMb: number; cpuPercent: number; logLines: number }[];
+    expect(idle.map((x) => x.nodes)).toEqual([1, 2]);
+    for (const x of idle) {
+      expect(positive(x.rssMbMax) && positive(x.baselineRssMb)).toBe(true);
+      expect(x.cpuPercent).toBeGreaterThanOrEqual(0);
+      expect(x.logLines).toBeGreaterThan(0); // the agent really ran (it logs its start-up)
+    }
+  }, 120000);
 });

@@ -1,0 +1,195 @@
+/**
+ * Benchmark 4: footprint.
+ *
+ * A. `vaultdist --help` start-up: wall time of `node packages/cli/bin.js --help` (the installed bin's
+ *    shim on the built CLI), interleaved with the baseline `node -e 0` (Node's own start-up) in the
+ *    same run. Target ≤ 0.5 s. The first run is the coldest this machine allows (no cache dropping).
+ * B. Agent idle: the real agent daemon (`node packages/agent/bin.js --config …`, health server on)
+ *    managing 1 and then 10 nodes against this benchmark's own OpenBao. After /readyz says ready (every
+ *    node has its certificate), RSS and CPU time are sampled from /proc for --seconds. A bare Node
+ *    process (`setInterval` only) is sampled over the same window as the baseline. Targets: ≤ 60 MB
+ *    RSS, idle CPU ≈ 0. The managed nodes are credential directories (reload strategy poll,
+ *    verification off): no BEAM runs, since an idle agent does not touch its nodes.
+ *
+ *   node_modules/.bin/tsx bench/footprint.ts [--help-runs=10] [--seconds=20] [--nodes=1,10]
+ *   (build first: node scripts/build.mjs)
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../scripts/vault-dev/src/index.js';
+import { emitResult, parseArgs, runMain, UsageError } from './lib/args.js';
+import { machineLine } from './lib/env.js';
+import { fmt, max, median, table } from './lib/stats.js';
+import { startBenchPki, type BenchPki } from './lib/vault.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const CLI_BIN = join(ROOT, 'packages', 'cli', 'bin.js');
+const AGENT_BIN = join(ROOT, 'packages', 'agent', 'bin.js');
+const CLK_TCK = 100; // Linux USER_HZ
+
+const spec = {
+  'help-runs': { default: 10, help: 'runs of `vaultdist --help` (and of the baseline)' },
+  seconds: { default: 20, help: 'idle sampling window per node count (a few minutes: --seconds=180)' },
+  nodes: { default: '1,10', help: 'comma-separated managed-node counts ("" skips part B)' },
+};
+
+interface ProcSample {
+  rssKb: number;
+  cpuTicks: number;
+}
+
+function procSample(pid: number): ProcSample {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
+  // Fields after the parenthesised command: state is field 3; utime/stime are 14/15.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { rssKb, cpuTicks: Number(f[11]) + Number(f[12]) };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function timeRun(argv: string[]): { ms: number; code: number | null; out: string } {
+  const t0 = performance.now();
+  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', cwd: ROOT });
+  return { ms: performance.now() - t0, code: r.status, out: r.stdout };
+}
+
+async function stopChild(p: ChildProcess): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return;
+  const exited = new Promise((r) => p.once('exit', r));
+  p.kill('SIGTERM');
+  const t = setTimeout(() => p.kill('SIGKILL'), 10000);
+  await exited;
+  clearTimeout(t);
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs('bench/footprint.ts', spec);
+  const counts = args.nodes.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  if (counts.some((n) => !Number.isInteger(n) || n < 1)) throw new UsageError(`bench/footprint.ts: --nodes must list positive integers, got ${JSON.stringify(args.nodes)}`);
+  for (const f of [join(ROOT, 'packages', 'cli', 'dist', 'index.js'), join(ROOT, 'packages', 'agent', 'dist', 'main.js')]) {
+    if (!existsSync(f)) throw new UsageError(`bench/footprint.ts: ${f} is missing; build first (node scripts/build.mjs)`);
+  }
+  console.log('# bench/footprint: `vaultdist --help` start-up and the idle agent');
+  console.log(machineLine());
+
+  // A. --help
+  const help: number[] = [];
+  const bare: number[] = [];
+  for (let i = 0; i < args['help-runs']; i++) {
+    for (const which of i % 2 ? ['bare', 'help'] : ['help', 'bare']) {
+      if (which === 'help') {
+        const r = timeRun([process.execPath, CLI_BIN, '--help']);
+        if (r.code !== 0 || !/Usage: vaultdist/.test(r.out)) throw new Error(`vaultdist --help exited ${r.code}: ${r.out.slice(0, 300)}`);
+        help.push(r.ms);
+      } else bare.push(timeRun([process.execPath, '-e', '0']).ms);
+    }
+  }
+  const helpResult = { runs: help.length, firstMs: help[0]!, medianMs: median(help), maxMs: max(help), nodeBaselineMs: median(bare), ratio: median(help) / median(bare) };
+  console.log(`\nA. vaultdist --help, ${help.length} runs (baseline: node -e 0, interleaved)`);
+  console.log(
+    table(
+      ['command', 'first ms', 'median ms', 'max ms', '×node'],
+      [
+        ['vaultdist --help', helpResult.firstMs, helpResult.medianMs, helpResult.maxMs, helpResult.ratio],
+        ['node -e 0', bare[0]!, median(bare), max(bare), 1],
+      ],
+    ),
+  );
+  console.log(`target ≤ 500 ms (max): ${helpResult.maxMs <= 500 ? 'met' : 'NOT met'}`);
+
+  // B. idle agent
+  const idle: Record<string, unknown>[] = [];
+  if (counts.length) {
+    const work = mkdtempSync(join(tmpdir(), 'vaultdist-bench-fp-'));
+    let pki: BenchPki | undefined;
+    const children: ChildProcess[] = [];
+    try {
+      pki = await startBenchPki({ ttl: '24h' });
+      const tokenFile = join(work, 'token');
+      writeFileSync(tokenFile, pki.dev.token, { mode: 0o600 });
+      const rows: (string | number)[][] = [];
+      for (const n of counts) {
+        const base = join(work, `n${n}`);
+        mkdirSync(base, { recursive: true });
+        const healthPort = await freePort();
+        const config = {
+          vault: { address: pki.dev.addr, auth: { method: 'token', tokenFile } },
+          health: { enabled: true, host: '127.0.0.1', port: healthPort },
+          log: { level: 'info' },
+          nodes: Array.from({ length: n }, (_, i) => ({ name: `fp${i}@127.0.0.1`, dir: join(base, `node${i}`), mount: pki!.mount, role: pki!.role, ttl: '24h', reload: { strategy: 'poll' }, verify: { enabled: false } })),
+        };
+        for (const node of config.nodes) mkdirSync(node.dir, { recursive: true });
+        const configFile = join(base, 'agent.json');
+        writeFileSync(configFile, JSON.stringify(config, null, 2));
+        const logFile = join(base, 'agent.log');
+        const agent = spawn(process.execPath, [AGENT_BIN, '--config', configFile], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+        children.push(agent);
+        let log = '';
+        agent.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+        agent.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+        const baseline = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1 << 30)'], { stdio: 'ignore' });
+        children.push(baseline);
+        const readyBy = performance.now() + 60000;
+        const tStart = performance.now();
+        for (;;) {
+          if (agent.exitCode !== null) throw new Error(`agent (${n} nodes) exited ${agent.exitCode}:\n${log.slice(-3000)}`);
+          if (performance.now() > readyBy) throw new Error(`agent (${n} nodes) not ready after 60 s:\n${log.slice(-3000)}`);
+          const ok = await fetch(`http://127.0.0.1:${healthPort}/readyz`).then((r) => r.status === 200, () => false);
+          if (ok) break;
+          await sleep(200);
+        }
+        const readyMs = performance.now() - tStart;
+        await sleep(1000); // let the start-up work (issuing, GC) settle before the idle window
+        const a0 = procSample(agent.pid!);
+        const b0 = procSample(baseline.pid!);
+        const t0 = performance.now();
+        const rss: number[] = [];
+        const brss: number[] = [];
+        while (performance.now() - t0 < args.seconds * 1000) {
+          await sleep(1000);
+          rss.push(procSample(agent.pid!).rssKb);
+          brss.push(procSample(baseline.pid!).rssKb);
+        }
+        const a1 = procSample(agent.pid!);
+        const b1 = procSample(baseline.pid!);
+        const wallS = (performance.now() - t0) / 1000;
+        const cpuPct = ((a1.cpuTicks - a0.cpuTicks) / CLK_TCK / wallS) * 100;
+        const bcpuPct = ((b1.cpuTicks - b0.cpuTicks) / CLK_TCK / wallS) * 100;
+        const row = {
+          nodes: n,
+          readyMs,
+          idleSeconds: wallS,
+          rssMbMax: max(rss) / 1024,
+          rssMbEnd: rss.at(-1)! / 1024,
+          cpuPercent: cpuPct,
+          cpuSeconds: (a1.cpuTicks - a0.cpuTicks) / CLK_TCK,
+          baselineRssMb: max(brss) / 1024,
+          baselineCpuPercent: bcpuPct,
+          rssRatio: max(rss) / max(brss),
+          logLines: log.split('\n').filter(Boolean).length,
+        };
+        idle.push(row);
+        rows.push([n, `${fmt(readyMs)} ms`, fmt(wallS), row.rssMbMax, row.rssMbEnd, row.cpuPercent, row.baselineRssMb, row.rssRatio, row.baselineCpuPercent]);
+        await stopChild(agent);
+        await stopChild(baseline);
+        writeFileSync(logFile, log);
+      }
+      console.log(`\nB. idle agent (health server on, 24 h certificates), sampled every 1 s; baseline = bare node process over the same window`);
+      console.log(table(['nodes', 'ready after', 'idle s', 'RSS max MB', 'RSS end MB', 'CPU %', 'bare node RSS MB', 'RSS ×bare', 'bare CPU %'], rows));
+      console.log('targets: RSS ≤ 60 MB, idle CPU ≈ 0');
+    } finally {
+      await Promise.all(children.map(stopChild));
+      await pki?.stop();
+      rmSync(work, { recursive: true, force: true });
+    }
+  }
+  emitResult('footprint', { help: helpResult, idle });
+}
+
+runMain(main);
