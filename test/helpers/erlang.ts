@@ -235,8 +235,19 @@ export class ErlNode {
   }
 }
 
+let defaultErl: string | undefined;
+
+/**
+ * Sets the executable `startNode` uses when a call passes no `erl` (this test file only: each jest
+ * test file has its own module instance). The OTP 27 lane uses it to run whole e2e files on OTP 27.
+ */
+export function setDefaultErl(erl: string | undefined): void {
+  defaultErl = erl;
+}
+
 /** Starts one node. The control channel is started with `-s vd_test_ctl` before anything else. */
 export async function startNode(o: StartNodeOptions): Promise<ErlNode> {
+  if (o.erl === undefined && defaultErl !== undefined) o = { ...o, erl: defaultErl };
   mkdirSync(o.dir, { recursive: true });
   const ctlPort = await freeCtlPort();
   const shortName = o.name.replace(/@.*/, '');
