@@ -21,9 +21,9 @@ import { adminClient, suffix } from '../helpers/vault.js';
 
 const describeKey = (pem: string) => {
   const k = createPublicKey(pem);
-  return `${k.asymmetricKeyType}-${k.asymmetricKeyDetails?.namedCurve ?? k.asymmetricKeyDetails?.modulusLength}`;
+  return k.asymmetricKeyType === 'ed25519' ? 'ed25519' : `${k.asymmetricKeyType}-${k.asymmetricKeyDetails?.namedCurve ?? k.asymmetricKeyDetails?.modulusLength}`;
 };
-const EXPECTED: Record<KeyType, string> = { 'ec-p256': 'ec-prime256v1', 'ec-p384': 'ec-secp384r1', 'rsa-2048': 'rsa-2048', 'rsa-3072': 'rsa-3072' };
+const EXPECTED: Record<KeyType, string> = { 'ec-p256': 'ec-prime256v1', 'ec-p384': 'ec-secp384r1', 'rsa-2048': 'rsa-2048', 'rsa-3072': 'rsa-3072', ed25519: 'ed25519' };
 
 describe('SDK PKI against a real OpenBao (root → intermediate → leaf)', () => {
   const vault = adminClient();

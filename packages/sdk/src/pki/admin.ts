@@ -152,7 +152,8 @@ export interface NodeRoleOptions extends Opts {
   allowIpSans?: boolean;
   /** URI SAN globs. @default ['erlang://*'] */
   allowedUriSans?: string[];
-  keyType?: 'ec' | 'rsa' | 'any';
+  /** `any` lets nodes choose (sign: from the CSR; issue: the requested type, OpenBao ≥ 2.0). */
+  keyType?: 'ec' | 'rsa' | 'ed25519' | 'any';
   keyBits?: number;
   ttl?: string;
   maxTtl?: string;

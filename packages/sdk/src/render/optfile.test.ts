@@ -46,6 +46,17 @@ describe('renderOptfile (checked by a real OTP 25)', () => {
     expect(erlangString('a"b')).toBe('"a\\"b"');
   });
 
+  it('refuses Ed25519 keys without TLS 1.3 (OTP 25 fails the TLS 1.2 handshake)', () => {
+    let err: unknown;
+    try {
+      renderOptfile({ bundleFile: '/b.pem', caFile: '/c.pem', versions: ['tlsv1.2'], keyType: 'ed25519' });
+    } catch (e) {
+      err = e;
+    }
+    expect(isRenderError(err) && err.field).toBe('versions');
+    expect(renderOptfile({ bundleFile: '/b.pem', caFile: '/c.pem', versions: ['tlsv1.3', 'tlsv1.2'], keyType: 'ed25519' })).toContain("'tlsv1.3'");
+  });
+
   it('rejects relative paths with a typed error naming the field', () => {
     expect(() => renderOptfile({ bundleFile: 'bundle.pem', caFile: '/ca.pem' })).toThrow(/bundleFile/);
     try {

@@ -1,4 +1,5 @@
 import { RenderError } from '../errors.js';
+import type { KeyType } from '../x509/keys.js';
 import { erlangAtom, erlangString, requireAbsolute } from './erlang.js';
 
 export type TlsVersion = 'tlsv1.3' | 'tlsv1.2';
@@ -21,6 +22,11 @@ export interface OptfileOptions {
   ipSanHostnameMatch?: boolean | undefined;
   /** Header comment lines. */
   comment?: string[] | undefined;
+  /**
+   * The node key type, when known. Ed25519 requires TLS 1.3: on OTP 25 a TLS-1.2-only Ed25519 pair
+   * fails with "Handshake Failure - malformed_handshake_data" (test/e2e/sdk-ed25519.test.ts).
+   */
+  keyType?: KeyType | undefined;
 }
 
 /**
@@ -36,6 +42,9 @@ export function renderOptfile(o: OptfileOptions): string {
   const versions = o.versions ?? ['tlsv1.3'];
   if (!versions.length) throw new RenderError('versions', 'at least one TLS version is required');
   for (const v of versions) if (v !== 'tlsv1.3' && v !== 'tlsv1.2') throw new RenderError('versions', `unsupported TLS version ${JSON.stringify(v)}`);
+  if (o.keyType === 'ed25519' && !versions.includes('tlsv1.3')) {
+    throw new RenderError('versions', 'Ed25519 node keys need TLS 1.3 (OTP 25 rejects Ed25519 in TLS 1.2 distribution handshakes)');
+  }
   const common: string[] = [
     `{certfile, ${erlangString(bundle)}}`,
     `{keyfile, ${erlangString(key)}}`,

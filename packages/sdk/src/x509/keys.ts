@@ -1,13 +1,18 @@
 import { CertificateError } from '../errors.js';
 
-/** Supported node key types. Ed25519 is deliberately absent (see the SDK README). */
-export type KeyType = 'ec-p256' | 'ec-p384' | 'rsa-2048' | 'rsa-3072';
-export const KEY_TYPES: readonly KeyType[] = ['ec-p256', 'ec-p384', 'rsa-2048', 'rsa-3072'];
+/**
+ * Supported node key types. EC P-256 is the default. Ed25519 is offered because a real OTP 25 node
+ * pair was seen connecting with Vault-issued Ed25519 leaves over TLS 1.3 distribution
+ * (test/e2e/sdk-ed25519.test.ts; see the SDK README for the TLS 1.2 result and the OCSP caveat).
+ */
+export type KeyType = 'ec-p256' | 'ec-p384' | 'rsa-2048' | 'rsa-3072' | 'ed25519';
+export const KEY_TYPES: readonly KeyType[] = ['ec-p256', 'ec-p384', 'rsa-2048', 'rsa-3072', 'ed25519'];
 
 export interface KeyAlgorithm {
-  generate: EcKeyGenParams | RsaHashedKeyGenParams;
+  generate: EcKeyGenParams | RsaHashedKeyGenParams | Algorithm;
   signing: EcdsaParams | Algorithm;
-  vaultKeyType: 'ec' | 'rsa';
+  vaultKeyType: 'ec' | 'rsa' | 'ed25519';
+  /** 0 for Ed25519 (Vault ignores key_bits there). */
   vaultKeyBits: number;
 }
 
@@ -30,6 +35,8 @@ export function keyAlgorithm(type: KeyType): KeyAlgorithm {
         vaultKeyType: 'rsa',
         vaultKeyBits: type === 'rsa-2048' ? 2048 : 3072,
       };
+    case 'ed25519':
+      return { generate: { name: 'Ed25519' }, signing: { name: 'Ed25519' }, vaultKeyType: 'ed25519', vaultKeyBits: 0 };
     default:
       throw new CertificateError('key-type', `unsupported key type ${JSON.stringify(type)} (use one of ${KEY_TYPES.join(', ')})`);
   }
