@@ -2,16 +2,19 @@
  * Compatibility lane: the end-to-end path on Erlang/OTP 27 (Debian trixie root, scripts/otp27/).
  * Vault-issued certificates, the SDK's optfile and flags, unchanged: two OTP 27 nodes connect over
  * mutual TLS without epmd; a node without a client certificate and a node from a foreign CA are
- * refused. Then the OTP 27 defaults that matter when an optfile leaves options out.
+ * refused; with the companion vaultdist_epmd no epmd is involved at all. Then the OTP 27 defaults that
+ * matter when an optfile leaves options out.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { distFlags, erlangString, probeDistCertificate } from '../../packages/sdk/src/index.js';
 import { createTestPki, testdir, type TestPki } from '../helpers/vault.js';
-import { sharedFreePort, startNode, stopAllNodes, tcpOpen } from '../helpers/erlang.js';
+import { compileErlang, sharedFreePort, startNode, stopAllNodes, tcpOpen } from '../helpers/erlang.js';
 import { describeOtp27, issueNodeDir, logMatches } from '../helpers/otp27.js';
 
 const HOSTS = ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'];
+const EPMD_SRC = join(fileURLToPath(import.meta.url), '..', '..', '..', 'packages', 'cli', 'erlang', 'vaultdist_epmd.erl');
 const PROTOCOL = (peer: string) =>
   `begin {_, Ctrl} = lists:keyfind('${peer}', 1, erlang:system_info(dist_ctrl)), {ok, S} = tls_sender:dist_tls_socket(Ctrl), ssl:connection_information(S, [protocol]) end`;
 
@@ -84,11 +87,27 @@ describeOtp27('OTP 27: mTLS distribution with Vault-issued certificates', (lane)
     expect(await fooNode.nodes()).toEqual(['bar@127.0.0.2']);
     await logMatches(fooNode, /Unknown CA/);
 
-    // epmd-less: nothing listens on 4369, the node cannot reach an epmd, and it listens on the fixed port.
-    expect(await tcpOpen('127.0.0.1', 4369)).toBe(false);
-    expect(await fooNode.eval('erl_epmd:names()')).toMatch(/error|address/);
-    expect(await fooNode.eval(`element(2, erl_epmd:port_please("bar", "127.0.0.2"))`)).toBe(String(port));
+    // epmd-less with the default erl_epmd (the SDK's -erl_epmd_port): the node listens on the fixed
+    // port and answers every port_please with it, without asking any epmd.
     expect(await tcpOpen('127.0.0.2', port)).toBe(true);
+    expect(await fooNode.eval(`element(2, erl_epmd:port_please("bar", "127.0.0.2"))`)).toBe(String(port));
+  });
+
+  it('runs epmd-free with the companion module vaultdist_epmd on OTP 27: never registers with an epmd, even one that runs', async () => {
+    const ebin = compileErlang([EPMD_SRC]);
+    const n1 = await issueNodeDir(pki, dirOf('n1@127.0.0.1', 'e'), 'n1@127.0.0.1');
+    const n2 = await issueNodeDir(pki, dirOf('n2@127.0.0.2', 'e'), 'n2@127.0.0.2');
+    const f = (optfile: string, ip: string) => distFlags({ optfile, distPort: port, listenInterface: ip, epmdModule: 'vaultdist_epmd', codePaths: [ebin] });
+    const a = await startNode({ name: 'n1@127.0.0.1', dir: n1.dir, erl: lane().erl, flags: f(n1.optfile, '127.0.0.1') });
+    const b = await startNode({ name: 'n2@127.0.0.2', dir: n2.dir, erl: lane().erl, flags: f(n2.optfile, '127.0.0.2') });
+    expect(await a.ping('n2@127.0.0.2')).toBe('pong');
+    expect(await b.nodes()).toEqual(['n1@127.0.0.1']);
+    expect(await a.eval('net_kernel:epmd_module()')).toBe('vaultdist_epmd');
+    expect(await a.eval('net_adm:names()')).toBe('{error,address}');
+    // Ask whatever epmd may answer on 127.0.0.1:4369 (none should, but this machine may have one left
+    // by something else): with vaultdist_epmd our nodes are never in it.
+    const registered = await a.eval(`case erl_epmd:names({127,0,0,1}) of {ok, Ns} -> [N || {N, _} <- Ns, lists:member(N, ["n1", "n2"])]; {error, _} -> [] end`);
+    expect(registered).toBe('[]');
   });
 
   it('OTP 27 defaults when an optfile leaves options out: client verifies (25 does not), server does not, dist forces TLS 1.2', async () => {

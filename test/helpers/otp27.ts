@@ -17,6 +17,7 @@ import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { issueNodeCredentials, renderOptfile, type OptfileOptions, type VaultClient } from '../../packages/sdk/src/index.js';
+import { setDefaultErl, startNode, stopAllNodes } from './erlang.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DIR = join(REPO, 'scripts', 'otp27');
@@ -120,3 +121,39 @@ export async function eventually<T>(what: string, fn: () => T | Promise<T>, pred
 /** Waits until the node's log matches `re` (logger output is written asynchronously). */
 export const logMatches = (node: { name: string; log(): string }, re: RegExp) =>
   eventually(`log of ${node.name} matches ${re}`, () => node.log(), (l) => re.test(l));
+
+/**
+ * Runs another e2e test file on OTP 27: every node it starts without an explicit `erl` comes from the
+ * trixie root (setDefaultErl applies to this test file's module instance only). Call at the top level
+ * of a test/e2e/otp27-*.test.ts file: `await runFileOnOtp27('first-path', () => import('./first-path.test.js'))`.
+ * The imported file's describe blocks register in the calling file. A first test proves the default
+ * really is OTP 27, so the imported tests cannot silently run on the host's OTP 25.
+ */
+export async function runFileOnOtp27(label: string, load: () => Promise<unknown>): Promise<void> {
+  const s = otp27Status();
+  if (!s.ok) {
+    process.stderr.write(`\n${'!'.repeat(100)}\n!! OTP 27 LANE SKIPPED (${label}): ${s.reason}\n${'!'.repeat(100)}\n\n`);
+    describe.skip(`[OTP 27 lane] ${label} [SKIPPED: ${s.reason}]`, () => {
+      it('runs on OTP 27', () => undefined);
+    });
+    return;
+  }
+  const lane = s.lane;
+  setDefaultErl(lane.erl);
+  describe(`[OTP 27 lane] ${label} runs on OTP ${lane.otpVersion}`, () => {
+    afterAll(() => stopAllNodes());
+    it('starts its nodes from the OTP 27 root', async () => {
+      const { mkdtempSync, rmSync } = await import('node:fs');
+      const { tmpdir } = await import('node:os');
+      const dir = mkdtempSync(join(tmpdir(), 'vaultdist-otp27-probe-'));
+      try {
+        const n = await startNode({ name: 'otp27probe@127.0.0.1', dir });
+        expect(await n.eval('erlang:system_info(otp_release)')).toBe(`"${lane.otpRelease}"`);
+        await n.stop();
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+  await load();
+}
