@@ -5,12 +5,12 @@
 # without one, and -connect_all false keeps the cluster from meshing transitively (three nodes).
 # Runs end to end (the test suite runs it); needs VAULT_ADDR/VAULT_TOKEN (or BAO_ADDR/BAO_TOKEN).
 #
-#   VAULTDIST  the vaultdist command (default: the examples' SDK stand-in)   VAULTDIST_MOUNT (pki_dist)
+#   VAULTDIST  the vaultdist command (default: node packages/cli/bin.js)   VAULTDIST_MOUNT (pki_dist)
 #   DIST_PORT  (14369, as in the article)   WORK (temp dir)   CONNECT_ALL (false; true shows the contrast)
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
-VAULTDIST=${VAULTDIST:-"$ROOT/node_modules/.bin/tsx $ROOT/examples/shared/vaultdist-stand-in.ts"}
+VAULTDIST=${VAULTDIST:-"node $ROOT/packages/cli/bin.js"}
 MOUNT=${VAULTDIST_MOUNT:-pki_dist}
 PORT=${DIST_PORT:-14369}
 COOKIE=${COOKIE:-example-cookie}
@@ -58,9 +58,10 @@ wait_log() { # wait_log NAME FIXED-STRING
 show() { grep -F -- "$2" "$WORK/$1.log" | sed 's/^iex([^)]*)[0-9]*> //'; }
 
 say "1. Vault and certificates (one directory per node)"
-$VAULTDIST init vault --mount "$MOUNT"
+# quick-start settings: any host name, token auth (production: --allowed-hosts …, --auth approle,cert)
+$VAULTDIST init vault --mount "$MOUNT" --root-mount "$MOUNT-root" --allow-any-host --auth token --policy "$MOUNT-node" | only "change|^→"
 for n in alice@127.0.0.1 bob@127.0.0.2 carol@127.0.0.3; do
-  $VAULTDIST init node --name "$n" --dir "$WORK/${n%@*}" --dist-port "$PORT" --mount "$MOUNT" --no-epmd-module
+  $VAULTDIST init node --name "$n" --dir "$WORK/${n%@*}" --dist-port "$PORT" --mount "$MOUNT" | only "^Node |^  certificate "
 done
 
 say "2. alice: iex --name alice@127.0.0.1 --erl \"-start_epmd false\" --erl \"-erl_epmd_port $PORT\" + TLS flags"

@@ -4,11 +4,11 @@
 # (new files + SIGHUP to the pid in beam.pid, what the renewal agent does) and rpc still works.
 # Runs end to end (the test suite runs it); needs VAULT_ADDR/VAULT_TOKEN (or BAO_ADDR/BAO_TOKEN).
 #
-#   VAULTDIST (default: the examples' SDK stand-in)  VAULTDIST_MOUNT (pki_dist)  DIST_PORT (9100)  WORK (temp dir)
+#   VAULTDIST (default: node packages/cli/bin.js)  VAULTDIST_MOUNT (pki_dist)  DIST_PORT (9100)  WORK (temp dir)
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
-VAULTDIST=${VAULTDIST:-"$ROOT/node_modules/.bin/tsx $ROOT/examples/shared/vaultdist-stand-in.ts"}
+VAULTDIST=${VAULTDIST:-"node $ROOT/packages/cli/bin.js"}
 MOUNT=${VAULTDIST_MOUNT:-pki_dist}
 PORT=${DIST_PORT:-9100}
 if [ -z "${WORK:-}" ]; then WORK="$(mktemp -d)"; CLEAN_WORK=1; else CLEAN_WORK=0; mkdir -p "$WORK"; fi
@@ -30,9 +30,10 @@ served_serial() {
 }
 
 say "1. Vault and the node's directory (certificate, optfile)"
-$VAULTDIST init vault --mount "$MOUNT"
+# quick-start settings: any host name, token auth (production: --allowed-hosts …, --auth approle,cert)
+$VAULTDIST init vault --mount "$MOUNT" --root-mount "$MOUNT-root" --allow-any-host --auth token --policy "$MOUNT-node" | only "change|^→"
 export VAULTDIST_DIR="$WORK/certs"
-$VAULTDIST init node --name app@127.0.0.1 --dir "$VAULTDIST_DIR" --dist-port "$PORT" --mount "$MOUNT"
+$VAULTDIST init node --name app@127.0.0.1 --dir "$VAULTDIST_DIR" --dist-port "$PORT" --mount "$MOUNT" | only "^Node |^  certificate "
 
 say "2. build the release offline: MIX_ENV=prod mix release (no hex dependencies)"
 rm -rf "$WORK/src" && mkdir -p "$WORK/src"
@@ -55,7 +56,7 @@ FIRST=$(served_serial)
 echo "the dist port serves certificate $FIRST"
 
 say "5. rotate: new certificate files, then SIGHUP to the pid in beam.pid (what the renewal agent does)"
-$VAULTDIST issue --dir "$VAULTDIST_DIR"
+$VAULTDIST issue --dir "$VAULTDIST_DIR" | only "certificate"
 kill -HUP "$(cat "$VAULTDIST_DIR/beam.pid")"
 for _ in $(seq 1 100); do grep -q "trigger sighup" "$WORK/app.log" && break; sleep 0.1; done
 grep -o "vaultdist_reload: TLS distribution certificates reloaded.*" "$WORK/app.log" | head -1

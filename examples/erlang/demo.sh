@@ -3,13 +3,13 @@
 # Runs the README's steps end to end (the test suite runs this script). Needs a Vault/OpenBao in
 # VAULT_ADDR/VAULT_TOKEN (or BAO_ADDR/BAO_TOKEN).
 #
-#   VAULTDIST       the vaultdist command (default: the examples' SDK stand-in, until `vaultdist init node` ships)
+#   VAULTDIST       the vaultdist command (default: this repository's CLI, node packages/cli/bin.js; build it first)
 #   VAULTDIST_MOUNT PKI mount (default pki_dist)    DIST_PORT   distribution port (default 9100)
 #   WORK            where node directories go (default: a new temp dir, removed at the end)
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
-VAULTDIST=${VAULTDIST:-"$ROOT/node_modules/.bin/tsx $ROOT/examples/shared/vaultdist-stand-in.ts"}
+VAULTDIST=${VAULTDIST:-"node $ROOT/packages/cli/bin.js"}
 MOUNT=${VAULTDIST_MOUNT:-pki_dist}
 PORT=${DIST_PORT:-9100}
 COOKIE=${COOKIE:-example-cookie}
@@ -32,11 +32,12 @@ wait_file() { # wait_file FILE WHAT
 }
 
 say "1. Vault: PKI mount $MOUNT with a root CA and a node role"
-$VAULTDIST init vault --mount "$MOUNT"
+# quick-start settings: any host name, token auth (production: --allowed-hosts …, --auth approle,cert)
+$VAULTDIST init vault --mount "$MOUNT" --root-mount "$MOUNT-root" --allow-any-host --auth token --policy "$MOUNT-node" | only "change|^→"
 
 say "2. one directory per node: key generated locally, CSR signed by Vault, optfile, vm.args, companion modules"
-$VAULTDIST init node --name alice@127.0.0.1 --dir "$WORK/alice" --dist-port "$PORT" --mount "$MOUNT"
-$VAULTDIST init node --name bob@127.0.0.2 --dir "$WORK/bob" --dist-port "$PORT" --mount "$MOUNT"
+$VAULTDIST init node --name alice@127.0.0.1 --dir "$WORK/alice" --dist-port "$PORT" --mount "$MOUNT" | only "^Node |^  certificate "
+$VAULTDIST init node --name bob@127.0.0.2 --dir "$WORK/bob" --dist-port "$PORT" --mount "$MOUNT" | only "^Node |^  certificate "
 mkdir -p "$WORK/ebin" && erlc -o "$WORK/ebin" "$HERE/src/example_peer.erl"
 
 say "3. start alice: erl -args_file $WORK/alice/vm.args"
@@ -65,7 +66,7 @@ say "6. no epmd: nothing listens on 127.0.0.1:4369"
 check_epmd alice bob
 
 say "7. rotate alice's certificate and reload it live (SIGHUP to the pid in beam.pid)"
-$VAULTDIST issue --dir "$WORK/alice"
+$VAULTDIST issue --dir "$WORK/alice" | only "certificate"
 kill -HUP "$(cat "$WORK/alice/beam.pid")"
 for _ in $(seq 1 100); do grep -q "trigger sighup" "$WORK/alice.log" && break; sleep 0.1; done
 grep "trigger sighup" "$WORK/alice.log"

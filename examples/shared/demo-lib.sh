@@ -18,3 +18,7 @@ check_epmd() {
   fi
   echo "port 4369: closed"
 }
+
+# only LINES-REGEX: keeps the matching lines of a command's output; no match is not an error (the
+# command's own exit status still counts under `set -o pipefail`).
+only() { grep -E "$1" || [ $? = 1 ]; }

@@ -26,7 +26,7 @@ describe('examples/elixir-iex', () => {
   const mount = `pki-ex-iex-${suffix()}`;
   const tmp = testdir();
   afterAll(async () => {
-    await removeMount(adminClient(), mount).catch(() => {});
+    for (const m of [mount, `${mount}-root`]) await removeMount(adminClient(), m).catch(() => {});
     tmp.cleanup();
   });
 

@@ -26,7 +26,7 @@ describe('examples/elixir-release', () => {
   const mount = `pki-ex-rel-${suffix()}`;
   const tmp = testdir();
   afterAll(async () => {
-    await removeMount(adminClient(), mount).catch(() => {});
+    for (const m of [mount, `${mount}-root`]) await removeMount(adminClient(), m).catch(() => {});
     tmp.cleanup();
   });
 
@@ -48,8 +48,9 @@ describe('examples/elixir-release', () => {
     const served = [...r.out.matchAll(/the dist port serves certificate ([0-9a-f:]+)/g)].map((m) => m[1]);
     expect(served).toHaveLength(2);
     expect(served[0]).not.toBe(served[1]);
-    expect(r.out).toContain(`node app@127.0.0.1 ready in ${join(tmp.dir, 'work', 'certs')}: certificate ${served[0]}`);
-    expect(r.out).toContain(`node app@127.0.0.1: new certificate ${served[1]}`);
+    expect(r.out).toContain(`Node app@127.0.0.1 is ready in ${join(tmp.dir, 'work', 'certs')}`);
+    expect(r.out).toContain(`  certificate ${served[0]}, expires`);
+    expect(r.out).toContain(`app@127.0.0.1: certificate ${served[1]} valid until`);
     // In a release the ssl application runs, so its cache is cleared too.
     expect(r.out).toContain('vaultdist_reload: TLS distribution certificates reloaded (trigger :sighup): dist PEM cache cleared, ssl PEM cache :ok');
     expect(r.out).toMatch(/^after the rotation: app@127\.0\.0\.1 answers rpc-[0-9a-f]+-app@127\.0\.0\.1 over tlsv1\.3$/m);

@@ -26,7 +26,7 @@ describe('examples/erlang', () => {
   const mount = `pki-ex-erl-${suffix()}`;
   const tmp = testdir();
   afterAll(async () => {
-    await removeMount(adminClient(), mount).catch(() => {});
+    for (const m of [mount, `${mount}-root`]) await removeMount(adminClient(), m).catch(() => {});
     tmp.cleanup();
   });
 
@@ -50,8 +50,9 @@ describe('examples/erlang', () => {
     expect(serials).toHaveLength(2);
     expect(serials[0]).not.toBe(serials[1]);
     // The served serials are the ones Vault issued (first at init, second at the rotation).
-    expect(r.out).toContain(`node alice@127.0.0.1 ready in ${join(tmp.dir, 'work', 'alice')}: certificate ${serials[0]}`);
-    expect(r.out).toContain(`node alice@127.0.0.1: new certificate ${serials[1]}`);
+    expect(r.out).toContain(`Node alice@127.0.0.1 is ready in ${join(tmp.dir, 'work', 'alice')}`);
+    expect(r.out).toContain(`  certificate ${serials[0]}, expires`);
+    expect(r.out).toContain(`alice@127.0.0.1: certificate ${serials[1]} valid until`);
     expect(r.out).toMatch(/reloaded \(trigger sighup\)/);
     expect(r.out).toMatch(/summary: .* OK/);
   }, 120_000);
