@@ -54,8 +54,11 @@ export type PlaintextResult =
 const DFLAGS =
   0x1 | 0x4 | 0x8 | 0x10 | 0x80 | 0x100 | 0x200 | 0x400 | 0x800 | 0x1000 | 0x2000 | 0x4000 | 0x10000 | 0x20000 | 0x40000 | 0x80000 | 0x100000 | 0x200000 | 0x1000000 | 0x2000000;
 
-/** A distribution `send_name` message ('N' format, OTP 23+), length-prefixed. */
-function sendNameMessage(host: string): Buffer {
+/**
+ * A distribution `send_name` message ('N' format, OTP 23+), length-prefixed: 2 bytes over plain TCP
+ * (inet_tcp_dist), 4 bytes over TLS (inet_tls_dist runs its handshake with `{packet, 4}`).
+ */
+function sendNameMessage(host: string, lengthBytes: 2 | 4 = 2): Buffer {
   const name = Buffer.from(`vaultdist_doctor${process.pid}@${host.includes(':') ? 'localhost' : host}`, 'latin1');
   const body = Buffer.alloc(1 + 8 + 4 + 2 + name.length);
   body.write('N', 0, 'latin1');
@@ -63,8 +66,9 @@ function sendNameMessage(host: string): Buffer {
   body.writeUInt32BE(1, 9);
   body.writeUInt16BE(name.length, 13);
   name.copy(body, 15);
-  const head = Buffer.alloc(2);
-  head.writeUInt16BE(body.length);
+  const head = Buffer.alloc(lengthBytes);
+  if (lengthBytes === 2) head.writeUInt16BE(body.length);
+  else head.writeUInt32BE(body.length);
   return Buffer.concat([head, body]);
 }
 
@@ -153,7 +157,7 @@ export function tlsAnonProbe(host: string, port: number, timeoutMs = 4000): Prom
         notBefore: peer?.valid_from ? new Date(peer.valid_from) : undefined,
         notAfter: peer?.valid_to ? new Date(peer.valid_to) : undefined,
       };
-      sock.write(sendNameMessage(host));
+      sock.write(sendNameMessage(host, 4));
     });
     sock.on('data', () => finish(true));
     sock.once('error', (e: NodeJS.ErrnoException) => finish(handshake ? false : undefined, e.message));
