@@ -22,7 +22,7 @@ export interface JwtAuthOptions extends LoginStrategyOptions {
   mount?: string | undefined;
 }
 
-/** Resolves a JWT source (shared with Kubernetes auth). */
+/** Resolves a JWT source (shared with Kubernetes auth). Internal: not exported from the package index. */
 export async function readJwt(o: Pick<JwtAuthOptions, 'jwt' | 'jwtFile' | 'getJwt'>, signal: AbortSignal | undefined): Promise<string> {
   let jwt: string;
   if (o.getJwt) jwt = await o.getJwt(signal);
@@ -38,6 +38,7 @@ export async function readJwt(o: Pick<JwtAuthOptions, 'jwt' | 'jwtFile' | 'getJw
   return jwt;
 }
 
+/** Checks that at most (or, when `required`, exactly) one JWT source is given. Internal. */
 export function jwtSourceIssues(o: Pick<JwtAuthOptions, 'jwt' | 'jwtFile' | 'getJwt'>, issues: ConfigIssue[], required: boolean): void {
   const n = [o.jwt, o.jwtFile, o.getJwt].filter((v) => v !== undefined).length;
   if (n > 1) issues.push({ path: 'jwt', message: 'give only one of jwt, jwtFile, getJwt' });

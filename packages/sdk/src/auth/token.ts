@@ -96,6 +96,7 @@ export interface WatcherClock {
   sleep(ms: number, signal: AbortSignal): Promise<void>;
 }
 
+/** The production clock: `performance.now()` and an abortable `setTimeout` sleep. */
 export const systemWatcherClock: WatcherClock = {
   monotonicMs: () => performance.now(),
   sleep: (ms, signal) => delay(ms, signal),
@@ -122,6 +123,7 @@ export interface TokenRenewalPolicy {
   minSleepMs: number;
 }
 
+/** Defaults of {@link TokenRenewalPolicy} (openbao `LifetimeWatcher` / `autoAuthBackoff` values). */
 export const DEFAULT_TOKEN_RENEWAL_POLICY: Readonly<TokenRenewalPolicy> = Object.freeze({
   renewFraction: 2 / 3,
   jitterFraction: 0.1,
