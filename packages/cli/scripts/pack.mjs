@@ -42,13 +42,13 @@ try {
     rmSync(file, { force: true });
     writeFileSync(file, text);
   };
-  // Fewer files = a faster `npx` extract: drop source maps, type declarations, docs and test folders of
+  // Fewer files = a faster `npx` extract: drop source maps, type declarations and markdown of
   // the bundled dependencies (the CLI's own dist keeps its maps for stack traces).
   const prune = (dir) => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const p = join(dir, e.name);
       if (e.isDirectory()) {
-        if (['test', 'tests', '__tests__', 'docs', 'doc', 'benchmarks', 'bench', 'example', 'examples', '.github'].includes(e.name)) rmSync(p, { recursive: true, force: true });
+        if (['__tests__', '.github'].includes(e.name)) rmSync(p, { recursive: true, force: true });
         else prune(p);
       } else if (/\.(map|d\.ts|d\.mts|d\.cts|md|markdown)$/i.test(e.name) || /^(CHANGELOG|HISTORY)/i.test(e.name)) rmSync(p, { force: true });
     }
