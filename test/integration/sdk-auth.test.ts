@@ -184,6 +184,18 @@ describe('SDK auth methods against a real OpenBao', () => {
     expect(me2.data.accessor).not.toBe(me1.data.accessor);
   });
 
+  it('TLS cert auth: the certificate can come from VAULT_CLIENT_CERT / VAULT_CLIENT_KEY', async () => {
+    const v = testVault();
+    await ensureCertRole(admin, 'nodes', { mount: mounts.cert, certificate: pki.rootPem, tokenPolicies: [policy], tokenTtl: '10m', allowedUriSans: ['erlang://*'] });
+    const res = await issueNodeCredentials(pki.vault, { mount: pki.mount, role: pki.role, node: 'envcert@127.0.0.1', dir: join(tmp.dir, 'env-cert') });
+    const env = { VAULT_ADDR: v.tlsAddr, VAULT_CACERT: v.caCertPath, VAULT_CLIENT_CERT: res.written.bundlePath, VAULT_CLIENT_KEY: res.written.bundlePath };
+    const vault = createVaultClient({ env, logger: silentLogger, auth: certAuth({ mount: mounts.cert }) });
+    expect((await lookupSelf(vault)).policies).toContain(policy);
+    // without any certificate the strategy says what is missing
+    const bare = createVaultClient({ env: { VAULT_ADDR: v.tlsAddr, VAULT_CACERT: v.caCertPath }, logger: silentLogger, auth: certAuth({ mount: mounts.cert }) });
+    await expect(lookupSelf(bare)).rejects.toThrow(/VAULT_CLIENT_CERT/);
+  });
+
   it('TLS cert auth: a certificate from a CA the role does not trust is refused', async () => {
     const v = testVault();
     const other = await createTestPki({ commonName: 'untrusted CA' });

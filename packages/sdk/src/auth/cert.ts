@@ -23,9 +23,15 @@ import { ConfigError, type ConfigIssue } from '../errors.js';
 import { createLoginStrategy, loginRequest, mountPath, type LoginStrategyOptions } from './login.js';
 
 export interface CertAuthOptions extends LoginStrategyOptions {
-  /** PEM client certificate (leaf first, intermediates after), or the whole bundle. */
-  certFile: string;
-  /** PEM private key. @default certFile (a bundle holding key and certificates) */
+  /**
+   * PEM client certificate (leaf first, intermediates after), or the whole bundle.
+   * @default the connection's client certificate (`clientCertPath`, VAULT_CLIENT_CERT / BAO_CLIENT_CERT)
+   */
+  certFile?: string | undefined;
+  /**
+   * PEM private key. @default `certFile` when that is given (a bundle holding key and certificates),
+   * else the connection's `clientKeyPath` (VAULT_CLIENT_KEY / BAO_CLIENT_KEY)
+   */
   keyFile?: string | undefined;
   /** Restrict the login to this cert role (`auth/cert/certs/:name`). @default any matching role */
   name?: string | undefined;
@@ -49,12 +55,12 @@ function certificatesOf(text: string): string {
  *   auth: certAuth({ certFile: '/var/lib/vaultdist/foo/bundle.pem', name: 'erlang-nodes' }),
  * });
  */
-export function certAuth(o: CertAuthOptions): AuthStrategy {
+export function certAuth(o: CertAuthOptions = {}): AuthStrategy {
   const issues: ConfigIssue[] = [];
   const mount = mountPath('mount', o.mount ?? 'cert', issues);
-  if (typeof o.certFile !== 'string' || !o.certFile) issues.push({ path: 'certFile', message: 'a client certificate file is required' });
+  if (o.certFile !== undefined && (typeof o.certFile !== 'string' || !o.certFile)) issues.push({ path: 'certFile', message: 'empty path' });
   if (issues.length) throw new ConfigError(issues);
-  const keyFile = o.keyFile ?? o.certFile;
+  let certFile = o.certFile;
   let loggedInWith: string | undefined;
   const read = async (path: string, field: string) => {
     try {
@@ -70,9 +76,14 @@ export function certAuth(o: CertAuthOptions): AuthStrategy {
         throw new ConfigError([{ path: ctx.connection.sources.address ?? 'address', message: 'TLS certificate auth needs an https:// Vault address' }]);
       }
       // (1)
-      const certText = certificatesOf(await read(o.certFile, 'certFile'));
+      certFile = o.certFile ?? ctx.connection.clientCertPath;
+      const keyFile = o.keyFile ?? (o.certFile ? o.certFile : ctx.connection.clientKeyPath);
+      if (!certFile || !keyFile) {
+        throw new ConfigError([{ path: 'certFile', message: 'no client certificate: pass certFile or set VAULT_CLIENT_CERT and VAULT_CLIENT_KEY' }]);
+      }
+      const certText = certificatesOf(await read(certFile, 'certFile'));
       const keyText = await read(keyFile, 'keyFile');
-      if (!certText) throw new ConfigError([{ path: 'certFile', message: `${o.certFile} holds no PEM certificate` }]);
+      if (!certText) throw new ConfigError([{ path: 'certFile', message: `${certFile} holds no PEM certificate` }]);
       if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(keyText)) throw new ConfigError([{ path: 'keyFile', message: `${keyFile} holds no PEM private key` }]);
       const agent = createHttpsAgent(ctx.connection, { cert: certText, key: keyText });
       try {
@@ -90,7 +101,7 @@ export function certAuth(o: CertAuthOptions): AuthStrategy {
       stale: () => {
         if (o.stale?.()) return true;
         try {
-          return loggedInWith !== undefined && certificatesOf(readFileSync(o.certFile, 'utf8')) !== loggedInWith;
+          return loggedInWith !== undefined && certFile !== undefined && certificatesOf(readFileSync(certFile, 'utf8')) !== loggedInWith;
         } catch {
           return false; // unreadable right now: keep the token; the next login reports the problem
         }
