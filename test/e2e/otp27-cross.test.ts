@@ -36,12 +36,12 @@ describeOtp27('OTP 25 <-> OTP 27 (and Elixir 1.18) over mTLS distribution', (lan
   beforeAll(async () => {
     pki = await createTestPki();
     tmp = testdir('vaultdist-otp27-');
-  });
+  }, 60_000);
   afterAll(async () => {
     await stopAllNodes();
     await pki?.cleanup();
     tmp?.cleanup();
-  });
+  }, 60_000);
 
   it('connects 25 -> 27 and 27 -> 25, each side seeing the other\'s Vault certificate over TLS 1.3; Elixir 1.18 joins', async () => {
     const port = await sharedFreePort(HOSTS);
@@ -86,5 +86,5 @@ describeOtp27('OTP 25 <-> OTP 27 (and Elixir 1.18) over mTLS distribution', (lan
     expect(lines.at(-1)).toBe(`{"1.18.3", "27", :pong, [:"a25@127.0.0.1"], ~c"25", {:ok, %{dist: :ok, ssl: :not_running}}}`);
     // Elixir's Logger prints the reload module's notice (OTP logger events reach Elixir's console).
     expect(stdout).toMatch(/\[notice\] vaultdist_reload: TLS distribution certificates reloaded \(trigger :api\)/);
-  });
+  }, 120_000);
 });

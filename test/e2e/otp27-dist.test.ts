@@ -29,15 +29,15 @@ describeOtp27('OTP 27: mTLS distribution with Vault-issued certificates', (lane)
     foreign = await createTestPki({ commonName: 'some other CA' });
     tmp = testdir('vaultdist-otp27-');
     port = await sharedFreePort(HOSTS);
-  });
+  }, 60_000);
   afterEach(async () => {
     await stopAllNodes();
-  });
+  }, 60_000);
   afterAll(async () => {
     await pki?.cleanup();
     await foreign?.cleanup();
     tmp?.cleanup();
-  });
+  }, 60_000);
 
   const dirOf = (name: string, tag: string) => join(tmp.dir, `${tag}-${name.replace(/[@.]/g, '_')}`);
   const flags = (optfile: string, ip: string) => distFlags({ optfile, distPort: port, listenInterface: ip });
@@ -91,7 +91,7 @@ describeOtp27('OTP 27: mTLS distribution with Vault-issued certificates', (lane)
     // port and answers every port_please with it, without asking any epmd.
     expect(await tcpOpen('127.0.0.2', port)).toBe(true);
     expect(await fooNode.eval(`element(2, erl_epmd:port_please("bar", "127.0.0.2"))`)).toBe(String(port));
-  });
+  }, 120_000);
 
   it('runs epmd-free with the companion module vaultdist_epmd on OTP 27: never registers with an epmd, even one that runs', async () => {
     const ebin = compileErlang([EPMD_SRC]);
@@ -108,7 +108,7 @@ describeOtp27('OTP 27: mTLS distribution with Vault-issued certificates', (lane)
     // by something else): with vaultdist_epmd our nodes are never in it.
     const registered = await a.eval(`case erl_epmd:names({127,0,0,1}) of {ok, Ns} -> [N || {N, _} <- Ns, lists:member(N, ["n1", "n2"])]; {error, _} -> [] end`);
     expect(registered).toBe('[]');
-  });
+  }, 120_000);
 
   it('OTP 27 defaults when an optfile leaves options out: client verifies (25 does not), server does not, dist forces TLS 1.2', async () => {
     // A hand-written "lax" optfile with only the file options (no verify, no versions), as many
@@ -154,5 +154,5 @@ describeOtp27('OTP 27: mTLS distribution with Vault-issued certificates', (lane)
         `{ok, _} = application:ensure_all_started(ssl), ssl:connect("127.0.0.1", 1, [{versions, ['tlsv1.3']}, {secure_renegotiate, true}, {verify, verify_none}], 2000)`,
       ),
     ).toBe("{error,{options,incompatible,[secure_renegotiate,{versions,['tlsv1.3']}]}}");
-  });
+  }, 120_000);
 });

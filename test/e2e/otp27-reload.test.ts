@@ -25,12 +25,12 @@ describeOtp27('OTP 27: rotate and reload with vaultdist_reload', (lane) => {
   beforeAll(async () => {
     pki = await createTestPki();
     tmp = testdir('vaultdist-otp27-');
-  });
+  }, 60_000);
   afterAll(async () => {
     await stopAllNodes();
     await pki?.cleanup();
     tmp?.cleanup();
-  });
+  }, 60_000);
 
   it('serves the old certificate after a swap until reload/0 or SIGHUP; the live link stays up', async () => {
     const ebin = compileErlang([RELOAD_SRC]);
@@ -90,5 +90,5 @@ describeOtp27('OTP 27: rotate and reload with vaultdist_reload', (lane) => {
     // The existing link was never touched: same controller, still up.
     expect(await barNode.eval(CTRL('foo@127.0.0.1'))).toBe(ctrl);
     expect(await barNode.eval(`rpc:call('foo@127.0.0.1', erlang, node, [])`)).toBe(`'foo@127.0.0.1'`);
-  });
+  }, 120_000);
 });

@@ -141,7 +141,7 @@ export async function runFileOnOtp27(label: string, load: () => Promise<unknown>
   const lane = s.lane;
   setDefaultErl(lane.erl);
   describe(`[OTP 27 lane] ${label} runs on OTP ${lane.otpVersion}`, () => {
-    afterAll(() => stopAllNodes());
+    afterAll(() => stopAllNodes(), 60_000);
     it('starts its nodes from the OTP 27 root', async () => {
       const { mkdtempSync, rmSync } = await import('node:fs');
       const { tmpdir } = await import('node:os');
@@ -153,7 +153,7 @@ export async function runFileOnOtp27(label: string, load: () => Promise<unknown>
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
-    });
+    }, 60_000);
   });
   await load();
 }
