@@ -34,7 +34,7 @@ function appRoleOptions(cmd: Command): Command {
     .option('--role-id <id>', 'AppRole role_id (env VAULTDIST_ROLE_ID); logs in instead of using a token')
     .option('--secret-id <id>', 'AppRole secret_id (env VAULTDIST_SECRET_ID)')
     .option('--wrapped-secret-id <token>', 'response-wrapping token holding the secret_id (printed by `init vault`)')
-    .option('--approle-mount <path>', 'AppRole auth mount', 'approle');
+    .option('--approle-mount <path>', 'AppRole auth mount (default approle)');
 }
 
 /** Builds the program. `setCode` receives each action's exit code. */
@@ -141,6 +141,8 @@ export function buildProgram(io: CliIo, setCode: (code: number) => void): Comman
     .option('--no-companion', 'do not install the companion Erlang modules (vaultdist_reload …)')
     .option('--cert-auth-mount <path>', 'cert auth mount the agent renews with (default cert)')
     .option('--health-port <port>', 'agent health port on 127.0.0.1 (default 9464)', int('--health-port'))
+    .addOption(new Option('--agent-auth <method>', 'how the agent logs in for renewals (default: cert over HTTPS, else approle with --role-id, else token)').choices(['cert', 'approle', 'token']))
+    .addOption(new Option('--name-check <mode>', 'bind peer certificates to node names after nodeup (vaultdist_name_check)').choices(['off', 'log', 'enforce']))
     .option('--force-issue', 'issue a new certificate even if the current one is fresh', false)
     .option('--json', 'print the result as JSON', false)
     .action(async (opts: Record<string, unknown>) => {
@@ -169,6 +171,8 @@ export function buildProgram(io: CliIo, setCode: (code: number) => void): Comman
             companion: opts.companion !== false,
             certAuthMount: opts.certAuthMount as string | undefined,
             healthPort: opts.healthPort as number | undefined,
+            agentAuth: opts.agentAuth as 'cert' | 'approle' | 'token' | undefined,
+            nameCheck: opts.nameCheck as 'off' | 'log' | 'enforce' | undefined,
             forceIssue: Boolean(opts.forceIssue),
             json: Boolean(opts.json),
           },

@@ -14,7 +14,18 @@
 import { constants as C } from 'node:fs';
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { distFlags, parseNodeName, renderOptfile, renderVmArgs, type NodeName, type TlsVersion } from '@vaultdist/sdk';
+import {
+  distFlags,
+  parseNodeName,
+  renderOptfile,
+  renderReleaseEnvSh,
+  renderReleaseRemoteVmArgs,
+  renderReleaseVmArgs,
+  renderVmArgs,
+  shellQuote as sdkShellQuote,
+  type NodeName,
+  type TlsVersion,
+} from '@vaultdist/sdk';
 import { renderAgentConfig, validateConfig, type AgentConfigInput } from '@vaultdist/agent';
 import { EXIT, ExitError } from './errors.js';
 
@@ -41,6 +52,14 @@ export interface NodeSettings {
   certAuthRole: string;
   /** Agent health endpoint (loopback). */
   healthPort: number;
+  /**
+   * How the agent logs in for renewals: `cert` (the node's own certificate; needs Vault over HTTPS),
+   * `approle` (role_id + secret_id files in DIR/approle, 0600) or `token` (BAO_TOKEN/VAULT_TOKEN).
+   */
+  agentAuth: 'cert' | 'approle' | 'token';
+  approleMount: string;
+  /** `-s vaultdist_name_check start` mode, when the module is installed. */
+  nameCheck: 'off' | 'log' | 'enforce';
 }
 
 export async function readSettings(dir: string): Promise<NodeSettings | undefined> {
@@ -52,7 +71,7 @@ export async function readSettings(dir: string): Promise<NodeSettings | undefine
     throw new ExitError(EXIT.CONFIG, `${join(dir, SETTINGS_FILE)}: ${(e as Error).message}`);
   }
   try {
-    const s = JSON.parse(text) as NodeSettings;
+    const s = { agentAuth: 'cert', approleMount: 'approle', nameCheck: 'off', ...(JSON.parse(text) as Partial<NodeSettings>) } as NodeSettings;
     if (s.version !== 1 || typeof s.node !== 'string') throw new Error('not a vaultdist node settings file (version 1)');
     parseNodeName(s.node);
     return { ...s, dir };
@@ -77,6 +96,8 @@ export const paths = (dir: string) => ({
   erlangSrc: join(dir, 'erlang'),
   pidfile: join(dir, 'beam.pid'),
   agentConfig: join(dir, 'agent.yaml'),
+  roleIdFile: join(dir, 'approle', 'role-id'),
+  secretIdFile: join(dir, 'approle', 'secret-id'),
   elixirEnv: join(dir, 'elixir', 'env.sh.eex'),
   elixirVmArgs: join(dir, 'elixir', 'vm.args.eex'),
   elixirRemoteVmArgs: join(dir, 'elixir', 'remote.vm.args.eex'),
@@ -84,7 +105,7 @@ export const paths = (dir: string) => ({
 });
 
 function shellQuote(s: string): string {
-  return /^[A-Za-z0-9_@%+=:,./{}-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+  return /^[A-Za-z0-9_@%+=:,./{}-]+$/.test(s) ? s : sdkShellQuote(s);
 }
 
 function nodeOf(s: NodeSettings): NodeName {
@@ -99,6 +120,12 @@ function epmdModule(s: NodeSettings): string | undefined {
 function reloadFlags(s: NodeSettings): string[] {
   if (!s.modules.includes('vaultdist_reload')) return [];
   return ['-s', 'vaultdist_reload', 'start', '-vaultdist_sighup', 'true', '-vaultdist_pidfile', paths(s.dir).pidfile];
+}
+
+/** Name binding after nodeup (companion vaultdist_name_check), opt-in. */
+function nameCheckFlags(s: NodeSettings): string[] {
+  if (s.nameCheck === 'off' || !s.modules.includes('vaultdist_name_check')) return [];
+  return ['-s', 'vaultdist_name_check', 'start', '-vaultdist_name_check', s.nameCheck];
 }
 
 function flagsFor(s: NodeSettings, extra: { noListen?: boolean } = {}): string[] {
@@ -133,12 +160,16 @@ export function renderNodeVmArgs(s: NodeSettings): string {
     text += `## certificate reload: SIGHUP handler + pidfile (the agent signals the beam pid after a renewal)\n`;
     text += `-vaultdist_sighup true\n-vaultdist_pidfile ${p.pidfile}\n-s vaultdist_reload start\n`;
   }
+  if (nameCheckFlags(s).length) {
+    text += `## bind certificates to node names after nodeup (URI SAN erlang://name@host), mode ${s.nameCheck}\n`;
+    text += `-vaultdist_name_check ${s.nameCheck}\n-s vaultdist_name_check start\n`;
+  }
   return `${text}## start with: erl -args_file ${p.vmArgs}   (cookie: ~/.erlang.cookie, or add -setcookie on the command line)\n`;
 }
 
 /** The dist flags as one `--erl "…"` string for `iex`/`elixir` (every word is flag-safe). */
 export function erlFlagString(s: NodeSettings, o: { noListen?: boolean } = {}): string {
-  return [...flagsFor(s, o), ...(o.noListen ? [] : reloadFlags(s))].join(' ');
+  return [...flagsFor(s, o), ...(o.noListen ? [] : [...reloadFlags(s), ...nameCheckFlags(s)])].join(' ');
 }
 
 export function renderIex(s: NodeSettings): string {
@@ -152,37 +183,34 @@ export function renderIex(s: NodeSettings): string {
   ].join('\n');
 }
 
-/** rel/env.sh.eex: path/port-dependent flags go through ELIXIR_ERL_OPTIONS (vm.args does not expand ${VAR}). */
+/**
+ * rel/env.sh.eex (SDK renderer: path/port-dependent flags through ELIXIR_ERL_OPTIONS, since vm.args does
+ * not expand ${VAR}), plus the boot flags of the companion modules for `start`/`daemon`.
+ */
 export function renderElixirEnv(s: NodeSettings): string {
-  const n = nodeOf(s);
   const p = paths(s.dir);
-  const codePath = s.modules.length ? ` -pa $VAULTDIST_DIR/ebin` : '';
-  const epmd = epmdModule(s) ? ` -epmd_module ${epmdModule(s)}` : '';
-  const reload = s.modules.includes('vaultdist_reload') ? ` -s vaultdist_reload start -vaultdist_sighup true -vaultdist_pidfile $VAULTDIST_DIR/beam.pid` : '';
-  return [
-    '#!/bin/sh',
-    '# rel/env.sh.eex generated by vaultdist: mutual-TLS distribution without epmd.',
-    '# ${VAR} is NOT expanded inside vm.args by OTP 25, so paths and ports go through ELIXIR_ERL_OPTIONS here.',
-    `export RELEASE_DISTRIBUTION=${n.mode === 'long' ? 'name' : 'sname'}`,
-    `export RELEASE_NODE=\${RELEASE_NODE:-${n.full}}`,
-    `VAULTDIST_DIR=\${VAULTDIST_DIR:-${p.vmArgs.slice(0, -'/vm.args'.length)}}`,
-    `VAULTDIST_DIST_PORT=\${VAULTDIST_DIST_PORT:-${s.distPort}}`,
-    `DIST_FLAGS="-ssl_dist_optfile $VAULTDIST_DIR/ssl_dist.conf -erl_epmd_port $VAULTDIST_DIST_PORT${epmd}${codePath}"`,
-    'case $RELEASE_COMMAND in',
-    `  start*|daemon*) export ELIXIR_ERL_OPTIONS="$ELIXIR_ERL_OPTIONS $DIST_FLAGS${reload}" ;;`,
-    '  *)              export ELIXIR_ERL_OPTIONS="$ELIXIR_ERL_OPTIONS $DIST_FLAGS -dist_listen false" ;;',
-    'esac',
-    '',
-  ].join('\n');
+  let text = renderReleaseEnvSh({ optfile: p.optfile, distPort: s.distPort, node: nodeOf(s), codePaths: s.modules.length ? [p.ebin] : [] });
+  const boot = [...reloadFlags(s), ...nameCheckFlags(s)];
+  if (boot.length) {
+    text += [
+      '# companion modules (vaultdist_reload: SIGHUP reload + pidfile for the agent), only for the node itself',
+      'case "${RELEASE_COMMAND:-}" in',
+      `  start*|daemon*) ELIXIR_ERL_OPTIONS="\${ELIXIR_ERL_OPTIONS} ${boot.join(' ')}" ; export ELIXIR_ERL_OPTIONS ;;`,
+      'esac',
+      '',
+    ].join('\n');
+  }
+  return text;
 }
 
+/** rel/vm.args.eex (SDK renderer): static flags only. */
 export function renderElixirVmArgs(s: NodeSettings): string {
-  const iface = s.listenInterface ? `-kernel inet_dist_use_interface {${s.listenInterface.split('.').join(',')}}\n` : '';
-  return `## rel/vm.args.eex generated by vaultdist (static flags; paths/ports are in env.sh.eex)\n-proto_dist inet_tls\n-start_epmd false\n${iface}`;
+  return renderReleaseVmArgs({ epmdModule: epmdModule(s), listenInterface: s.listenInterface });
 }
 
-export function renderElixirRemoteVmArgs(): string {
-  return '## rel/remote.vm.args.eex generated by vaultdist (remote/rpc shells need the TLS flags too)\n-proto_dist inet_tls\n-start_epmd false\n';
+/** rel/remote.vm.args.eex (SDK renderer): remote/rpc shells connect over TLS and never listen. */
+export function renderElixirRemoteVmArgs(s: NodeSettings): string {
+  return renderReleaseRemoteVmArgs({ epmdModule: epmdModule(s) });
 }
 
 /**
@@ -195,7 +223,15 @@ export function agentConfigInput(s: NodeSettings): AgentConfigInput {
   const p = paths(s.dir);
   const n = nodeOf(s);
   return {
-    vault: { address: s.vaultAddr, auth: { method: 'cert', mount: s.certAuthMount, name: s.certAuthRole, certFile: p.bundle, keyFile: p.bundle } },
+    vault: {
+      address: s.vaultAddr,
+      auth:
+        s.agentAuth === 'cert'
+          ? { method: 'cert', mount: s.certAuthMount, name: s.certAuthRole, certFile: p.bundle, keyFile: p.bundle }
+          : s.agentAuth === 'approle'
+            ? { method: 'approle', mount: s.approleMount, roleIdFile: p.roleIdFile, secretIdFile: p.secretIdFile }
+            : { method: 'token' },
+    },
     health: { enabled: true, host: '127.0.0.1', port: s.healthPort },
     nodes: [
       {
@@ -215,6 +251,8 @@ export function agentConfigInput(s: NodeSettings): AgentConfigInput {
 export function renderNodeAgentConfig(s: NodeSettings): string {
   const input = agentConfigInput(s);
   const v = validateConfig(input);
+  // Token auth: the token comes from BAO_TOKEN/VAULT_TOKEN where the agent runs; it is never written here.
+  v.errors = v.errors.filter((e) => !(s.agentAuth === 'token' && /^vault\.auth\.token: is required/.test(e)));
   if (v.errors.length) throw new ExitError(EXIT.CONFIG, `generated agent config for ${s.node} is invalid: ${v.errors.join('; ')}`);
   return renderAgentConfig(input, { header: [`node ${s.node} (generated by vaultdist init node)`] });
 }
@@ -227,7 +265,7 @@ export function renderAll(s: NodeSettings): Record<string, { path: string; text:
     'vm.args': { path: p.vmArgs, text: renderNodeVmArgs(s), mode: 0o644 },
     'env.sh.eex': { path: p.elixirEnv, text: renderElixirEnv(s), mode: 0o644 },
     'vm.args.eex': { path: p.elixirVmArgs, text: renderElixirVmArgs(s), mode: 0o644 },
-    'remote.vm.args.eex': { path: p.elixirRemoteVmArgs, text: renderElixirRemoteVmArgs(), mode: 0o644 },
+    'remote.vm.args.eex': { path: p.elixirRemoteVmArgs, text: renderElixirRemoteVmArgs(s), mode: 0o644 },
     'iex.sh': { path: p.iex, text: renderIex(s), mode: 0o755 },
     'agent.yaml': { path: p.agentConfig, text: renderNodeAgentConfig(s), mode: 0o600 },
     'vaultdist.json': { path: p.settings, text: `${JSON.stringify({ ...s }, null, 2)}\n`, mode: 0o644 },

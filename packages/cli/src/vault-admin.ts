@@ -1,9 +1,9 @@
 /**
- * Idempotent admin steps `init vault` needs beyond the SDK's ensure* functions (AppRole role, cert auth
- * role, PKI URLs/CRL config, root import). Same contract as the SDK's: read, compare, write only on a
- * difference, and in dry-run only report. Candidates to move into packages/sdk/src/pki/admin.ts.
+ * Idempotent admin steps `init vault` needs beyond the SDK's ensure* functions (PKI URLs/CRL config with
+ * a `created` flag, root import). Same contract as the SDK's: read, compare, write only on a difference,
+ * and in dry-run only report. Candidates to move into packages/sdk/src/pki/admin.ts.
  */
-import { isVaultHttpError, parseDurationSeconds, type Changed, type VaultClient } from '@vaultdist/sdk';
+import { parseDurationSeconds, type Changed, type VaultClient } from '@vaultdist/sdk';
 
 interface Opts {
   dryRun?: boolean | undefined;
@@ -43,20 +43,3 @@ export async function importRootCa(vault: VaultClient, mount: string, pemBundle:
   return { changed: true, action: `import root CA into ${mount}/`, warnings: [] };
 }
 
-/** Reads the AppRole role_id (not a change). */
-export async function readRoleId(vault: VaultClient, approleMount: string, role: string): Promise<string | undefined> {
-  try {
-    const r = await vault.read<{ role_id?: string }>(`auth/${approleMount}/role/${role}/role-id`, { allowNotFound: true });
-    return r.data?.role_id;
-  } catch (e) {
-    if (isVaultHttpError(e) && (e.status === 400 || e.status === 404)) return undefined;
-    throw e;
-  }
-}
-
-/** Creates a secret_id and returns it response-wrapped (only the wrapping token is ever printed). */
-export async function wrappedSecretId(vault: VaultClient, approleMount: string, role: string, wrapTtl: string): Promise<{ token: string; ttl: number; accessor: string }> {
-  const r = await vault.write(`auth/${approleMount}/role/${role}/secret-id`, {}, { wrapTtl, idempotent: false });
-  if (!r.wrapInfo?.token) throw new Error(`auth/${approleMount}/role/${role}/secret-id answered without wrap_info`);
-  return { token: r.wrapInfo.token, ttl: r.wrapInfo.ttl, accessor: r.wrapInfo.accessor };
-}

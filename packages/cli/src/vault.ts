@@ -2,10 +2,9 @@
  * Vault connection for every command: flags over the BAO_ and VAULT_ env variables (the SDK resolves the env), and
  * optional AppRole login for `init node` / `issue` on a host that only holds a role_id + secret_id.
  *
- * Note: `appRoleLogin` and `unwrapSecretId` are small local versions; the SDK is gaining AppRole/cert
- * auth strategies (packages/sdk/src/auth) and these should move there once it exports them.
+ * AppRole login and unwrapping come from the SDK (`appRoleAuth`, `unwrapSecretId`).
  */
-import { createVaultClient, staticToken, type Logger, type VaultClient } from '@vaultdist/sdk';
+import { appRoleAuth, createVaultClient, isVaultResponseError, unwrapSecretId, type Logger, type VaultClient } from '@vaultdist/sdk';
 import { EXIT, ExitError } from './errors.js';
 import type { Output } from './output.js';
 
@@ -62,29 +61,17 @@ export function connectVault(flags: VaultFlags, out: Output, o: { requireToken?:
   return vault;
 }
 
-/** Unwraps a response-wrapped secret_id (`sys/wrapping/unwrap` with the wrapping token). */
-export async function unwrapSecretId(vault: VaultClient, wrappingToken: string): Promise<string> {
-  try {
-    const r = await vault.write<{ secret_id?: string }>('sys/wrapping/unwrap', undefined, { token: wrappingToken, idempotent: false });
-    if (!r.data?.secret_id) throw new ExitError(EXIT.AUTH, 'the wrapped payload has no secret_id (was it created by `vaultdist init vault`?)');
-    return r.data.secret_id;
-  } catch (e) {
-    if (e instanceof ExitError) throw e;
-    const status = (e as { status?: number }).status;
-    if (status === 400 || status === 403) {
-      throw new ExitError(EXIT.AUTH, `--wrapped-secret-id: Vault refused to unwrap it (${(e as Error).message})`, {
-        cause: e,
-        hint: 'wrapping tokens work once and expire; run `vaultdist init vault --new-secret-id` for a fresh one',
-      });
-    }
-    throw e;
-  }
+/** What `authenticate` used, so `init node` can hand the same AppRole identity to the agent. */
+export interface Authenticated {
+  vault: VaultClient;
+  appRole: { roleId: string; secretId: string; mount: string } | undefined;
 }
 
 /**
- * Returns a client that authenticates with AppRole when --role-id is given, else the token client.
+ * Returns a client that logs in with AppRole (SDK `appRoleAuth`) when --role-id is given, else the
+ * token client. A wrapped secret_id is unwrapped here once (SDK `unwrapSecretId`).
  */
-export async function authenticate(base: VaultClient, flags: AppRoleFlags, out: Output): Promise<VaultClient> {
+export async function authenticate(base: VaultClient, flags: AppRoleFlags, out: Output): Promise<Authenticated> {
   const roleId = flags.roleId ?? out.io.env.VAULTDIST_ROLE_ID;
   if (!roleId) {
     if (base.connection.token === undefined) {
@@ -92,18 +79,37 @@ export async function authenticate(base: VaultClient, flags: AppRoleFlags, out: 
         hint: 'pass --role-id with --wrapped-secret-id/--secret-id, or --token / BAO_TOKEN / VAULT_TOKEN',
       });
     }
-    return base;
+    return { vault: base, appRole: undefined };
   }
   let secretId = flags.secretId ?? out.io.env.VAULTDIST_SECRET_ID;
   if (!secretId && flags.wrappedSecretId) {
     out.progress('unwrapping the secret_id');
-    secretId = await unwrapSecretId(base, flags.wrappedSecretId);
+    try {
+      secretId = await unwrapSecretId(base, flags.wrappedSecretId);
+    } catch (e) {
+      const status = (e as { status?: number }).status;
+      if (status === 400 || status === 403 || isVaultResponseError(e)) {
+        throw new ExitError(EXIT.AUTH, `--wrapped-secret-id: Vault refused to unwrap it (${(e as Error).message})`, {
+          cause: e,
+          hint: 'wrapping tokens work once and expire; run `vaultdist init vault --new-secret-id` for a fresh one',
+        });
+      }
+      throw e;
+    }
   }
   if (!secretId) throw new ExitError(EXIT.USAGE, '--role-id needs --secret-id (or VAULTDIST_SECRET_ID) or --wrapped-secret-id');
   const mount = flags.approleMount ?? 'approle';
   out.progress(`logging in with AppRole at auth/${mount}`);
-  const r = await base.write(`auth/${mount}/login`, { role_id: roleId, secret_id: secretId }, { unauthenticated: true, idempotent: true });
-  const token = r.auth?.client_token;
-  if (!token) throw new ExitError(EXIT.AUTH, `auth/${mount}/login answered without a token`);
-  return base.extend({ auth: staticToken(token), token: undefined });
+  const vault = base.extend({ auth: appRoleAuth({ roleId, secretId, mount }), token: undefined });
+  // Log in now (the node policy allows lookup-self), so bad credentials fail here with exit 12.
+  try {
+    await vault.read('auth/token/lookup-self');
+  } catch (e) {
+    const status = (e as { status?: number }).status;
+    if (status === 400 || status === 403) {
+      throw new ExitError(EXIT.AUTH, `AppRole login at ${base.connection.address}/v1/auth/${mount}/login failed: ${(e as Error).message}`, { cause: e, hint: 'check --role-id / --secret-id (VAULTDIST_ROLE_ID / VAULTDIST_SECRET_ID) and --approle-mount' });
+    }
+    throw e;
+  }
+  return { vault, appRole: { roleId, secretId, mount } };
 }

@@ -9,6 +9,7 @@
  * 5. print the next steps.
  */
 import { isAbsolute, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { parseNodeName, type TlsVersion } from '@vaultdist/sdk';
 import { installCompanion } from '../../companion.js';
@@ -31,6 +32,9 @@ export interface InitNodeOptions extends VaultFlags, AppRoleFlags {
   companion: boolean;
   certAuthMount: string | undefined;
   healthPort: number | undefined;
+  /** Renewal login of the agent; default cert over HTTPS, else approle when --role-id was used, else token. */
+  agentAuth: NodeSettings['agentAuth'] | undefined;
+  nameCheck: NodeSettings['nameCheck'] | undefined;
   forceIssue: boolean;
   json: boolean;
 }
@@ -62,7 +66,16 @@ export async function initNode(o: InitNodeOptions, out: Output): Promise<number>
     certAuthMount: o.certAuthMount ?? prev?.certAuthMount ?? NODE_DEFAULTS.certAuthMount,
     certAuthRole: o.role ?? prev?.certAuthRole ?? NODE_DEFAULTS.role,
     healthPort: o.healthPort ?? prev?.healthPort ?? NODE_DEFAULTS.healthPort,
+    agentAuth:
+      o.agentAuth ??
+      prev?.agentAuth ??
+      (base.connection.address.startsWith('https:') ? 'cert' : (o.roleId ?? out.io.env.VAULTDIST_ROLE_ID) ? 'approle' : 'token'),
+    approleMount: o.approleMount ?? prev?.approleMount ?? 'approle',
+    nameCheck: o.nameCheck ?? prev?.nameCheck ?? 'off',
   };
+  if (settings.agentAuth === 'cert' && !base.connection.address.startsWith('https:')) {
+    out.warn(`the agent is set to renew with cert auth, which needs Vault over HTTPS (${base.connection.address} is not); pass --agent-auth approle or token`);
+  }
   try {
     await mkdir(dir, { recursive: true, mode: 0o755 });
   } catch (e) {
@@ -79,7 +92,14 @@ export async function initNode(o: InitNodeOptions, out: Output): Promise<number>
     serial = fresh.serial;
     notAfter = fresh.notAfter;
   } else {
-    const vault = await authenticate(base, o, out);
+    const { vault, appRole } = await authenticate(base, { ...o, approleMount: settings.approleMount }, out);
+    if (appRole && settings.agentAuth === 'approle') {
+      // The agent logs in with the same AppRole identity; the secret_id stays on this host only (0600).
+      await mkdir(resolve(dir, 'approle'), { recursive: true, mode: 0o700 });
+      await writeFileAtomic(paths(dir).roleIdFile, `${appRole.roleId}\n`, 0o600);
+      await writeFileAtomic(paths(dir).secretIdFile, `${appRole.secretId}\n`, 0o600);
+      out.progress(`AppRole credentials for the agent written to ${resolve(dir, 'approle')} (0600)`);
+    }
     out.progress(`generating a ${settings.keyType} key and CSR for ${node.full}; asking ${settings.mount}/sign/${settings.role}`);
     const r = await issueInto(vault, settings);
     for (const w of r.warnings) out.warn(`Vault: ${w}`);
@@ -87,6 +107,10 @@ export async function initNode(o: InitNodeOptions, out: Output): Promise<number>
     serial = r.leaf.serial;
     notAfter = r.leaf.notAfter;
     issued = true;
+  }
+
+  if (settings.agentAuth === 'approle' && !existsSync(paths(dir).secretIdFile)) {
+    out.warn(`agent.yaml uses AppRole but ${paths(dir).secretIdFile} does not exist: run init node with --role-id/--wrapped-secret-id, or pass --agent-auth token|cert`);
   }
 
   // (3)

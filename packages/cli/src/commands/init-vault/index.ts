@@ -8,7 +8,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import {
+  createSecretId,
+  ensureAppRole,
   ensureAuthMethod,
+  ensureCertRole,
   ensureIntermediateCa,
   ensureMount,
   ensurePolicy,
@@ -17,6 +20,7 @@ import {
   nodePolicy,
   nodeRoleBody,
   readCaPem,
+  readRoleId,
   type Changed,
   type VaultClient,
 } from '@vaultdist/sdk';
@@ -24,7 +28,7 @@ import { parseDuration } from '../../duration.js';
 import { EXIT, ExitError, toExitError } from '../../errors.js';
 import type { Output } from '../../output.js';
 import { connectVault, type VaultFlags } from '../../vault.js';
-import { ensureConfig, importRootCa, readRoleId, wrappedSecretId } from '../../vault-admin.js';
+import { ensureConfig, importRootCa } from '../../vault-admin.js';
 
 export type AuthMethodName = 'approle' | 'cert' | 'token';
 
@@ -182,21 +186,15 @@ export async function initVault(o: InitVaultOptions, out: Output): Promise<numbe
     { name: 'role', run: (dry) => ensureRole(vault, o.mount, o.role, roleBody(o), { dryRun: dry }) },
     { name: 'policy', run: (dry) => ensurePolicy(vault, o.policy, policyText, { dryRun: dry }) },
   );
-  const tokenBody = { token_policies: [o.policy], token_ttl: '1h', token_max_ttl: '24h' };
+  const tokenOpts = { tokenPolicies: [o.policy], tokenTtl: '1h', tokenMaxTtl: '24h' };
   if (o.auth.includes('approle')) {
     steps.push(
       { name: 'approle-auth', run: (dry) => ensureAuthMethod(vault, o.approleMount, 'approle', { dryRun: dry }) },
       {
         name: 'approle-role',
         run: async (dry) => {
-          const r = await ensureConfig(
-            vault,
-            `auth/${o.approleMount}/role/${o.role}`,
-            { ...tokenBody, secret_id_ttl: o.secretIdTtl, secret_id_num_uses: 0, bind_secret_id: true },
-            `AppRole auth/${o.approleMount}/role/${o.role}`,
-            { dryRun: dry },
-          );
-          if (r.created) state.approleRoleCreated = true;
+          const r = await ensureAppRole(vault, o.role, { mount: o.approleMount, ...tokenOpts, secretIdTtl: o.secretIdTtl, secretIdNumUses: 0, dryRun: dry });
+          if (r.changed && r.action.startsWith('create')) state.approleRoleCreated = true;
           return r;
         },
       },
@@ -220,13 +218,7 @@ export async function initVault(o: InitVaultOptions, out: Output): Promise<numbe
         run: async (dry) => {
           const ca = await readCaPem(vault, o.mount);
           if (!ca) return { changed: true, action: `create cert auth role auth/${o.certMount}/certs/${o.role} trusting ${o.mount}/'s CA`, warnings: [] };
-          return ensureConfig(
-            vault,
-            `auth/${o.certMount}/certs/${o.role}`,
-            { certificate: ca, allowed_uri_sans: uriGlobs, ...tokenBody },
-            `cert auth role auth/${o.certMount}/certs/${o.role}`,
-            { dryRun: dry },
-          );
+          return ensureCertRole(vault, o.role, { mount: o.certMount, certificate: ca, allowedUriSans: uriGlobs, ...tokenOpts, dryRun: dry });
         },
       },
     );
@@ -248,7 +240,7 @@ export async function initVault(o: InitVaultOptions, out: Output): Promise<numbe
   // (2)
   if (!changes.length || o.dryRun) {
     out.line(changes.length ? `${changes.length} change(s) planned; nothing was written (--dry-run).` : 'no changes');
-    const roleId = o.auth.includes('approle') ? await readRoleId(vault, o.approleMount, o.role) : undefined;
+    const roleId = o.auth.includes('approle') ? await roleIdIfAny(vault, o.approleMount, o.role) : undefined;
     if (out.json) out.emit({ dryRun: o.dryRun, changed: false, plannedChanges: changes.length, plan, roleId });
     return EXIT.OK;
   }
@@ -266,12 +258,12 @@ export async function initVault(o: InitVaultOptions, out: Output): Promise<numbe
   // (4) credentials for the nodes
   const result: Record<string, unknown> = { dryRun: false, changed: true, plan, applied };
   if (o.auth.includes('approle')) {
-    const roleId = await readRoleId(vault, o.approleMount, o.role);
-    result.roleId = roleId;
+    result.roleId = await readRoleId(vault, o.role, { mount: o.approleMount });
     if (state.approleRoleCreated || o.newSecretId) {
-      const w = await wrappedSecretId(vault, o.approleMount, o.role, o.wrapTtl);
-      result.wrappedSecretId = { token: w.token, ttlSeconds: w.ttl };
-      out.progress(`created a secret_id for ${o.role} (response-wrapped, ${w.ttl} s)`);
+      const w = await createSecretId(vault, o.role, { mount: o.approleMount, wrapTtl: o.wrapTtl, metadata: { created_by: 'vaultdist init vault' } });
+      if (!w.wrapped) throw new ExitError(EXIT.INTERNAL, 'the secret_id came back unwrapped');
+      result.wrappedSecretId = { token: w.wrappingToken, ttlSeconds: w.ttlSeconds };
+      out.progress(`created a secret_id for ${o.role} (response-wrapped, ${w.ttlSeconds} s)`);
     }
   }
   if (o.auth.includes('token') && o.createToken) {
@@ -309,6 +301,17 @@ export async function initVault(o: InitVaultOptions, out: Output): Promise<numbe
       if (x instanceof ExitError) throw new ExitError(x.code, `${dry ? 'planning' : 'applying'} ${s.name}: ${x.message}`, { cause: e, ...(x.hint ? { hint: x.hint } : {}) });
       throw e;
     }
+  }
+}
+
+/** The role_id, or undefined while the AppRole role does not exist yet (dry runs). */
+async function roleIdIfAny(vault: VaultClient, mount: string, role: string): Promise<string | undefined> {
+  try {
+    return await readRoleId(vault, role, { mount });
+  } catch (e) {
+    const status = (e as { status?: number }).status;
+    if (status === 400 || status === 404 || (e as { code?: string }).code === 'VAULT_RESPONSE') return undefined;
+    throw e;
   }
 }
 

@@ -37,6 +37,9 @@ export async function issue(o: IssueOptions, out: Output): Promise<number> {
       certAuthMount: NODE_DEFAULTS.certAuthMount,
       certAuthRole: NODE_DEFAULTS.role,
       healthPort: NODE_DEFAULTS.healthPort,
+      agentAuth: 'token',
+      approleMount: 'approle',
+      nameCheck: 'off',
     }),
     node: node.full,
     dir,
@@ -45,7 +48,7 @@ export async function issue(o: IssueOptions, out: Output): Promise<number> {
     ttl: o.ttl ?? prev?.ttl ?? '',
     keyType: o.keyType ?? prev?.keyType ?? NODE_DEFAULTS.keyType,
   } as NodeSettings;
-  const vault = await authenticate(base, o, out);
+  const { vault } = await authenticate(base, o, out);
   out.progress(`asking ${s.mount}/sign/${s.role} for ${node.full}`);
   const r = await issueInto(vault, s);
   for (const w of r.warnings) out.warn(`Vault: ${w}`);
