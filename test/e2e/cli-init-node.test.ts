@@ -13,6 +13,7 @@ import { epmdNames } from '../../packages/cli/src/commands/doctor/probes.js';
 import { vaultdist } from '../../packages/cli/test/helpers.js';
 
 const HOSTS = ['127.0.0.1', '127.0.0.2', '127.0.0.3'];
+const parse = (stdout: string) => stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; check?: string; severity?: string; clean?: boolean; message?: string });
 
 describe('vaultdist init node: two nodes from the generated files, mTLS only', () => {
   const id = suffix();
@@ -97,7 +98,7 @@ describe('vaultdist init node: two nodes from the generated files, mTLS only', (
 
     // doctor: the correct setup is clean (exit 0), with the live probes passing.
     const doc = await vaultdist(['doctor', '--dir', fooDir, '--probe', `127.0.0.2:${port}`, '--json']);
-    const lines = doc.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; check?: string; severity?: string; clean?: boolean });
+    const lines = parse(doc.stdout);
     expect(lines.filter((l) => l.severity === 'error')).toEqual([]);
     expect(doc.code).toBe(0);
     expect(lines.at(-1)).toMatchObject({ type: 'summary', clean: true });
@@ -113,6 +114,20 @@ describe('vaultdist init node: two nodes from the generated files, mTLS only', (
     expect(nodes[0]!.secondsLeft).toBeGreaterThan(3600);
     const rendered = await vaultdist(['render', 'vm.args', '--dir', fooDir]);
     expect(rendered.stdout).toBe(vmArgs);
+
+    // The generated agent config drives a real renewal: AppRole login from DIR/approle (0600), new
+    // certificate, SIGHUP to the node through the pidfile vaultdist_reload wrote, served serial verified.
+    expect(statSync(join(fooDir, 'approle', 'secret-id')).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(fooDir, 'agent.yaml'), 'utf8')).toMatch(/method: approle/);
+    const oldSerial = nodes[0]!.serial;
+    const agent = await vaultdist(['agent', '--config', join(fooDir, 'agent.yaml'), '--once', '--force', '--no-health', '--log-level', 'warn']);
+    expect(agent.stderr).not.toMatch(/"level":(50|60)/);
+    expect(agent.code).toBe(0);
+    const after = JSON.parse((await vaultdist(['status', '--dir', fooDir, '--json'])).stdout) as { nodes: { serial: string }[] };
+    expect(after.nodes[0]!.serial).not.toBe(oldSerial);
+    const served = await vaultdist(['doctor', '--dir', fooDir, '--probe', `127.0.0.1:${port}`, '--json']);
+    expect(parse(served.stdout).find((l) => l.check === 'dist.served_cert')!.message).toContain(after.nodes[0]!.serial);
+    expect(await fooNode.ping('bar@127.0.0.2')).toBe('pong');
 
     // Re-running init node keeps the fresh certificate and rewrites nothing.
     const again = await vaultdist(['init', 'node', '--name', 'foo@127.0.0.1', '--dir', fooDir, ...common, '--json'], { env: { VAULT_ADDR: v.addr } });
