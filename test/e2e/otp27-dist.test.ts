@@ -8,7 +8,20 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { distFlags, erlangString, probeDistCertificate } from '../../packages/sdk/src/index.js';
+import {
+  buildCsr,
+  distFlags,
+  ensureRole,
+  erlangString,
+  exportPrivateKeyPem,
+  generateKeyPair,
+  nodeRoleBody,
+  nodeSans,
+  parseNodeName,
+  probeDistCertificate,
+  renderOptfile,
+  writeCredentialSet,
+} from '../../packages/sdk/src/index.js';
 import { createTestPki, testdir, type TestPki } from '../helpers/vault.js';
 import { compileErlang, sharedFreePort, startNode, stopAllNodes, tcpOpen } from '../helpers/erlang.js';
 import { describeOtp27, issueNodeDir, logMatches } from '../helpers/otp27.js';
@@ -108,6 +121,23 @@ describeOtp27('OTP 27: mTLS distribution with Vault-issued certificates', (lane)
     // by something else): with vaultdist_epmd our nodes are never in it.
     const registered = await a.eval(`case erl_epmd:names({127,0,0,1}) of {ok, Ns} -> [N || {N, _} <- Ns, lists:member(N, ["n1", "n2"])]; {error, _} -> [] end`);
     expect(registered).toBe('[]');
+  }, 120_000);
+
+  it('refuses a client certificate without clientAuth EKU, with OTP 27 wording', async () => {
+    await ensureRole(pki.vault, pki.mount, 'serveronly', nodeRoleBody({ allowAnyName: true, ttl: '1h', maxTtl: '24h', extra: { client_flag: false } }));
+    const srv = await issueNodeDir(pki, dirOf('srv@127.0.0.1', 'k'), 'srv@127.0.0.1');
+    // The SDK refuses such a certificate, so sign the CSR directly (as an attacker would).
+    const keys = await generateKeyPair('ec-p256');
+    const csr = await buildCsr({ keys, keyType: 'ec-p256', sans: nodeSans(parseNodeName('eku@127.0.0.2')) });
+    const signed = await pki.vault.write<{ certificate: string }>(`${pki.mount}/sign/serveronly`, { csr, format: 'pem', ttl: '1h' }, { idempotent: false });
+    const dir = dirOf('eku@127.0.0.2', 'k');
+    const set = await writeCredentialSet(dir, { certificate: signed.data.certificate, privateKey: await exportPrivateKeyPem(keys.privateKey), chain: [], caBundle: [pki.rootPem] });
+    writeFileSync(join(dir, 'ssl_dist.conf'), renderOptfile({ bundleFile: set.bundlePath, caFile: set.caPath }));
+    const srvNode = await start27('srv@127.0.0.1', srv.dir, srv.optfile);
+    const eku = await start27('eku@127.0.0.2', dir, join(dir, 'ssl_dist.conf'));
+    expect(await eku.ping('srv@127.0.0.1')).toBe('pang');
+    // OTP 25 logs "Handshake Failure - {bad_cert,invalid_ext_key_usage}" here.
+    await logMatches(srvNode, /generated SERVER ALERT: Fatal - Unsupported Certificate\n - \{invalid_ext_keyusage,\["id-kp-serverAuth"\]\}/);
   }, 120_000);
 
   it('OTP 27 defaults when an optfile leaves options out: client verifies (25 does not), server does not, dist forces TLS 1.2', async () => {
