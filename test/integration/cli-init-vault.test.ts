@@ -3,6 +3,9 @@
  * Vault), least-privilege policy through the printed AppRole credentials, and errors that name the
  * variable/address at fault with the documented exit codes.
  */
+import { rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { adminClient, suffix, testVault } from '../helpers/vault.js';
 import { vaultdist } from '../../packages/cli/test/helpers.js';
 import { createVaultClient, silentLogger, type VaultClient } from '../../packages/sdk/src/index.js';
@@ -134,4 +137,45 @@ describe('vaultdist init vault (real OpenBao)', () => {
     expect(badToken.code).toBe(12);
     expect(badToken.stderr).toMatch(/403/);
   }, 60_000);
+
+  it('imports an existing root, uses an existing one, and configures URLs/CRL idempotently', async () => {
+    const id2 = suffix();
+    const m = { mount: `pki-cli-${id2}`, rootMount: `pki-cli-${id2}-root`, other: `pki-cli-${id2}-other` };
+    const base = ['--role', names.role, '--policy', names.policy, '--auth', 'token', '--allow-any-host', '--leaf-ttl', '1h', '--leaf-max-ttl', '4h', '--int-ttl', '720h', '--root-ttl', '1440h'];
+    try {
+      // A CA made elsewhere (exported from another mount), imported as the root.
+      await admin.write(`sys/mounts/${m.other}`, { type: 'pki', config: { max_lease_ttl: '8760h' } });
+      const gen = await admin.write<{ certificate: string; private_key: string }>(`${m.other}/root/generate/exported`, { common_name: 'imported root', key_type: 'ec', ttl: '2000h' });
+      const bundleFile = join(tmpdir(), `vaultdist-root-${id2}.pem`);
+      writeFileSync(bundleFile, `${gen.data.private_key}\n${gen.data.certificate}\n`, { mode: 0o600 });
+      const imp = await vaultdist(['init', 'vault', '--mount', m.mount, '--root-mount', m.rootMount, '--import-root', bundleFile, ...base], { env });
+      rmSync(bundleFile);
+      expect(imp.code).toBe(0);
+      expect(imp.stdout).toContain(`+ import root CA into ${m.rootMount}/`);
+      const rootPem = (await admin.read<{ certificate: string }>(`${m.rootMount}/cert/ca`)).data.certificate;
+      expect(rootPem.trim()).toBe(gen.data.certificate.trim());
+
+      // --existing-root: fine now; on an empty mount it names the mount and exits 10.
+      const existing = await vaultdist(['init', 'vault', '--mount', m.mount, '--root-mount', m.rootMount, '--existing-root', ...base], { env });
+      expect(existing.code).toBe(0);
+      expect(existing.stdout).toMatch(/^no changes$/m);
+      const missing = await vaultdist(['init', 'vault', '--mount', `${m.mount}-x`, '--root-mount', `${m.rootMount}-x`, '--existing-root', '--dry-run', ...base], { env });
+      expect(missing.code).toBe(10);
+      expect(missing.stderr).toContain(`${m.rootMount}-x/`);
+
+      // URLs and CRL lifetime: one change, then none.
+      const urls = ['--urls', 'https://vault.example.test:8200', '--crl-expiry', '48h'];
+      const u1 = await vaultdist(['init', 'vault', '--mount', m.mount, '--root-mount', m.rootMount, ...urls, ...base], { env });
+      expect(u1.code).toBe(0);
+      expect(u1.stdout).toContain(`+ update ${m.mount}/config/crl`);
+      const cfg = (await admin.read<{ issuing_certificates: string[]; crl_distribution_points: string[] }>(`${m.mount}/config/urls`)).data;
+      expect(cfg.issuing_certificates).toEqual([`https://vault.example.test:8200/v1/${m.mount}/ca`]);
+      expect(cfg.crl_distribution_points).toEqual([`https://vault.example.test:8200/v1/${m.mount}/crl`]);
+      const u2 = await vaultdist(['init', 'vault', '--mount', m.mount, '--root-mount', m.rootMount, ...urls, ...base], { env });
+      expect(u2.stdout).toMatch(/^no changes$/m);
+    } finally {
+      for (const x of [m.mount, m.rootMount, m.other]) await admin.delete(`sys/mounts/${x}`, { idempotent: true });
+    }
+  }, 60_000);
 });
+
