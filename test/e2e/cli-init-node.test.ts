@@ -10,7 +10,8 @@ import { distFlags, parseCertificate, splitPem } from '../../packages/sdk/src/in
 import { adminClient, suffix, testdir, testVault } from '../helpers/vault.js';
 import { sharedFreePort, startNode, stopAllNodes } from '../helpers/erlang.js';
 import { epmdNames } from '../../packages/cli/src/commands/doctor/probes.js';
-import { vaultdist } from '../../packages/cli/test/helpers.js';
+import { spawn } from 'node:child_process';
+import { CLI_BIN, cleanEnv, vaultdist } from '../../packages/cli/test/helpers.js';
 
 const HOSTS = ['127.0.0.1', '127.0.0.2', '127.0.0.3'];
 const parse = (stdout: string) => stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; check?: string; severity?: string; clean?: boolean; message?: string });
@@ -40,7 +41,8 @@ describe('vaultdist init node: two nodes from the generated files, mTLS only', (
     const port = await sharedFreePort(HOSTS);
     const fooDir = join(tmp.dir, 'foo');
     const barDir = join(tmp.dir, 'bar');
-    const common = ['--mount', names.mount, '--role', names.role, '--dist-port', String(port), '--cert-auth-mount', names.cert];
+    const healthPort = await sharedFreePort(['127.0.0.1']);
+    const common = ['--mount', names.mount, '--role', names.role, '--dist-port', String(port), '--cert-auth-mount', names.cert, '--health-port', String(healthPort)];
     // foo: only the AppRole role_id + the response-wrapped secret_id that init vault printed (no token).
     const foo = await vaultdist(['init', 'node', '--name', 'foo@127.0.0.1', '--dir', fooDir, ...common, '--approle-mount', names.approle, '--role-id', creds.roleId, '--wrapped-secret-id', creds.wrappedSecretId.token], {
       env: { VAULT_ADDR: v.addr },
@@ -128,6 +130,25 @@ describe('vaultdist init node: two nodes from the generated files, mTLS only', (
     const served = await vaultdist(['doctor', '--dir', fooDir, '--probe', `127.0.0.1:${port}`, '--json']);
     expect(parse(served.stdout).find((l) => l.check === 'dist.served_cert')!.message).toContain(after.nodes[0]!.serial);
     expect(await fooNode.ping('bar@127.0.0.2')).toBe('pong');
+
+    // `vaultdist agent` as a daemon: status shows its /healthz answer; SIGTERM stops it with exit 0.
+    const daemon = spawn(process.execPath, [CLI_BIN, 'agent', '--config', join(fooDir, 'agent.yaml'), '--log-level', 'warn'], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let daemonErr = '';
+    daemon.stderr!.on('data', (d) => (daemonErr += d));
+    const exited = new Promise<number | null>((r) => daemon.once('exit', (c) => r(c)));
+    try {
+      let st2: { nodes: { agent: { reachable: boolean; body: unknown } }[] } | undefined;
+      for (let i = 0; i < 100; i++) {
+        st2 = JSON.parse((await vaultdist(['status', '--dir', fooDir, '--json'])).stdout);
+        if (st2!.nodes[0]!.agent.reachable) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(st2!.nodes[0]!.agent).toMatchObject({ reachable: true, body: expect.objectContaining({ live: true }) });
+    } finally {
+      daemon.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+    expect(daemonErr).not.toMatch(/"level":(50|60)/);
 
     // Re-running init node keeps the fresh certificate and rewrites nothing.
     const again = await vaultdist(['init', 'node', '--name', 'foo@127.0.0.1', '--dir', fooDir, ...common, '--json'], { env: { VAULT_ADDR: v.addr } });
