@@ -30,10 +30,13 @@ served_serial() {
 }
 
 say "1. Vault and the node's directory (certificate, optfile)"
-# quick-start settings: any host name, token auth (production: --allowed-hosts …, --auth approle,cert)
-$VAULTDIST init vault --mount "$MOUNT" --root-mount "$MOUNT-root" --allow-any-host --auth token --policy "$MOUNT-node" | only "change|^→"
+# quick-start settings: any host name (production: --allowed-hosts …). With Vault over HTTPS the renewal
+# agent logs in with the node's own certificate (cert auth); over plain HTTP only the token works.
+case "${VAULT_ADDR:-${BAO_ADDR:-}}" in https://*) HTTPS=1; AUTH=(--auth cert --cert-mount "$MOUNT-cert") ;; *) HTTPS=0; AUTH=(--auth token) ;; esac
+$VAULTDIST init vault --mount "$MOUNT" --root-mount "$MOUNT-root" --allow-any-host "${AUTH[@]}" --policy "$MOUNT-node" | only "change|^→"
 export VAULTDIST_DIR="$WORK/certs"
-$VAULTDIST init node --name app@127.0.0.1 --dir "$VAULTDIST_DIR" --dist-port "$PORT" --mount "$MOUNT" | only "^Node |^  certificate "
+$VAULTDIST init node --name app@127.0.0.1 --dir "$VAULTDIST_DIR" --dist-port "$PORT" --mount "$MOUNT" --cert-auth-mount "$MOUNT-cert" \
+  | only "^Node |^  certificate "
 
 say "2. build the release offline: MIX_ENV=prod mix release (no hex dependencies)"
 rm -rf "$WORK/src" && mkdir -p "$WORK/src"
@@ -55,9 +58,17 @@ say "4. bin/app rpc over TLS distribution"
 FIRST=$(served_serial)
 echo "the dist port serves certificate $FIRST"
 
-say "5. rotate: new certificate files, then SIGHUP to the pid in beam.pid (what the renewal agent does)"
-$VAULTDIST issue --dir "$VAULTDIST_DIR" | only "certificate"
-kill -HUP "$(cat "$VAULTDIST_DIR/beam.pid")"
+if [ "$HTTPS" = 1 ]; then
+  say "5. rotate with the renewal agent: vaultdist agent --config \$VAULTDIST_DIR/agent.yaml --once --force"
+  echo "   (cert auth with the node's certificate, new key + certificate, atomic swap, SIGHUP to beam.pid, verify)"
+  $VAULTDIST agent --config "$VAULTDIST_DIR/agent.yaml" --once --force --no-health \
+    | only '"msg":"(vault login succeeded|credential set written|reload triggered|node serves the new certificate)"' \
+    | sed -E 's/.*"serial":"([0-9a-f:]+)".*"msg":"([^"]*)".*/agent: \2 (\1)/; s/.*"method":"([a-z]+)".*"msg":"([^"]*)".*/agent: \2 (\1 auth)/'
+else
+  say "5. rotate: new certificate files, then SIGHUP to the pid in beam.pid (what the renewal agent does)"
+  $VAULTDIST issue --dir "$VAULTDIST_DIR" | only "certificate"
+  kill -HUP "$(cat "$VAULTDIST_DIR/beam.pid")"
+fi
 for _ in $(seq 1 100); do grep -q "trigger sighup" "$WORK/app.log" && break; sleep 0.1; done
 grep -o "vaultdist_reload: TLS distribution certificates reloaded.*" "$WORK/app.log" | head -1
 SECOND=$(served_serial)

@@ -1,7 +1,7 @@
 /**
  * examples/elixir-release/demo.sh end to end against the run's OpenBao: a mix release built offline runs
- * TLS distribution without epmd, `bin/app rpc` works over TLS, and a live rotation (new files + SIGHUP)
- * changes the served serial.
+ * TLS distribution without epmd, `bin/app rpc` works over TLS, and a live rotation by the renewal agent
+ * (cert auth, new files, SIGHUP, verify) changes the served serial.
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -27,14 +27,17 @@ describe('examples/elixir-release', () => {
   const tmp = testdir();
   afterAll(async () => {
     for (const m of [mount, `${mount}-root`]) await removeMount(adminClient(), m).catch(() => {});
+    await adminClient().delete(`sys/auth/${mount}-cert`).catch(() => {});
     tmp.cleanup();
   });
 
-  it('demo.sh: offline mix release, rpc over TLS distribution, live rotation by SIGHUP, stop', async () => {
+  it('demo.sh: offline mix release, rpc over TLS distribution, live rotation by the renewal agent, stop', async () => {
     const v = testVault();
     const port = await sharedFreePort(['127.0.0.1']);
     const r = await runScript(join(ROOT, 'examples', 'elixir-release', 'demo.sh'), {
-      VAULT_ADDR: v.addr,
+      // HTTPS, so the renewal agent logs in with the node's own certificate (cert auth).
+      VAULT_ADDR: v.tlsAddr,
+      VAULT_CACERT: v.caCertPath,
       VAULT_TOKEN: v.token,
       VAULTDIST_MOUNT: mount,
       DIST_PORT: String(port),
@@ -50,7 +53,10 @@ describe('examples/elixir-release', () => {
     expect(served[0]).not.toBe(served[1]);
     expect(r.out).toContain(`Node app@127.0.0.1 is ready in ${join(tmp.dir, 'work', 'certs')}`);
     expect(r.out).toContain(`  certificate ${served[0]}, expires`);
-    expect(r.out).toContain(`app@127.0.0.1: certificate ${served[1]} valid until`);
+    // The agent did the rotation: cert auth login, new set written, SIGHUP, and its own verification.
+    expect(r.out).toContain('agent: vault login succeeded (cert auth)');
+    expect(r.out).toContain(`agent: credential set written (${served[1]})`);
+    expect(r.out).toContain(`agent: node serves the new certificate (${served[1]})`);
     // In a release the ssl application runs, so its cache is cleared too.
     expect(r.out).toContain('vaultdist_reload: TLS distribution certificates reloaded (trigger :sighup): dist PEM cache cleared, ssl PEM cache :ok');
     expect(r.out).toMatch(/^after the rotation: app@127\.0\.0\.1 answers rpc-[0-9a-f]+-app@127\.0\.0\.1 over tlsv1\.3$/m);
