@@ -55,6 +55,7 @@ export const MODES: Record<string, ModeDef> = {
   'vd-sockbuf': { desc: `vaultdist + socket sndbuf/recbuf/buffer ${BUF / 1048576} MiB (optfile)`, optfile: vdPlus(`{sndbuf, ${BUF}}, {recbuf, ${BUF}}, {buffer, ${BUF}}`) },
   'vd-zdbbl': { desc: 'vaultdist + VM flag +zdbbl 32768 (dist_buf_busy_limit 32 MiB)', optfile: vd, vmFlags: ['+zdbbl', '32768'] },
   'vd-sbwt': { desc: 'vaultdist + +sbwt none +sbwtdcpu none +sbwtdio none', optfile: vd, vmFlags: ['+sbwt', 'none', '+sbwtdcpu', 'none', '+sbwtdio', 'none'] },
+  'vd-ktls': { desc: 'vaultdist + {ktls, true} (OTP ≥ 27 only; needs the Linux kernel TLS module)', optfile: vdPlus('{ktls, true}') },
   'tcp-zdbbl': { desc: 'inet_tcp_dist + +zdbbl 32768 (for reference)', vmFlags: ['+zdbbl', '32768'] },
 };
 const TUNING = ['vd-tls12', 'vd-aes128', 'vd-chacha', 'vd-sockbuf', 'vd-zdbbl', 'vd-sbwt'];
