@@ -122,6 +122,17 @@ describe('vaultdist doctor finds seeded problems on real nodes', () => {
     expect(p.map((l) => l.check)).toEqual(['key.permissions']);
     expect(p[0]!.message).toMatch(/0644: readable by everyone/);
     expect(p[0]!.fix).toBe(`chmod 600 ${join(goodDir, 'bundle.pem')}`);
+
+    // `vaultdist issue` (one-off, for scripts) writes a fresh set (0600 again): the local checks pass.
+    const before = JSON.parse((await vaultdist(['status', '--dir', goodDir, '--json'])).stdout) as { nodes: { serial: string }[] };
+    const issued = await vaultdist(['issue', '--dir', goodDir, '--json'], { env: { VAULT_ADDR: v.addr, VAULT_TOKEN: v.token } });
+    expect(issued.code).toBe(0);
+    const res = JSON.parse(issued.stdout) as { node: string; serial: string; notAfter: string };
+    expect(res.node).toBe('good@127.0.0.203');
+    expect(res.serial).not.toBe(before.nodes[0]!.serial);
+    const fixed = await vaultdist(['doctor', '--dir', goodDir]);
+    expect(fixed.stdout).toMatch(/doctor: clean/);
+    expect(fixed.code).toBe(0);
   }, 120_000);
 
   it('rejects a doctor call with nothing to check (exit 2) and a bad address', async () => {
