@@ -19,7 +19,7 @@ export interface LoadedConfig extends ConfigValidation {
 
 /** Parses YAML (JSON is valid YAML); errors carry the line. */
 export function parseConfigText(text: string, path: string): { value: unknown; errors: string[] } {
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length) {
     return { value: undefined, errors: doc.errors.map((e) => `${path}:${e.linePos?.[0] ? `${e.linePos[0].line}:${e.linePos[0].col}` : ''} ${e.message.split('\n')[0]}`) };
   }

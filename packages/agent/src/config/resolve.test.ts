@@ -1,0 +1,69 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from '../main.js';
+import { parseConfigText } from './load.js';
+import { mergeLayers, resolveConfig } from './resolve.js';
+import { configJsonSchema } from './schema.js';
+
+const file = {
+  vault: { address: 'https://file:8200' },
+  nodes: [{ name: 'foo@127.0.0.1', dir: '/d/foo', mount: 'pki', role: 'node', reload: { strategy: 'poll' }, verify: { port: 4370 } }],
+};
+
+describe('config layering: defaults < file < env < flags', () => {
+  it.each([
+    ['file only', {}, {}, 'https://file:8200', 'info', { host: '127.0.0.1', port: 9469, enabled: true }],
+    ['VAULT_ADDR over the file', { VAULT_ADDR: 'https://vault-env:8200' }, {}, 'https://vault-env:8200', 'info', undefined],
+    ['BAO_ADDR over VAULT_ADDR', { VAULT_ADDR: 'https://v:1', BAO_ADDR: 'https://b:2' }, {}, 'https://b:2', 'info', undefined],
+    ['flag over env', { BAO_ADDR: 'https://b:2' }, { vaultAddr: 'https://flag:3' }, 'https://flag:3', 'info', undefined],
+    ['log level env then flag', { VAULTDIST_LOG_LEVEL: 'debug' }, { logLevel: 'warn' }, 'https://file:8200', 'warn', undefined],
+    ['health listen env', { VAULTDIST_HEALTH_LISTEN: '127.0.0.9:1234' }, {}, 'https://file:8200', 'info', { host: '127.0.0.9', port: 1234, enabled: true }],
+    ['--no-health', {}, { noHealth: true }, 'https://file:8200', 'info', { host: '127.0.0.1', port: 9469, enabled: false }],
+  ])('%s', (_n, env, flags, address, level, health) => {
+    const r = resolveConfig({ file, env: { BAO_TOKEN: 't', ...env }, flags });
+    expect(r.errors).toEqual([]);
+    expect(r.config!.vault.address).toBe(address);
+    expect(r.config!.log.level).toBe(level);
+    if (health) expect(r.config!.health).toEqual(health);
+  });
+
+  it('BAO_TOKEN fills a token auth but never overrides another method', () => {
+    expect(resolveConfig({ file, env: { BAO_TOKEN: 'env-token' }, flags: {} }).config!.vault.auth).toEqual({ method: 'token', token: 'env-token', tokenFile: null });
+    const approle = { ...file, vault: { auth: { method: 'approle', roleId: 'r', secretIdFile: '/s' } } };
+    expect(resolveConfig({ file: approle, env: { BAO_TOKEN: 'env-token' }, flags: {} }).config!.vault.auth.method).toBe('approle');
+  });
+
+  it('parses BAO_SKIP_VERIFY strictly and names bad variables', () => {
+    expect(resolveConfig({ file, env: { BAO_TOKEN: 't', BAO_SKIP_VERIFY: 'false' }, flags: {} }).config!.vault.skipVerify).toBe(false);
+    expect(resolveConfig({ file, env: { BAO_TOKEN: 't', VAULT_SKIP_VERIFY: '1' }, flags: {} }).config!.vault.skipVerify).toBe(true);
+    expect(resolveConfig({ file, env: { BAO_TOKEN: 't', BAO_SKIP_VERIFY: 'nope' }, flags: {} }).errors).toContain('BAO_SKIP_VERIFY: expected true/false/1/0, got "nope"');
+    expect(mergeLayers({ file, env: {}, flags: { healthListen: 'nope' } }).errors[0]).toContain('--health-listen: expected host:port');
+  });
+
+  it('YAML parse errors carry the line', () => {
+    const r = parseConfigText('nodes:\n  - name: a\n   bad: [', '/etc/agent.yaml');
+    expect(r.errors[0]).toMatch(/^\/etc\/agent\.yaml:\d+:\d+ /);
+  });
+});
+
+describe('argv', () => {
+  it.each([
+    [['--once', '-c', 'a.yaml'], { once: true, config: 'a.yaml' }],
+    [['--once', '--force', '--config=b.yaml'], { once: true, force: true, config: 'b.yaml' }],
+    [['--health-listen', '127.0.0.1:0', '--no-health', '--log-level', 'debug'], { flags: { healthListen: '127.0.0.1:0', noHealth: true, logLevel: 'debug' } }],
+  ])('%j', (argv, expected) => expect(parseArgs(argv)).toMatchObject(expected));
+  it.each([
+    [['--bogus'], 'unknown option "--bogus"'],
+    [['--config'], '--config needs a value'],
+    [['--force'], '--force only works with --once'],
+  ])('%j → usage error', (argv, msg) => expect(() => parseArgs(argv)).toThrow(msg));
+});
+
+describe('JSON Schema for editors', () => {
+  it('the committed agent.schema.json is up to date (regenerate: vaultdist-agent --print-schema)', () => {
+    const here = dirname(fileURLToPath(import.meta.url));
+    const committed = JSON.parse(readFileSync(join(here, '..', '..', 'agent.schema.json'), 'utf8'));
+    expect(committed).toEqual(JSON.parse(JSON.stringify(configJsonSchema())));
+  });
+});
