@@ -25,6 +25,44 @@ export interface NodeStatus {
   renewalDue: string | null;
   renewalOverdue: boolean;
   agent: { url: string; reachable: boolean; body: unknown; error?: string };
+  /** This node's entry in the agent's /healthz answer, when the agent runs. */
+  lastAgentResult: AgentNodeResult | null;
+}
+
+/** The parts of @vaultdist/agent's per-node status that `status` shows. */
+export interface AgentNodeResult {
+  phase: string | null;
+  ready: boolean | null;
+  live: boolean | null;
+  reasons: string[];
+  servedSerial: string | null;
+  lastSuccessAt: string | null;
+  lastFailure: { kind: string; message: string; at: string } | null;
+  nextAttemptAt: string | null;
+  renewals: number | null;
+}
+
+/** Picks this node out of the agent's /healthz body ({live, ready, nodes: NodeHealth[], status: NodeStatus[]}). */
+export function agentNodeResult(body: unknown, node: string): AgentNodeResult | null {
+  if (!body || typeof body !== 'object') return null;
+  const b = body as { nodes?: unknown; status?: unknown };
+  const pick = (list: unknown) => (Array.isArray(list) ? (list.find((x) => x && typeof x === 'object' && (x as { node?: unknown }).node === node) as Record<string, unknown> | undefined) : undefined);
+  const h = pick(b.nodes);
+  const st = pick(b.status);
+  if (!h && !st) return null;
+  const str = (v: unknown) => (typeof v === 'string' ? v : null);
+  const lf = st?.lastFailure as { kind?: unknown; message?: unknown; at?: unknown } | undefined;
+  return {
+    phase: str(st?.phase),
+    ready: typeof h?.ready === 'boolean' ? h.ready : null,
+    live: typeof h?.live === 'boolean' ? h.live : null,
+    reasons: Array.isArray(h?.reasons) ? h.reasons.map(String) : [],
+    servedSerial: str(st?.servedSerial),
+    lastSuccessAt: str(st?.lastSuccessAt),
+    lastFailure: lf ? { kind: String(lf.kind ?? ''), message: String(lf.message ?? ''), at: String(lf.at ?? '') } : null,
+    nextAttemptAt: str(st?.nextAttemptAt),
+    renewals: typeof st?.renewals === 'number' ? st.renewals : null,
+  };
 }
 
 async function agentHealth(url: string): Promise<NodeStatus['agent']> {
@@ -43,6 +81,18 @@ async function agentHealth(url: string): Promise<NodeStatus['agent']> {
   }
 }
 
+function agentLine(n: NodeStatus): string {
+  if (!n.agent.reachable) return `not reachable at ${n.agent.url} (${n.agent.error ?? ''})`;
+  const r = n.lastAgentResult;
+  if (!r) return `${n.agent.url} answers, but does not manage ${n.node}`;
+  const parts = [`phase ${r.phase ?? '?'}`, r.ready === false ? `NOT ready (${r.reasons.join('; ')})` : 'ready'];
+  if (r.servedSerial) parts.push(`serving ${r.servedSerial}`);
+  if (r.lastSuccessAt) parts.push(`last success ${r.lastSuccessAt}`);
+  if (r.lastFailure) parts.push(`last failure ${r.lastFailure.at}: ${r.lastFailure.kind} ${r.lastFailure.message}`);
+  if (r.nextAttemptAt) parts.push(`next attempt ${r.nextAttemptAt}`);
+  return parts.join(', ');
+}
+
 export async function status(o: StatusOptions, out: Output): Promise<number> {
   const now = o.now ?? new Date();
   const dirs = o.dir.length ? o.dir : [out.io.cwd];
@@ -52,6 +102,7 @@ export async function status(o: StatusOptions, out: Output): Promise<number> {
     const s = await requireSettings(dir);
     const live = await readLiveCredentials(dir);
     const leaf = live?.leaf;
+    const agent = await agentHealth(o.healthUrl ?? `http://127.0.0.1:${s.healthPort}/healthz`);
     const due = leaf ? new Date(leaf.notBefore.getTime() + ((leaf.notAfter.getTime() - leaf.notBefore.getTime()) * 2) / 3) : undefined;
     result.push({
       node: s.node,
@@ -63,7 +114,8 @@ export async function status(o: StatusOptions, out: Output): Promise<number> {
       issuer: leaf?.issuer ?? null,
       renewalDue: due?.toISOString() ?? null,
       renewalOverdue: due ? now > due : false,
-      agent: await agentHealth(o.healthUrl ?? `http://127.0.0.1:${s.healthPort}/healthz`),
+      agent,
+      lastAgentResult: agent.reachable ? agentNodeResult(agent.body, s.node) : null,
     });
   }
   if (out.json) {
@@ -81,7 +133,7 @@ export async function status(o: StatusOptions, out: Output): Promise<number> {
         ['time left', left],
         ['issuer', n.issuer ?? '-'],
         ['renewal due', n.renewalDue ? `${n.renewalDue}${n.renewalOverdue ? out.paint('yellow', ' (overdue)') : ''}` : '-'],
-        ['agent', n.agent.reachable ? `${n.agent.url}: ${typeof n.agent.body === 'string' ? n.agent.body : JSON.stringify(n.agent.body)}` : `not reachable at ${n.agent.url} (${n.agent.error ?? ''})`],
+        ['agent', agentLine(n)],
       ]),
     );
   }
