@@ -16,8 +16,9 @@ import { parseDuration } from '../../duration.js';
 import { EXIT, ExitError } from '../../errors.js';
 import { paths, readSettings } from '../../node-dir.js';
 import { formatDuration, type Output } from '../../output.js';
-import { finding, ok, type Finding, type Severity } from './findings.js';
-import { lintOptfile, lintVmArgs, optfilePaths } from './lint.js';
+import { finding, ok, type Finding } from './findings.js';
+import { createReporter, type Reporter } from './report.js';
+import { flagValues, lintOptfile, lintVmArgs, optfilePaths, vmArgsWords } from './lint.js';
 import { epmdNames, parseAddress, plaintextHandshake, tlsAnonProbe } from './probes.js';
 
 export interface DoctorOptions {
@@ -34,7 +35,6 @@ export interface DoctorOptions {
   now?: Date | undefined;
 }
 
-const ORDER: Severity[] = ['ok', 'info', 'warning', 'error'];
 
 async function readText(path: string): Promise<string | undefined> {
   try {
@@ -61,12 +61,18 @@ function expiryFinding(check: string, target: string, leaf: { serial: string; no
   return ok(check, target, `${what} ${leaf.serial} valid for ${formatDuration(left)} (until ${leaf.notAfter.toISOString()})`);
 }
 
-async function localChecks(o: DoctorOptions, out: Output, now: Date, marginMs: number | undefined): Promise<Finding[]> {
-  const f: Finding[] = [];
+async function localChecks(o: DoctorOptions, out: Output, now: Date, marginMs: number | undefined, f: Reporter): Promise<void> {
   const dir = o.dir ? (isAbsolute(o.dir) ? o.dir : resolve(out.io.cwd, o.dir)) : undefined;
   const settings = dir ? await readSettings(dir) : undefined;
-  const optfile = o.optfile ?? (dir ? paths(dir).optfile : undefined);
   const vmArgs = o.vmArgs ?? (dir ? paths(dir).vmArgs : undefined);
+  let optfile = o.optfile ?? (dir ? paths(dir).optfile : undefined);
+  let vmArgsText: string | undefined;
+  if (vmArgs) {
+    vmArgsText = await readText(vmArgs);
+    // With only --vm-args, lint the optfile it names.
+    const named = vmArgsText === undefined ? undefined : flagValues(vmArgsWords(vmArgsText), '-ssl_dist_optfile')[0]?.[0];
+    if (!optfile && named) optfile = isAbsolute(named) ? named : resolve(out.io.cwd, named);
+  }
 
   let keyFiles: string[] = [];
   if (optfile) {
@@ -80,7 +86,7 @@ async function localChecks(o: DoctorOptions, out: Output, now: Date, marginMs: n
   }
   if (vmArgs) {
     out.progress(`linting ${vmArgs}`);
-    const text = await readText(vmArgs);
+    const text = vmArgsText;
     if (text === undefined) f.push(finding('vmargs.missing', 'error', vmArgs, 'file not found', 'run vaultdist init node (or vaultdist render vm.args)'));
     else f.push(...lintVmArgs(text, vmArgs));
   }
@@ -136,11 +142,9 @@ async function localChecks(o: DoctorOptions, out: Output, now: Date, marginMs: n
       }
     }
   }
-  return f;
 }
 
-async function remoteChecks(o: DoctorOptions, out: Output, now: Date, marginMs: number | undefined): Promise<Finding[]> {
-  const f: Finding[] = [];
+async function remoteChecks(o: DoctorOptions, out: Output, now: Date, marginMs: number | undefined, f: Reporter): Promise<void> {
   for (const e of o.epmd) {
     const a = parseAddress('--epmd', e, 4369);
     const target = `${a.host}:${a.port}`;
@@ -192,7 +196,6 @@ async function remoteChecks(o: DoctorOptions, out: Output, now: Date, marginMs: 
     }
     if (served) f.push(expiryFinding('dist.served_cert', target, served, now, marginMs, 'served certificate'));
   }
-  return f;
 }
 
 export async function doctor(o: DoctorOptions, out: Output): Promise<number> {
@@ -200,24 +203,12 @@ export async function doctor(o: DoctorOptions, out: Output): Promise<number> {
   if (!o.dir && !o.optfile && !o.vmArgs && !o.epmd.length && !o.probe.length) {
     throw new ExitError(EXIT.USAGE, 'nothing to check: pass --dir DIR (local checks) and/or --probe HOST:PORT / --epmd HOST (remote probes)');
   }
+  for (const e of o.epmd) parseAddress('--epmd', e, 4369);
+  for (const p of o.probe) parseAddress('--probe', p);
   const now = o.now ?? new Date();
-  const findings = [...(await localChecks(o, out, now, marginMs)), ...(await remoteChecks(o, out, now, marginMs))];
-  const worst = findings.reduce<Severity>((w, x) => (ORDER.indexOf(x.severity) > ORDER.indexOf(w) ? x.severity : w), 'ok');
-  const failed = worst === 'error' || (o.strict && worst === 'warning');
-  const counts = Object.fromEntries(ORDER.map((s) => [s, findings.filter((x) => x.severity === s).length]));
-  if (out.json) {
-    // NDJSON: one line per finding, then a summary line (house style §11).
-    for (const x of findings) out.io.stdout.write(`${JSON.stringify({ type: 'finding', ...x })}\n`);
-    out.io.stdout.write(`${JSON.stringify({ type: 'summary', clean: !failed, counts, exitCode: failed ? EXIT.DOCTOR_FAILED : EXIT.OK })}\n`);
-  } else {
-    const mark: Record<Severity, string> = { ok: out.paint('green', 'ok   '), info: out.paint('blue', 'info '), warning: out.paint('yellow', 'warn '), error: out.paint('red', 'ERROR') };
-    for (const x of findings) {
-      out.line(`${mark[x.severity]} ${x.check}  ${x.target}`);
-      out.line(`      ${x.message}`);
-      if (x.fix && x.severity !== 'ok') out.line(`      fix: ${x.fix}`);
-    }
-    out.line('');
-    out.line(failed ? out.paint('red', `doctor: ${counts.error} error(s), ${counts.warning} warning(s)`) : out.paint('green', `doctor: clean (${counts.warning} warning(s), ${counts.info} note(s))`));
-  }
-  return failed ? EXIT.DOCTOR_FAILED : EXIT.OK;
+  const reporter = createReporter(out, { strict: o.strict, failCode: EXIT.DOCTOR_FAILED });
+  // An exception (exit code from toExitError) ends the run without a summary: an incomplete run is not clean.
+  await localChecks(o, out, now, marginMs, reporter);
+  await remoteChecks(o, out, now, marginMs, reporter);
+  return reporter.close().exitCode;
 }
