@@ -131,11 +131,28 @@ export class NodeWorker {
       });
       this.#setCert(leaf);
       this.#log().info({ node: this.node.name, serial: leaf.serial, notAfter: leaf.notAfter.toISOString(), renewAt: this.#decision?.renewAt.toISOString() }, 'using the credential set on disk');
+      // CA rotation: an anchor added to trust.extraCaFiles that ca.pem lacks makes the set due now, so the
+      // bundle is rewritten (Vault's roots + the extra ones) and the node reloaded and verified
+      const missing = await this.#missingExtraAnchors(files.ca);
+      if (missing.length && this.#decision) {
+        this.#log().info({ node: this.node.name, missing }, 'trust bundle lacks configured CA certificates; renewing now');
+        this.#decision = { ...this.#decision, renewAt: this.#ctx.ports.clock.now(), delayMs: 0 };
+      }
       return leaf;
     } catch (e) {
       this.#log().warn({ node: this.node.name, err: (e as Error).message }, 'credential set on disk is not usable; renewing');
       return undefined;
     }
+  }
+
+  async #missingExtraAnchors(caText: string): Promise<string[]> {
+    const have = new Set((caText.match(CERT_BLOCKS) ?? []).map((p) => parseCertificate(p).fingerprint256));
+    const missing: string[] = [];
+    for (const f of this.node.trust.extraCaFiles) {
+      const text = await this.#ctx.ports.fs.readFile(f).catch(() => '');
+      for (const p of text.match(CERT_BLOCKS) ?? []) if (!have.has(parseCertificate(p).fingerprint256)) missing.push(f);
+    }
+    return [...new Set(missing)];
   }
 
   /** Start-up (steps 1–2). */
