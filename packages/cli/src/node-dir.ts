@@ -38,6 +38,8 @@ export interface NodeSettings {
   /** Absolute node directory. */
   dir: string;
   vaultAddr: string;
+  /** CA bundle for an HTTPS Vault (absolute), handed to the agent; null for HTTP or system trust. */
+  vaultCaCert: string | null;
   mount: string;
   role: string;
   keyType: 'ec-p256' | 'ec-p384' | 'rsa-2048' | 'rsa-3072';
@@ -71,7 +73,7 @@ export async function readSettings(dir: string): Promise<NodeSettings | undefine
     throw new ExitError(EXIT.CONFIG, `${join(dir, SETTINGS_FILE)}: ${(e as Error).message}`);
   }
   try {
-    const s = { agentAuth: 'cert', approleMount: 'approle', nameCheck: 'off', ...(JSON.parse(text) as Partial<NodeSettings>) } as NodeSettings;
+    const s = { agentAuth: 'cert', approleMount: 'approle', nameCheck: 'off', vaultCaCert: null, ...(JSON.parse(text) as Partial<NodeSettings>) } as NodeSettings;
     if (s.version !== 1 || typeof s.node !== 'string') throw new Error('not a vaultdist node settings file (version 1)');
     parseNodeName(s.node);
     return { ...s, dir };
@@ -225,6 +227,7 @@ export function agentConfigInput(s: NodeSettings): AgentConfigInput {
   return {
     vault: {
       address: s.vaultAddr,
+      caCert: s.vaultCaCert,
       auth:
         s.agentAuth === 'cert'
           ? { method: 'cert', mount: s.certAuthMount, name: s.certAuthRole, certFile: p.bundle, keyFile: p.bundle }

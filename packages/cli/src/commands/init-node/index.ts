@@ -55,6 +55,7 @@ export async function initNode(o: InitNodeOptions, out: Output): Promise<number>
     node: node.full,
     dir,
     vaultAddr: base.connection.address,
+    vaultCaCert: base.connection.caCertPath ? resolve(out.io.cwd, base.connection.caCertPath) : (prev?.vaultCaCert ?? null),
     mount: o.mount ?? prev?.mount ?? NODE_DEFAULTS.mount,
     role: o.role ?? prev?.role ?? NODE_DEFAULTS.role,
     keyType: o.keyType ?? prev?.keyType ?? NODE_DEFAULTS.keyType,

@@ -30,6 +30,7 @@ export async function issue(o: IssueOptions, out: Output): Promise<number> {
       version: 1,
       dir,
       vaultAddr: base.connection.address,
+      vaultCaCert: null,
       distPort: NODE_DEFAULTS.distPort,
       listenInterface: undefined,
       tlsVersions: ['tlsv1.3'],
