@@ -69,6 +69,7 @@ export interface RpcReloadConfig {
   codePaths: string[];
   tlsVersions: TlsVersionName[];
   optfile: string | null;
+  extraArgs: string[];
   timeoutMs: number;
 }
 
@@ -212,7 +213,8 @@ const RELOAD_VARIANTS: Record<string, Record<string, Field>> = {
     epmdModule: { kind: 'string', default: null, description: 'Custom epmd module the hidden node must use (its code path in `codePaths`).', example: 'vaultdist_epmd' },
     codePaths: { kind: 'stringArray', absolutePath: true, default: [], description: 'Extra `-pa` directories for the hidden node.', example: ['/opt/vaultdist/ebin'] },
     tlsVersions: { kind: 'stringArray', enum: ['tlsv1.3', 'tlsv1.2'], minItems: 1, default: ['tlsv1.3'], description: 'TLS versions of the hidden node\'s optfile (must overlap the target\'s).', example: ['tlsv1.3', 'tlsv1.2'] },
-    optfile: absPath('Optfile for the hidden node; null renders `<dir>/reload-client.conf` from the node\'s own credential set.', '/etc/vaultdist/foo-client.conf', null),
+    optfile: absPath('Optfile for the hidden node; null renders `<dir>/reload-client.conf` from the node\'s own credential set. Note: a target running vaultdist_name_check in enforce mode disconnects a hidden node whose certificate names another node: give it its own certificate here, or use signal/command/poll.', '/etc/vaultdist/foo-client.conf', null),
+    extraArgs: { kind: 'stringArray', default: [], description: 'Extra erl arguments for the hidden node (e.g. `-vaultdist_epmd_ports bar=4371` for vaultdist_epmd).', example: ['-vaultdist_epmd_ports', 'bar=4371'] },
     timeoutMs: ms('How long the hidden node may take (boot, connect, reload) before it is killed.', 20000, 20000),
   },
   poll: {

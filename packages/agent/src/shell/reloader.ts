@@ -58,6 +58,7 @@ export function rpcArgv(node: NodeConfig, o: { optfile: string; argsFile: string
   const argv = [r.erl, target.mode === 'long' ? '-name' : '-sname', self, '-hidden', '-noshell', '-noinput', '-proto_dist', 'inet_tls', '-ssl_dist_optfile', o.optfile, '-dist_listen', 'false', '-start_epmd', 'false', '-erl_epmd_port', String(port)];
   if (r.epmdModule) argv.push('-epmd_module', r.epmdModule);
   for (const p of r.codePaths) argv.push('-pa', p);
+  argv.push(...r.extraArgs);
   if (o.argsFile) argv.push('-args_file', o.argsFile);
   argv.push('-eval', expr);
   return argv;

@@ -1,0 +1,101 @@
+import { validateConfig, type NodeConfig } from '../config/schema.js';
+import { mathRandom, systemClock, type AgentPorts } from '../ports.js';
+import { reloadNode, rpcArgv } from './reloader.js';
+
+const node = (reload: Record<string, unknown>, extra: Record<string, unknown> = {}): NodeConfig => {
+  const r = validateConfig({
+    vault: { auth: { method: 'token', token: 't' } },
+    nodes: [{ name: 'bar@127.0.0.2', dir: '/var/lib/vaultdist/bar', mount: 'pki', role: 'node', reload, verify: { port: 4370 }, ...extra }],
+  });
+  if (!r.config) throw new Error(r.errors.join('\n'));
+  return r.config.nodes[0]!;
+};
+
+function fakePorts(files: Record<string, string> = {}) {
+  const kills: [number, string | number][] = [];
+  const runs: string[][] = [];
+  const ports: AgentPorts = {
+    clock: systemClock,
+    random: mathRandom,
+    logger: { debug() {}, info() {}, warn() {}, error() {} },
+    fs: {
+      readFile: async (p) => {
+        if (p in files) return files[p]!;
+        throw Object.assign(new Error('nope'), { code: 'ENOENT' });
+      },
+      checkWritable: async () => {},
+      writeFileAtomic: async (p, d) => {
+        files[p] = d;
+        return true;
+      },
+    },
+    process: {
+      kill: (pid, sig) => void kills.push([pid, sig]),
+      run: async (argv) => {
+        runs.push(argv);
+        return { code: 0, signal: null, stdout: 'vaultdist_reload_result {ok,#{dist => ok,ssl => not_running}}\n', stderr: '', timedOut: false };
+      },
+    },
+  };
+  return { ports, kills, runs, files };
+}
+
+describe('reloaders', () => {
+  const signal = new AbortController().signal;
+
+  it('signal: SIGHUP to the pid in the pid file', async () => {
+    const f = fakePorts({ '/run/bar.pid': '4242\n' });
+    const r = await reloadNode(f.ports, node({ strategy: 'signal', pidFile: '/run/bar.pid', handlerInstalled: true }), 'aa', signal);
+    expect(f.kills).toEqual([[4242, 'SIGHUP']]);
+    expect(r.detail).toEqual({ pid: 4242, signal: 'SIGHUP' });
+  });
+
+  it('signal: refuses (and signals nothing) when the handler is not declared', async () => {
+    const f = fakePorts({ '/run/bar.pid': '4242\n' });
+    const n = node({ strategy: 'signal', pidFile: '/run/bar.pid', handlerInstalled: true });
+    (n.reload as { handlerInstalled: boolean }).handlerInstalled = false; // bypassing the validator on purpose
+    await expect(reloadNode(f.ports, n, 'aa', signal)).rejects.toMatchObject({ kind: 'config', message: expect.stringContaining('refusing to send SIGHUP') });
+    expect(f.kills).toEqual([]);
+  });
+
+  it('signal: a garbage pid file is a reload error', async () => {
+    const f = fakePorts({ '/run/bar.pid': 'hello' });
+    await expect(reloadNode(f.ports, node({ strategy: 'signal', pidFile: '/run/bar.pid', handlerInstalled: true }), 'aa', signal)).rejects.toMatchObject({ kind: 'reload' });
+  });
+
+  it('rpc: a hidden, non-listening TLS node; the cookie goes through a 0600 args file, never argv', async () => {
+    const f = fakePorts();
+    const n = node({ strategy: 'rpc', cookie: 'sekrit', epmdModule: 'vaultdist_epmd', codePaths: ['/opt/ebin'], extraArgs: ['-vaultdist_epmd_ports', 'bar=4370'] });
+    await reloadNode(f.ports, n, 'aa', signal);
+    const argv = f.runs[0]!;
+    expect(argv.slice(0, 3)).toEqual(['erl', '-name', expect.stringMatching(/^vaultdist_reload_\d+_\d+@127\.0\.0\.2$/)]);
+    for (const flag of [['-hidden'], ['-dist_listen', 'false'], ['-proto_dist', 'inet_tls'], ['-start_epmd', 'false'], ['-erl_epmd_port', '4370'], ['-epmd_module', 'vaultdist_epmd'], ['-pa', '/opt/ebin'], ['-ssl_dist_optfile', '/var/lib/vaultdist/bar/reload-client.conf']]) {
+      const i = argv.indexOf(flag[0]!);
+      expect(argv.slice(i, i + flag.length)).toEqual(flag);
+    }
+    expect(argv.join(' ')).not.toContain('sekrit');
+    expect(argv[argv.length - 1]).toContain("T = 'bar@127.0.0.2'");
+    expect(f.files['/var/lib/vaultdist/bar/reload-client.conf']).toContain('{certfile, "/var/lib/vaultdist/bar/bundle.pem"}');
+    const argsFile = argv[argv.indexOf('-args_file') + 1]!;
+    expect(f.files[argsFile]).toBe('-setcookie sekrit\n');
+  });
+
+  it('rpc: short names use -sname', () => {
+    const n = node({ strategy: 'rpc' });
+    n.name = 'bar@myhost';
+    expect(rpcArgv(n, { optfile: '/x.conf', argsFile: undefined, uniq: '1' }).slice(1, 3)).toEqual(['-sname', 'vaultdist_reload_1@myhost']);
+  });
+
+  it('command: argv as given, with the node, dir and serial in the environment', async () => {
+    const f = fakePorts();
+    const calls: { env?: Record<string, string> }[] = [];
+    const run = f.ports.process.run;
+    f.ports.process.run = async (argv, o) => {
+      calls.push(o);
+      return run(argv, o);
+    };
+    await reloadNode(f.ports, node({ strategy: 'command', command: ['/opt/app/bin/app', 'rpc', 'vaultdist_reload:reload()'] }), 'aa:bb', signal);
+    expect(f.runs[0]).toEqual(['/opt/app/bin/app', 'rpc', 'vaultdist_reload:reload()']);
+    expect(calls[0]!.env).toEqual({ VAULTDIST_NODE: 'bar@127.0.0.2', VAULTDIST_DIR: '/var/lib/vaultdist/bar', VAULTDIST_SERIAL: 'aa:bb' });
+  });
+});
