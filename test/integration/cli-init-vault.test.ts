@@ -3,7 +3,7 @@
  * Vault), least-privilege policy through the printed AppRole credentials, and errors that name the
  * variable/address at fault with the documented exit codes.
  */
-import { rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { adminClient, suffix, testVault } from '../helpers/vault.js';
@@ -114,6 +114,17 @@ describe('vaultdist init vault (real OpenBao)', () => {
     await expect(node.read('sys/mounts')).rejects.toMatchObject({ status: 403 });
     await expect(node.write(`${names.mount}/roles/${names.role}`, { ttl: '99h' })).rejects.toMatchObject({ status: 403 });
     await expect(node.read('auth/token/lookup-self')).resolves.toMatchObject({ status: 200 });
+
+    // A host outside --allowed-hosts: exit 13, the URL and a fix naming the host.
+    const dir = mkdtempSync(join(tmpdir(), 'vaultdist-cli-'));
+    try {
+      const refused = await vaultdist(['init', 'node', '--name', 'x@127.0.0.9', '--dir', dir, '--mount', names.mount, '--role', names.role], { env });
+      expect(refused.code).toBe(13);
+      expect(refused.stderr).toContain(`${v.addr}/v1/${names.mount}/sign/${names.role}`);
+      expect(refused.stderr).toMatch(/fix: .*--allowed-hosts.*127\.0\.0\.9/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 60_000);
 
   it('names the variable or address at fault, with the documented exit codes', async () => {

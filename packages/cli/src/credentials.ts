@@ -83,9 +83,13 @@ export async function issueInto(vault: VaultClient, s: NodeSettings): Promise<{ 
   } catch (e) {
     const x = toExitError(e, 'issue');
     if (x instanceof ExitError) {
+      const notAllowed = /not allowed by this role/.test(x.message);
+      const hint = notAllowed
+        ? `the role ${s.mount}/roles/${s.role} does not allow this host: run \`vaultdist init vault --allowed-hosts …\` with ${parseNodeName(s.node).host} in the list`
+        : x.hint;
       throw new ExitError(x.code, `issuing a certificate for ${s.node} from ${vault.connection.address}/v1/${s.mount}/sign/${s.role}: ${x.message}`, {
         cause: e,
-        ...(x.hint ? { hint: x.hint } : {}),
+        ...(hint ? { hint } : {}),
       });
     }
     throw x;
