@@ -45,7 +45,7 @@ const vd = (b: string, ca: string) => renderOptfile({ bundleFile: b, caFile: ca 
 const vdPlus = (extra: string) => (b: string, ca: string) => vd(b, ca).replace(/\{versions, \[[^\]]*\]\}/g, (m) => `${m},\n    ${extra}`);
 const BUF = 4 * 1024 * 1024;
 
-export const MODES: Record<string, ModeDef> = {
+const MODES: Record<string, ModeDef> = {
   tcp: { desc: 'inet_tcp_dist (baseline)' },
   'tls-otp': { desc: 'inet_tls, OTP defaults (no versions → TLS 1.2)', optfile: otpDefaultOptfile },
   vaultdist: { desc: 'inet_tls, vaultdist optfile (TLS 1.3)', optfile: vd },

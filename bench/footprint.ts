@@ -14,7 +14,7 @@
  *   node_modules/.bin/tsx bench/footprint.ts [--help-runs=10] [--seconds=20] [--nodes=1,10]
  *   (build first: node scripts/build.mjs)
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -29,7 +29,8 @@ import { startBenchPki, type BenchPki } from './lib/vault.js';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI_BIN = join(ROOT, 'packages', 'cli', 'bin.js');
 const AGENT_BIN = join(ROOT, 'packages', 'agent', 'bin.js');
-const CLK_TCK = 100; // Linux USER_HZ
+/** Clock ticks per second of /proc/<pid>/stat's utime/stime (USER_HZ, 100 on Linux). */
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
 const spec = {
   'help-runs': { default: 10, help: 'runs of `vaultdist --help` (and of the baseline)' },

@@ -83,6 +83,8 @@ async function main(): Promise<void> {
   try {
     pki = await startBenchPki();
     const port = await sharedFreePort(hosts);
+    /** The serial each node serves before the next rotation (what the probes wait to see change). */
+    const currentSerial = new Map<Target, string>();
     for (const [i, strategy] of strategies.entries()) {
       const host = hosts[i]!;
       const name = `rot_${strategy}@${host}`;
@@ -116,12 +118,14 @@ async function main(): Promise<void> {
         nodes: [{ name, dir, mount: pki.mount, role: pki.role, ttl: '1h', reload, verify: { enabled: true, host, port } }],
       });
       if (!v.config) throw new Error(`agent config for ${strategy} rejected: ${v.errors.join('; ')}`);
-      const t: Target = { strategy, host, dir, node, agent: undefined as unknown as Agent };
-      t.agent = createAgent(v.config, {
+      // The hooks find the target through this holder: the agent is created before the target object.
+      const holder: { t?: Target } = {};
+      const agent = createAgent(v.config, {
         hooks: {
           onStep(_node, step) {
-            const c = t.current;
-            if (!c) return;
+            const t = holder.t;
+            const c = t?.current;
+            if (!t || !c) return;
             if (step === 'written') {
               c.writtenAt = performance.now();
               if (strategy === 'direct') void node.eval('vaultdist_reload:reload()');
@@ -131,9 +135,10 @@ async function main(): Promise<void> {
           },
         },
       });
+      const t: Target = { strategy, host, dir, node, agent };
+      holder.t = t;
       targets.push(t);
     }
-    const currentSerial = new Map<Target, string>();
     for (const t of targets) {
       const bundle = readFileSync(join(t.dir, 'bundle.pem'), 'utf8');
       const r = await probeDistCertificate({ host: t.host, port, cert: bundle, key: bundle, ca: readFileSync(join(t.dir, 'ca.pem'), 'utf8'), servername: t.host });
