@@ -105,7 +105,7 @@ describe('vaultdist init node: two nodes from the generated files, mTLS only', (
     expect(doc.code).toBe(0);
     expect(lines.at(-1)).toMatchObject({ type: 'summary', clean: true });
     const passed = lines.filter((l) => l.severity === 'ok').map((l) => l.check);
-    expect(passed).toEqual(expect.arrayContaining(['optfile', 'key.permissions', 'cert.key_match', 'cert.chain', 'cert.expiry', 'dist.plaintext', 'dist.client_cert', 'dist.mtls', 'dist.served_cert']));
+    expect(passed).toEqual(expect.arrayContaining(['optfile', 'agent.config', 'key.permissions', 'cert.key_match', 'cert.chain', 'cert.expiry', 'dist.plaintext', 'dist.client_cert', 'dist.mtls', 'dist.served_cert']));
 
     // status and render report what is on disk.
     const st = await vaultdist(['status', '--dir', fooDir, '--dir', barDir, '--json']);

@@ -8,7 +8,9 @@
  *
  * Exit codes: 0 no errors (warnings allowed unless --strict), 20 at least one error, 2 usage, 10 config.
  */
+import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
+import { loadConfig } from '@vaultdist/agent';
 import { isAbsolute, resolve } from 'node:path';
 import { keyMatchesCertificate, parseNodeName, probeDistCertificate, verifyChain, type CertificateInfo } from '@vaultdist/sdk';
 import { readLiveCredentials } from '../../credentials.js';
@@ -105,6 +107,18 @@ async function localChecks(o: DoctorOptions, out: Output, now: Date, marginMs: n
       } catch (e) {
         f.push(finding('key.missing', 'error', k, `cannot stat: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'run vaultdist issue --dir DIR'));
       }
+    }
+    // The agent config, checked by the agent's own validator (one schema, house style §12).
+    if (existsSync(p.agentConfig)) {
+      const loaded = await loadConfig({ path: p.agentConfig, env: out.io.env });
+      // Token auth reads BAO_TOKEN/VAULT_TOKEN where the agent runs, which need not be doctor's environment.
+      const envToken = (e: string) => /^vault\.auth\.token: is required/.test(e);
+      for (const e of loaded.errors) {
+        if (envToken(e)) f.push(finding('agent.config.token', 'info', p.agentConfig, 'token auth: the agent needs BAO_TOKEN or VAULT_TOKEN in its environment (not set here)', 'set it in the agent\'s service environment, or use --agent-auth cert|approle'));
+        else f.push(finding('agent.config', 'error', p.agentConfig, e, `fix the key, or regenerate: vaultdist render agent.yaml --dir ${dir}`));
+      }
+      for (const w of loaded.warnings) f.push(finding('agent.config', 'warning', p.agentConfig, w, 'see vaultdist-agent --describe-config'));
+      if (!loaded.errors.filter((e) => !envToken(e)).length && !loaded.warnings.length) f.push(ok('agent.config', p.agentConfig, 'valid agent configuration'));
     }
     out.progress(`checking the credential set in ${dir}`);
     let live;
