@@ -6,7 +6,8 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
-import { testdir } from '../../../../scripts/test-utils/src/index.js';
+import { writeCredentialSet } from '@vaultdist/sdk';
+import { makeCa, makeLeaf, testdir } from '../../../../scripts/test-utils/src/index.js';
 import { createAgent } from '../agent.js';
 import { validateConfig, type AgentConfig } from '../config/schema.js';
 import type { Clock, Logger } from '../ports.js';
@@ -101,6 +102,36 @@ describe('renew loop during a Vault outage (fake clock)', () => {
     c.nodes[0]!.dir = join(tmp.dir, 'file', 'foo');
     const agent = createAgent(c, { ports: { logger } });
     await expect(agent.run(new AbortController().signal)).rejects.toMatchObject({ kind: 'write' });
+    tmp.cleanup();
+  });
+
+  it('escalates as expiry nears: error logs, escalation metric and readiness while the old set stays live', async () => {
+    const tmp = testdir();
+    const ca = await makeCa('escalation root');
+    const nb = new Date(Date.UTC(2026, 0, 1));
+    const na = new Date(Date.UTC(2026, 0, 2));
+    const leaf = await makeLeaf({ ca, serial: '0c', notBefore: nb, notAfter: na });
+    const c = config(tmp.dir);
+    await writeCredentialSet(c.nodes[0]!.dir, { privateKey: leaf.keyPem, certificate: leaf.certPem, chain: [], caBundle: [ca.pem] });
+    server.use(
+      http.get(`${ADDR}/v1/auth/token/lookup-self`, () => HttpResponse.error()),
+      http.post(`${ADDR}/v1/pki/sign/node`, () => HttpResponse.error()),
+    );
+    const controller = new AbortController();
+    // 95% of the lifetime gone: critical (below 10% left)
+    const { clock } = fakeClock(new Date(nb.getTime() + 0.95 * 86400_000), 3, controller);
+    logs.length = 0;
+    const agent = createAgent(c, { ports: { clock, random: { next: () => 0.5 }, logger } });
+    await agent.run(controller.signal);
+    expect(logs.find((l) => l.msg === 'using the credential set on disk')).toBeDefined();
+    const failures = logs.filter((l) => l.msg.startsWith('renewal failed'));
+    expect(failures.length).toBeGreaterThan(0);
+    expect(failures.every((l) => l.level === 'error' && (l.meta as { level: string }).level === 'critical')).toBe(true);
+    expect(await agent.metrics.registry.metrics()).toContain('vaultdist_agent_escalation_level{node="foo@127.0.0.1"} 2');
+    const h = agent.health();
+    expect(h.ready).toBe(false);
+    expect(h.nodes[0]!.reasons.join('; ')).toContain('certificate critical');
+    expect(agent.status()[0]!.cert?.serial).toBe('0c');
     tmp.cleanup();
   });
 });
