@@ -99,6 +99,7 @@ async function main(): Promise<void> {
   const ebin = compileErlang([join(HERE, 'erl', 'vd_bench.erl')]);
   const hosts = modes.flatMap((_, i) => [`127.0.0.${60 + 2 * i}`, `127.0.0.${61 + 2 * i}`]);
   const pairs: Pair[] = [];
+  const allNodes: ErlNode[] = [];
   let pki: BenchPki | undefined;
   try {
     const port = await sharedFreePort(hosts);
@@ -118,7 +119,9 @@ async function main(): Promise<void> {
           writeFileSync(optfile, def.optfile(res.written.bundlePath, res.written.caPath));
           flags.unshift('-proto_dist', 'inet_tls', '-ssl_dist_optfile', optfile);
         }
-        nodes.push(await startNode({ name, dir, flags, codePaths: [ebin], erl: args.erl }));
+        const node = await startNode({ name, dir, flags, codePaths: [ebin], erl: args.erl });
+        nodes.push(node);
+        allNodes.push(node); // stopped in `finally` even when this pair never connects
       }
       const [a, b] = nodes as [ErlNode, ErlNode];
       if ((await a.ping(b.name)) !== 'pong') throw new Error(`mode ${mode}: ${a.name} cannot reach ${b.name}:\n${a.log().slice(-2000)}\n${b.log().slice(-2000)}`);
@@ -175,7 +178,7 @@ async function main(): Promise<void> {
     );
     emitResult('dist', { otp: otpRelease(args.erl), rounds: args.rounds, results });
   } finally {
-    await Promise.all(pairs.flatMap((p) => [p.a.stop(), p.b.stop()]));
+    await Promise.all(allNodes.map((n) => n.stop()));
     await pki?.stop();
     rmSync(work, { recursive: true, force: true });
   }

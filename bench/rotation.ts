@@ -79,6 +79,7 @@ async function main(): Promise<void> {
   const ebin = compileErlang([RELOAD_ERL]);
   const hosts = strategies.map((_, i) => `127.0.0.${80 + i}`);
   const targets: Target[] = [];
+  const allNodes: ErlNode[] = [];
   let pki: BenchPki | undefined;
   try {
     pki = await startBenchPki();
@@ -103,6 +104,7 @@ async function main(): Promise<void> {
             ? ['-vaultdist_poll', `${join(dir, 'bundle.pem')},${join(dir, 'ca.pem')}`, '-vaultdist_poll_ms', String(args['poll-ms'])]
             : [];
       const node = await startNode({ name, dir: base, codePaths: [ebin], flags: [...distFlags({ optfile, distPort: port, listenInterface: host }), ...reloadFlags, '-s', 'vaultdist_reload', 'start'] });
+      allNodes.push(node);
       const reload =
         strategy === 'signal'
           ? { strategy: 'signal', pidFile, signal: 'SIGHUP', handlerInstalled: true }
@@ -179,7 +181,7 @@ async function main(): Promise<void> {
     console.log(table(['strategy', 'median ms', 'p90 ms', 'max ms', '×direct', 'agent reload step ms (median)', '≤ 1 s (max)'], results.map((x) => [x.strategy, x.medianMs, x.p90Ms, x.maxMs, x.ratioToDirect, x.agentReloadStepMs, x.targetMet ? 'yes' : 'NO'])));
     emitResult('rotation', { otp: otpRelease(), pollMs: args['poll-ms'], results });
   } finally {
-    await Promise.all(targets.map((t) => t.node.stop()));
+    await Promise.all(allNodes.map((n) => n.stop()));
     await pki?.stop();
     rmSync(work, { recursive: true, force: true });
   }
