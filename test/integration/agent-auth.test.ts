@@ -13,6 +13,9 @@ import {
   issueNodeCredentials,
   nodePolicy,
   readRoleId,
+  createVaultClient,
+  lookupSelf,
+  silentLogger,
 } from '../../packages/sdk/src/index.js';
 import { createAgent, validateConfig, type Logger } from '../../packages/agent/src/index.js';
 import { adminClient, createTestPki, suffix, testdir, testVault, type TestPki } from '../helpers/vault.js';
@@ -92,4 +95,26 @@ describe('agent auth against a real OpenBao', () => {
     expect(logs.some((l) => l.msg === 'vault login succeeded' && l.meta.method === 'approle')).toBe(true);
     expect(JSON.stringify(logs)).not.toContain(secret.secretId);
   });
+
+  it('token: a renewable token outlives its first TTL while the daemon runs (SDK renewal watcher)', async () => {
+    const created = await admin.write('auth/token/create', { policies: [policy], ttl: '6s', explicit_max_ttl: '120s', renewable: true });
+    const token = created.auth!.client_token;
+    const cfg = validateConfig({
+      vault: { address: testVault().addr, auth: { method: 'token', token } },
+      health: { enabled: false },
+      nodes: [{ name: 'tok@127.0.0.1', dir: join(tmp.dir, 'token-node'), mount: pki.mount, role: pki.role, reload: { strategy: 'poll' }, verify: { enabled: false } }],
+    });
+    const { logger, logs } = recorder();
+    const controller = new AbortController();
+    const running = createAgent(cfg.config!, { ports: { logger } }).run(controller.signal);
+    // wait past the token's original 6 s lease (a condition, not a speed assertion)
+    await new Promise((r) => setTimeout(r, 8000));
+    const probe = createVaultClient({ address: testVault().addr, token, env: {}, logger: silentLogger });
+    const me = await lookupSelf(probe).catch((e) => {
+      throw new Error(`${e.message}\n${JSON.stringify(logs)}`);
+    });
+    expect(me.ttlSeconds).toBeGreaterThan(0);
+    controller.abort();
+    await running;
+  }, 30_000);
 });
