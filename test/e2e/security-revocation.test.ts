@@ -3,7 +3,8 @@
  * (`{crl_check, peer}` + `ssl_crl_hash_dir`), the CRL directory is written by `writeCrlDir` from
  * OpenBao's CRL, and a revoked node is refused on its next connection while an unrevoked one connects.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as x509 from '@peculiar/x509';
 import { join } from 'node:path';
 import {
   distFlags,
@@ -25,6 +26,9 @@ describe('revocation: a revoked peer is refused on its next connection', () => {
 
   beforeAll(async () => {
     pki = await createTestPki();
+    // As `vaultdist init vault --urls` does: leaves then carry a CRL distribution point (an http URL).
+    // OTP's ssl_crl_hash_dir still finds the CRL by issuer hash (the attack matrix covers leaves without one).
+    await pki.vault.write(`${pki.mount}/config/urls`, { issuing_certificates: [`http://127.0.0.1:1/v1/${pki.mount}/ca`], crl_distribution_points: [`http://127.0.0.1:1/v1/${pki.mount}/crl`] });
     tmp = testdir();
   });
   afterAll(async () => {
@@ -41,6 +45,7 @@ describe('revocation: a revoked peer is refused on its next connection', () => {
     for (const name of names) {
       const dir = join(tmp.dir, name.replace(/[@.]/g, '_'));
       const res = await issueNodeCredentials(pki.vault, { mount: pki.mount, role: pki.role, node: name, dir });
+      expect(new x509.X509Certificate(res.issued.certificate).getExtension('2.5.29.31')).not.toBeNull();
       const crlDir = join(dir, 'crl');
       await writeCrlDir(crlDir, [crl0.pem], [pki.rootPem]);
       const optfile = join(dir, 'ssl_dist.conf');
@@ -91,6 +96,21 @@ describe('revocation: a revoked peer is refused on its next connection', () => {
     const good = await probeDistCertificate({ host: '127.0.0.1', port, servername: '127.0.0.1', ...creds(1) });
     expect(bad.ok).toBe(false);
     expect(good.ok).toBe(true);
+    // Fail-closed: a node whose CRL directory has no CRL for the issuer (never written, or deleted)
+    // refuses every peer with crl_check=peer: the agent must keep the directory filled and fresh.
+    const dDir = join(tmp.dir, 'rd');
+    const dRes = await issueNodeCredentials(pki.vault, { mount: pki.mount, role: pki.role, node: 'rd@127.0.0.4', dir: dDir });
+    mkdirSync(join(dDir, 'crl'));
+    writeFileSync(join(dDir, 'ssl_dist.conf'), renderOptfile({ bundleFile: dRes.written.bundlePath, caFile: dRes.written.caPath, crl: { check: 'peer', crlDir: join(dDir, 'crl') } }));
+    const d = await startNode({ name: 'rd@127.0.0.4', dir: dDir, flags: distFlags({ optfile: join(dDir, 'ssl_dist.conf'), distPort: port, noListen: true }) });
+    expect(await d.ping(names[0]!)).toBe('pang');
+    // The log line is written asynchronously: poll for it (bounded), then assert on it.
+    let dLine: string | undefined;
+    for (let i = 0; i < 100 && !dLine; i++) {
+      dLine = d.log().split('\n').find((l) => /ALERT/.test(l));
+      if (!dLine) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(dLine).toMatch(/revocation_status_undetermined|Bad Certificate/);
     console.log(
       [
         'revocation on real nodes (OTP 25, crl_check=peer, ssl_crl_hash_dir):',
@@ -98,6 +118,7 @@ describe('revocation: a revoked peer is refused on its next connection', () => {
         `  rc -> ra: pang; ra -> rc: pang; rb -> ra: pong`,
         `  ra log: ${aLog.split('\n').find((l) => /Revoked|revoked/.test(l))?.trim()}`,
         `  probe with rc's cert: ${bad.error}`,
+        `  rd with an empty CRL dir -> ra: pang; rd log: ${dLine?.trim()}`,
       ].join('\n'),
     );
   });
