@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-// Thin shim (house style §11): reflect-metadata first (@peculiar/x509), then the built entry point.
-import 'reflect-metadata';
-
+// Thin shim (house style §11): the built entry point, then the exit code. reflect-metadata (needed by
+// @peculiar/x509) is imported first by @vaultdist/sdk's entry, so the agent does not depend on it.
 const { main } = await import('./dist/main.js');
 process.exitCode = await main(process.argv.slice(2));
