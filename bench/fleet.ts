@@ -16,7 +16,7 @@
  * A reference "uniform random" row (the same number of issuances at uniformly random instants) shows
  * the bucket-noise floor of the peak/mean statistic.
  *
- *   node_modules/.bin/tsx bench/fleet.ts [--agents=10000] [--ttl-hours=24] [--days=7] [--policies=0.5:0.1,0.5:0.17]
+ *   node_modules/.bin/tsx bench/fleet.ts [--agents=10000] [--ttl-hours=24] [--days=7] [--policies=0.6667:0.1,0.5:0.17]
  */
 import { computeRenewAt, nextBackoff, type BackoffPolicy, type RandomSource, type SchedulePolicy } from '../packages/agent/src/core/schedule.js';
 import { validateConfig } from '../packages/agent/src/config/schema.js';
@@ -30,7 +30,7 @@ const spec = {
   days: { default: 7, help: 'simulated days per scenario' },
   'bucket-minutes': { default: 60, help: 'bucket for the issuance rate (peak = busiest bucket)' },
   'outage-fraction': { default: 1 / 3, help: 'Vault outage length as a fraction of the TTL' },
-  policies: { default: '0.5:0.1,0.5:0.17', help: 'extra schedule policies to compare, renewAtFraction:jitterFraction,… ("" = defaults only)' },
+  policies: { default: '0.6667:0.1,0.5:0.17', help: 'extra schedule policies to compare, renewAtFraction:jitterFraction,… ("" = defaults only)' },
   seed: { default: 1, help: 'PRNG seed' },
 };
 

@@ -15,7 +15,7 @@ export interface ValidityWindow {
 }
 
 export interface SchedulePolicy {
-  /** Renew at notBefore + lifetime × this. @default 0.6667 */
+  /** Renew at notBefore + lifetime × this. @default 0.55 (with jitter 0.12: at the latest ~2/3) */
   renewAtFraction: number;
   /** ± spread of the renewal point as a fraction of the lifetime. @default 0.1 */
   jitterFraction: number;

@@ -21,7 +21,7 @@ export interface NodeStatus {
   notAfter: string | null;
   secondsLeft: number | null;
   issuer: string | null;
-  /** notBefore + 2/3 of the lifetime: when the agent renews (house style §8, before jitter). */
+  /** notBefore + 2/3 of the lifetime: the latest point at which the agent renews with its default schedule (0.55 ± 0.12 of the lifetime). */
   renewalDue: string | null;
   renewalOverdue: boolean;
   agent: { url: string; reachable: boolean; body: unknown; error?: string };
