@@ -14,7 +14,7 @@ import {
   isVaultSealedError,
   isVaultTimeoutError,
   isWriteError,
-} from '@vaultdist/sdk';
+} from '@vaultdist/sdk/errors'; // the light entry: --help must not load x509/axios (bench/footprint.ts)
 
 /** The documented exit codes (README of this package, house style §11). */
 export const EXIT = {
