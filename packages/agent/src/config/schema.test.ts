@@ -75,6 +75,17 @@ describe('renderAgentConfig', () => {
     expect(back.config).toEqual(validateConfig(c).config);
   });
 
+  it('describes a union key by the variant the node selects (cert auth mount is not AppRole\'s)', () => {
+    const c = minimal();
+    c.vault!.auth = { method: 'cert', mount: 'cert', certFile: '/d/bundle.pem', keyFile: '/d/bundle.pem' };
+    c.nodes[0]!.auth = { method: 'approle', mount: 'approle', roleIdFile: '/r', secretIdFile: '/s' };
+    const lines = renderAgentConfig(c).split('\n');
+    const commentAbove = (re: RegExp, nth = 0) => lines[lines.findIndex((l, i) => re.test(l) && lines.slice(0, i).filter((x) => re.test(x)).length === nth) - 1];
+    expect(commentAbove(/^\s+mount: cert$/)).toMatch(/# Mount path of the TLS certificate auth method/);
+    expect(commentAbove(/^\s+mount: approle$/)).toMatch(/# Mount path of the AppRole auth method/);
+    expect(commentAbove(/^\s+method: cert$/)).toMatch(/# One of token, approle, cert/);
+  });
+
   it('renders a fully resolved config too', () => {
     const resolved = validateConfig(minimal()).config!;
     expect(validateConfig(parse(renderAgentConfig(resolved))).config).toEqual(resolved);

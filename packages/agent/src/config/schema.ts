@@ -629,33 +629,6 @@ export function configJsonSchema(): Record<string, unknown> {
   return { $schema: 'https://json-schema.org/draft/2020-12/schema', title: 'vaultdist agent configuration', ...conv({ kind: 'object', fields: CONFIG_SCHEMA, description: 'vaultdist agent configuration', example: {} }) };
 }
 
-function fieldAt(path: (string | number)[]): Field | undefined {
-  let fields: Record<string, Field> | undefined = CONFIG_SCHEMA;
-  let f: Field | undefined;
-  let unionVariants: Field | undefined;
-  for (const seg of path) {
-    if (typeof seg === 'number') {
-      if (f?.kind === 'array') {
-        f = f.items;
-        fields = f.kind === 'object' ? f.fields : undefined;
-      }
-      continue;
-    }
-    if (unionVariants?.kind === 'union') {
-      if (seg === unionVariants.tag) return { kind: 'string', description: `One of ${Object.keys(unionVariants.variants).join(', ')}.`, example: '' };
-      const found: Field | undefined = Object.values(unionVariants.variants).map((v) => v[seg]).find((x) => x !== undefined);
-      f = found;
-      unionVariants = undefined;
-    } else {
-      f = fields?.[seg];
-    }
-    if (!f) return undefined;
-    fields = f.kind === 'object' ? f.fields : undefined;
-    unionVariants = f.kind === 'union' ? f : undefined;
-  }
-  return f;
-}
-
 /**
  * Renders a config as YAML with a comment above every key (its description). The output passes
  * `validateConfig` when the input does; secrets given inline are rendered as they are (the caller
@@ -663,19 +636,30 @@ function fieldAt(path: (string | number)[]): Field | undefined {
  */
 export function renderAgentConfig(config: AgentConfig | AgentConfigInput, o: { header?: string[] } = {}): string {
   const doc = new Document(config);
-  const annotate = (node: YamlNode | null | undefined, path: (string | number)[]) => {
+  // Walks the YAML tree and the schema together, so a union's keys are described by the variant the
+  // node actually selects (`auth.mount` of a cert auth is the cert mount, not AppRole's).
+  const annotate = (node: YamlNode | null | undefined, f: Field | undefined) => {
+    if (!f) return;
     if (isMap(node)) {
+      let fields: Record<string, Field> | undefined;
+      if (f.kind === 'object') fields = f.fields;
+      else if (f.kind === 'union') {
+        const tagValue = String((node as YAMLMap).get(f.tag) ?? f.defaultTag ?? '');
+        const variant = f.variants[tagValue];
+        fields = variant ? { [f.tag]: { kind: 'string', description: `One of ${Object.keys(f.variants).join(', ')}.`, example: tagValue }, ...variant } : undefined;
+      }
+      if (!fields) return;
       for (const pair of (node as YAMLMap).items) {
         const key = String((pair.key as { value?: unknown })?.value ?? pair.key);
-        const f = fieldAt([...path, key]);
-        if (f && pair.key && typeof pair.key === 'object') (pair.key as { commentBefore?: string }).commentBefore = ` ${f.description.replace(/\n/g, ' ')}`;
-        annotate(pair.value as YamlNode, [...path, key]);
+        const kf = fields[key];
+        if (kf && pair.key && typeof pair.key === 'object') (pair.key as { commentBefore?: string }).commentBefore = ` ${kf.description.replace(/\n/g, ' ')}`;
+        annotate(pair.value as YamlNode, kf);
       }
-    } else if (isSeq(node)) {
-      node.items.forEach((item, i) => annotate(item as YamlNode, [...path, i]));
+    } else if (isSeq(node) && f.kind === 'array') {
+      node.items.forEach((item) => annotate(item as YamlNode, f.items));
     }
   };
-  annotate(doc.contents as YamlNode, []);
+  annotate(doc.contents as YamlNode, { kind: 'object', fields: CONFIG_SCHEMA, description: '', example: {} });
   doc.commentBefore = [' vaultdist agent configuration (validate with: vaultdist-agent --check --config FILE)', ...(o.header ?? []).map((h) => ` ${h}`)].join('\n');
   return doc.toString({ lineWidth: 0 });
 }

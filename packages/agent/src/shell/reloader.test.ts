@@ -47,7 +47,7 @@ describe('reloaders', () => {
     const f = fakePorts({ '/run/bar.pid': '4242\n' });
     const r = await reloadNode(f.ports, node({ strategy: 'signal', pidFile: '/run/bar.pid', handlerInstalled: true }), 'aa', signal);
     expect(f.kills).toEqual([[4242, 'SIGHUP']]);
-    expect(r.detail).toEqual({ pid: 4242, signal: 'SIGHUP' });
+    expect(r.detail).toEqual({ nodePid: 4242, signal: 'SIGHUP' });
   });
 
   it('signal: refuses (and signals nothing) when the handler is not declared', async () => {

@@ -77,7 +77,7 @@ export async function reloadNode(ports: AgentPorts, node: NodeConfig, serial: st
       } catch (e) {
         throw new AgentError('reload', `cannot signal pid ${pid}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { node: node.name, cause: e });
       }
-      return { strategy: 'signal', detail: { pid, signal: r.signal } };
+      return { strategy: 'signal', detail: { nodePid: pid, signal: r.signal } };
     }
     case 'poll':
       return { strategy: 'poll', detail: { intervalMs: r.intervalMs } };
