@@ -19,7 +19,7 @@ import { Document, isMap, isSeq, YAMLMap, type Node as YamlNode } from 'yaml';
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 export type KeyTypeName = 'ec-p256' | 'ec-p384' | 'rsa-2048' | 'rsa-3072';
 export type ReloadStrategy = 'signal' | 'rpc' | 'poll' | 'command';
-export type AuthMethod = 'token' | 'approle' | 'cert';
+export type AuthMethod = 'token' | 'approle' | 'cert' | 'kubernetes';
 export type ReloadSignal = 'SIGHUP' | 'SIGUSR1' | 'SIGUSR2';
 export type TlsVersionName = 'tlsv1.3' | 'tlsv1.2';
 
@@ -50,7 +50,15 @@ export interface CertAuthConfig {
   keyFile: string;
 }
 
-export type AuthConfig = TokenAuthConfig | AppRoleAuthConfig | CertAuthConfig;
+/** Kubernetes login (`auth/<mount>/login` with `role` + the pod's service-account JWT, re-read at every login). */
+export interface KubernetesAuthConfig {
+  method: 'kubernetes';
+  mount: string;
+  role: string;
+  jwtFile: string;
+}
+
+export type AuthConfig = TokenAuthConfig | AppRoleAuthConfig | CertAuthConfig | KubernetesAuthConfig;
 
 export interface SignalReloadConfig {
   strategy: 'signal';
@@ -181,6 +189,11 @@ const AUTH_VARIANTS: Record<string, Record<string, Field>> = {
     name: { kind: 'string', default: null, description: 'The cert auth role to log in against; null lets Vault pick the matching role.', example: 'vaultdist-agent' },
     certFile: absPath('Client certificate (PEM). May be a node\'s own `bundle.pem`: after every rotation of that node the agent logs in again with the new certificate.', '/var/lib/vaultdist/foo/bundle.pem'),
     keyFile: absPath('Client key (PEM); the same `bundle.pem` works.', '/var/lib/vaultdist/foo/bundle.pem'),
+  },
+  kubernetes: {
+    mount: { kind: 'string', default: 'kubernetes', description: 'Mount path of the Kubernetes auth method.', example: 'kubernetes' },
+    role: { kind: 'string', description: 'The Kubernetes auth role (`auth/<mount>/role/<role>`) bound to the pod\'s service account.', example: 'app' },
+    jwtFile: absPath('The pod\'s service-account token (JWT), re-read at every login: Kubernetes rotates projected tokens on disk.', '/var/run/secrets/kubernetes.io/serviceaccount/token', '/var/run/secrets/kubernetes.io/serviceaccount/token'),
   },
 };
 

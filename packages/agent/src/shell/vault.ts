@@ -3,7 +3,7 @@
  * agent's backoff is the only retry layer on this call path (house style §4, openbao `auth.go`).
  */
 import { readFileSync } from 'node:fs';
-import { NO_RETRY, appRoleAuth, certAuth, createVaultClient, tokenAuth, type AuthStrategy, type Logger as SdkLogger, type VaultClient } from '@vaultdist/sdk';
+import { NO_RETRY, appRoleAuth, certAuth, createVaultClient, kubernetesAuth, tokenAuth, type AuthStrategy, type Logger as SdkLogger, type VaultClient } from '@vaultdist/sdk';
 import type { AgentConfig, AuthConfig } from '../config/schema.js';
 import { AgentError } from '../errors.js';
 import type { Logger } from '../ports.js';
@@ -47,6 +47,9 @@ export function createAuthStrategy(a: AuthConfig): AuthStrategy {
       // certAuth re-reads the files at every login and drops the token when the certificate file
       // changed, so after each rotation of the node whose bundle it uses it logs in with the new one.
       return certAuth({ certFile: a.certFile, keyFile: a.keyFile, mount: a.mount, ...(a.name ? { name: a.name } : {}) });
+    case 'kubernetes':
+      // the JWT file is re-read at every login (projected service-account tokens rotate on disk)
+      return kubernetesAuth({ role: a.role, mount: a.mount, jwtFile: a.jwtFile });
   }
 }
 
