@@ -11,6 +11,7 @@ import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import {
   createVaultClient,
+  isCertificateError,
   isConfigError,
   isVaultResponseError,
   isVaultSdkError,
@@ -19,6 +20,7 @@ import {
   resolveVaultConnection,
   signCsr,
   silentLogger,
+  splitPem,
 } from '../../packages/sdk/src/index.js';
 import { makeCa, makeLeaf, vaultOk } from '../../scripts/test-utils/src/index.js';
 import { testdir } from '../helpers/vault.js';
@@ -79,8 +81,7 @@ describe(`input hardening: config and Vault response parsing (seed ${SEED})`, ()
         if (!isConfigError(e)) fail(`resolveVaultConnection(${JSON.stringify(options)}, ${JSON.stringify(env)}) threw non-typed ${String(e)}`);
         errors++;
         const allowed = new Set([...OPTION_KEYS, ...ENV_KEYS.flatMap((k) => [`BAO_${k}`, `VAULT_${k}`])]);
-        // KNOWN DEFECT (pinned below): a bad explicit `address` option is reported under the path "option".
-        const bad = e.issues.filter((x: { path: string }) => !allowed.has(x.path) && !(x.path === 'option' && options.address !== undefined));
+        const bad = e.issues.filter((x: { path: string }) => !allowed.has(x.path));
         if (bad.length) fail(`ConfigError names unknown paths ${JSON.stringify(bad)}`);
         if (e.message.includes(SECRET)) fail('a ConfigError message contains the token');
         continue;
@@ -98,8 +99,7 @@ describe(`input hardening: config and Vault response parsing (seed ${SEED})`, ()
   it('normalizeChain: a list of clean PEM certificates, or a VaultResponseError', async () => {
     const r = prng(SEED + 1);
     const ca = await makeCa('fuzz root');
-    // (A PEM block whose body decodes to nothing is left out: KNOWN DEFECT pinned below.)
-    const pieces = [ca.pem, ca.pem.replace('MII', 'M#I'), '-----BEGIN CERTIFICATE-----\nAA\n-----END CERTIFICATE-----', '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n', 'garbage', ''];
+    const pieces = [ca.pem, ca.pem.replace('MII', 'M#I'), '-----BEGIN CERTIFICATE-----\nAA\n-----END CERTIFICATE-----', '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n', '-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----', 'garbage', ''];
     const value = (depth: number): unknown => {
       switch (r.int(depth > 2 ? 5 : 7)) {
         case 0:
@@ -129,25 +129,38 @@ describe(`input hardening: config and Vault response parsing (seed ${SEED})`, ()
     }
   });
 
-  it.failing('KNOWN DEFECT (sdk vault/config.ts): a bad `address` option is reported under the path "address", not "option"', () => {
-    const e = (() => {
+  it('fixed (sdk vault/config.ts): a bad `address` option is reported under the path "address", a bad env var under its name', () => {
+    const issuePath = (o: Record<string, string>, env: Record<string, string>) => {
       try {
-        return resolveVaultConnection({ address: 'not a url' }, {});
+        resolveVaultConnection(o, env);
+      } catch (x) {
+        return isConfigError(x) ? x.issues.map((i) => i.path) : String(x);
+      }
+      return 'resolved';
+    };
+    expect(issuePath({ address: 'not a url' }, {})).toEqual(['address']);
+    expect(issuePath({ address: 'ftp://x' }, { VAULT_ADDR: 'http://ok:1' })).toEqual(['address']);
+    expect(issuePath({}, { BAO_ADDR: 'not a url' })).toEqual(['BAO_ADDR']);
+    expect(issuePath({ clientCertPath: '/c.pem' }, {})).toEqual(['clientKeyPath']);
+    expect(issuePath({}, { VAULT_CLIENT_KEY: '/k.pem' })).toEqual(['VAULT_CLIENT_CERT']);
+  });
+
+  it('fixed (sdk x509/keys.ts splitPem): a PEM block with an empty body is a typed error, not a TypeError', () => {
+    const empty = '-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----';
+    const thrown = (f: () => unknown) => {
+      try {
+        f();
       } catch (x) {
         return x;
       }
-    })();
-    expect(isConfigError(e) && e.issues[0]!.path).toBe('address');
-  });
-
-  it.failing('KNOWN DEFECT (sdk x509/keys.ts splitPem): a PEM block with an empty body is a typed error, not a TypeError', () => {
-    let e: unknown;
-    try {
-      normalizeChain('-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----');
-    } catch (x) {
-      e = x;
-    }
-    expect(e === undefined || isVaultSdkError(e)).toBe(true);
+      return undefined;
+    };
+    const fromSplit = thrown(() => splitPem(empty));
+    expect(isCertificateError(fromSplit) && fromSplit.problem).toBe('parse');
+    // From a Vault answer it is the answer that is wrong: VaultResponseError, the parse error as cause.
+    const fromChain = thrown(() => normalizeChain(empty));
+    expect(isVaultResponseError(fromChain) && isCertificateError(fromChain.cause)).toBe(true);
+    expect(isVaultSdkError(fromChain)).toBe(true);
   });
 
   describe('Vault answers a real server would not give (msw)', () => {
@@ -204,11 +217,26 @@ describe(`input hardening: config and Vault response parsing (seed ${SEED})`, ()
       }
     });
 
-    it.failing('KNOWN DEFECT (sdk pki/sign.ts toSigned): an answer without expiration/serial should be a VaultResponseError, not Invalid Date / ""', async () => {
+    it('fixed (sdk pki/sign.ts toSigned): an answer without expiration/serial is a VaultResponseError naming the field, not Invalid Date / ""', async () => {
       const ca = await makeCa('toSigned CA');
-      server.use(http.post(`${ADDR}/v1/pki/sign/node`, () => HttpResponse.json(vaultOk({ certificate: ca.pem, issuing_ca: ca.pem }))));
-      const out = await signCsr(vault(), { mount: 'pki', role: 'node', csr: 'x' }).catch((e: unknown) => e);
-      expect(isVaultResponseError(out)).toBe(true);
+      const exp = Math.floor(Date.now() / 1000) + 3600;
+      const answers: [Record<string, unknown>, string][] = [
+        [{ certificate: ca.pem, issuing_ca: ca.pem }, 'serial_number'],
+        [{ certificate: ca.pem, issuing_ca: ca.pem, expiration: exp }, 'serial_number'],
+        [{ certificate: ca.pem, issuing_ca: ca.pem, expiration: exp, serial_number: '' }, 'serial_number'],
+        [{ certificate: ca.pem, issuing_ca: ca.pem, serial_number: 'aa:bb' }, 'expiration'],
+        [{ certificate: ca.pem, issuing_ca: ca.pem, serial_number: 'aa:bb', expiration: 'soon' }, 'expiration'],
+        [{ certificate: ca.pem, issuing_ca: ca.pem, serial_number: 'aa:bb', expiration: 1e20 }, 'expiration'],
+      ];
+      for (const [body, field] of answers) {
+        server.use(http.post(`${ADDR}/v1/pki/sign/node`, () => HttpResponse.json(vaultOk(body))));
+        const out = await signCsr(vault(), { mount: 'pki', role: 'node', csr: 'x' }).catch((e: unknown) => e);
+        expect(isVaultResponseError(out) && out.message).toContain(field);
+      }
+      server.use(http.post(`${ADDR}/v1/pki/sign/node`, () => HttpResponse.json(vaultOk({ certificate: ca.pem, issuing_ca: ca.pem, serial_number: 'AA:bb', expiration: exp }))));
+      const ok = await signCsr(vault(), { mount: 'pki', role: 'node', csr: 'x' });
+      expect(ok.serial).toBe('aa:bb');
+      expect(ok.expiration.getTime()).toBe(exp * 1000);
     });
   });
 });

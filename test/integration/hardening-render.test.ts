@@ -86,22 +86,13 @@ function failWithSeed(msg: string): never {
 }
 
 /**
- * Defects these properties found in SDK code owned elsewhere (reported to the lead, issue #7). The
- * fuzz loops count inputs that hit them instead of failing, and the `it.failing` tests below pin each
- * one with a minimal repro: when a fix lands they turn red — then delete the test and the predicate.
+ * Defects these properties found in the SDK (issue #7), fixed since: each has a minimal repro at the
+ * end of this file, and the fuzz loops above no longer set any input aside.
+ * - parseNodeName accepted a name part starting with "-" (`-name -x@h` makes erl read it as a flag);
+ * - flagWord accepted a word starting with "-" (e.g. epmdModule "-x"), leaving its flag in vm.args;
+ * - a code path of only slashes was accepted, and `-pa /` crashes OTP 25's code server at boot;
+ * - erlangString rendered a lone UTF-16 surrogate as \x{D800}, which OTP's scanner rejects.
  */
-const KNOWN = {
-  /** parseNodeName accepts a name part starting with "-": `-name -x@h` makes erl read it as a flag. */
-  leadingDashName: (name: string) => name.startsWith('-'),
-  /** flagWord accepts a word starting with "-" (e.g. epmdModule "-x"): it leaves its flag in vm.args. */
-  leadingDashWord: (w: string | undefined) => w !== undefined && w.startsWith('-'),
-  /** erlangString renders a lone UTF-16 surrogate as \x{D800}, which OTP's scanner rejects (node won't boot). */
-  /** A code path of only slashes ("/", "//") is accepted, and `-pa /` crashes OTP 25's code server at boot (erl hangs). */
-  rootCodePath: (p: string) => /^\/+$/.test(p),
-  loneSurrogate: (s: string | undefined) => s !== undefined && /[\uD800-\uDFFF]/u.test(s.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, '')),
-};
-const knownHits = { leadingDashName: 0, leadingDashWord: 0, rootCodePath: 0, loneSurrogate: 0 };
-
 describe(`input hardening: rendering and parsing (seed ${SEED}, ${RUNS} runs each)`, () => {
   const t = testdir();
   afterAll(() => t.cleanup());
@@ -119,10 +110,6 @@ describe(`input hardening: rendering and parsing (seed ${SEED}, ${RUNS} runs eac
         continue;
       }
       accepted++;
-      if (KNOWN.leadingDashName(n.name)) {
-        knownHits.leadingDashName++;
-        continue;
-      }
       const problems: string[] = [];
       if (n.full !== `${n.name}@${n.host}`) problems.push('full != name@host');
       if (!/^[A-Za-z0-9_][A-Za-z0-9_-]*$/.test(n.name)) problems.push(`name part ${JSON.stringify(n.name)}`);
@@ -164,10 +151,6 @@ describe(`input hardening: rendering and parsing (seed ${SEED}, ${RUNS} runs eac
       } catch (e) {
         if (!isRenderError(e)) failWithSeed(`renderOptfile(${JSON.stringify(o)}) threw a non-typed ${String(e)}`);
         rejected++;
-        continue;
-      }
-      if ([o.bundleFile, o.keyFile, o.caFile, o.crl?.crlDir].some(KNOWN.loneSurrogate)) {
-        knownHits.loneSurrogate++;
         continue;
       }
       const f = join(dir, `o${i}.conf`);
@@ -246,18 +229,12 @@ cps(S) -> lists:join($,, [integer_to_list(C) || C <- S]).
         if (!isRenderError(e)) failWithSeed(`renderVmArgs(${JSON.stringify(o)}) threw a non-typed ${String(e)}`);
         continue;
       }
-      if ([o.optfile, o.epmdModule, ...(o.codePaths ?? [])].some(KNOWN.leadingDashWord)) {
-        knownHits.leadingDashWord++;
-        continue;
-      }
-      if ((o.codePaths ?? []).some(KNOWN.rootCodePath)) {
-        knownHits.rootCodePath++;
-        continue;
-      }
-      // Each value is one word (no whitespace, '#', quotes, '$', backslash) and none reads as a flag.
+      // Each value is one word (no whitespace, '#', quotes, '$', backslash), none reads as a flag, and
+      // no code path is the root (`-pa /` hangs OTP 25 at boot).
       for (const v of [o.optfile, o.epmdModule, ...(o.codePaths ?? [])]) {
         if (v !== undefined && (/[\s#"'\\$`]/.test(v) || v.startsWith('-'))) failWithSeed(`renderVmArgs accepted the unsafe word ${JSON.stringify(v)}`);
       }
+      if ((o.codePaths ?? []).some((p) => /^\/+$/.test(p))) failWithSeed(`renderVmArgs accepted the root code path in ${JSON.stringify(o.codePaths)}`);
       const f = join(dir, `v${i}.args`);
       writeFileSync(f, text);
       files.push(f);
@@ -282,8 +259,6 @@ cps(S) -> lists:join($,, [integer_to_list(C) || C <- S]).
     expect(files.length).toBeGreaterThan(RUNS / 5);
   });
 
-  afterAll(() => console.log(`input hardening (seed ${SEED}): inputs that hit known SDK defects and were set aside: ${JSON.stringify(knownHits)}`));
-
   const rejects = (f: () => unknown, guard: (e: unknown) => boolean) => {
     try {
       f();
@@ -292,16 +267,20 @@ cps(S) -> lists:join($,, [integer_to_list(C) || C <- S]).
     }
     return false;
   };
-  it.failing('KNOWN DEFECT (sdk node-name.ts): parseNodeName should reject a name part that starts with "-"', () => {
+  it('fixed (sdk node-name.ts): parseNodeName rejects a name part that starts with "-"', () => {
     expect(rejects(() => parseNodeName('-s@127.0.0.1'), isNodeNameError)).toBe(true);
   });
-  it.failing('KNOWN DEFECT (sdk render/erlang.ts flagWord): a vm.args word must not start with "-"', () => {
-    expect(rejects(() => distFlags({ optfile: '/o', distPort: 1, epmdModule: '-eval' }), isRenderError)).toBe(true);
+  it('fixed (sdk render/erlang.ts flagWord): a vm.args word starting with "-" is a RenderError', () => {
+    expect(rejects(() => distFlags({ optfile: '/o', distPort: 1, epmdModule: '-eval' }), (e) => isRenderError(e) && e.field === 'epmdModule')).toBe(true);
+    expect(rejects(() => renderVmArgs({ optfile: '/o', distPort: 1, cookie: '-s' }), (e) => isRenderError(e) && e.field === 'cookie')).toBe(true);
   });
-  it.failing('KNOWN DEFECT (sdk render/vm-args.ts): a code path of only "/" must be a RenderError (-pa / hangs OTP 25 at boot)', () => {
-    expect(rejects(() => distFlags({ optfile: '/o', distPort: 1, codePaths: ['/'] }), isRenderError)).toBe(true);
+  it('fixed (sdk render/vm-args.ts): a code path of only "/" is a RenderError (-pa / hangs OTP 25 at boot)', () => {
+    for (const p of ['/', '//']) expect(rejects(() => distFlags({ optfile: '/o', distPort: 1, codePaths: [p] }), (e) => isRenderError(e) && e.field === 'codePaths')).toBe(true);
+    expect(distFlags({ optfile: '/o', distPort: 1, codePaths: ['/.'] })).toContain('/.'); // measured: `-pa /.` boots
   });
-  it.failing('KNOWN DEFECT (sdk render/erlang.ts erlangString): a lone surrogate must be a RenderError, not an unreadable optfile', () => {
-    expect(rejects(() => renderOptfile({ bundleFile: '/a\uD800', caFile: '/ca.pem' }), isRenderError)).toBe(true);
+  it('fixed (sdk render/erlang.ts erlangString): a lone surrogate is a RenderError naming the field, not an unreadable optfile', () => {
+    expect(rejects(() => renderOptfile({ bundleFile: '/a\uD800', caFile: '/ca.pem' }), (e) => isRenderError(e) && e.field === 'bundleFile')).toBe(true);
+    expect(rejects(() => renderOptfile({ bundleFile: '/a', caFile: '/ca\uDC00.pem' }), (e) => isRenderError(e) && e.field === 'caFile')).toBe(true);
+    expect(renderOptfile({ bundleFile: '/a\u{1F600}', caFile: '/ca.pem' })).toContain('\\x{1F600}'); // a surrogate PAIR is one code point
   });
 });

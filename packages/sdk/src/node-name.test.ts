@@ -8,6 +8,8 @@ describe('parseNodeName', () => {
     ['app@localhost', 'dns', 'short'],
     ['my_app-2@::1', 'ipv6', 'long'],
     ['x@[fe80::1]', 'ipv6', 'long'],
+    ['a-@localhost', 'dns', 'short'],
+    ['_x@localhost', 'dns', 'short'],
   ])('accepts %s', (input, kind, mode) => {
     const n = parseNodeName(input);
     expect(n.hostKind).toBe(kind);
@@ -25,6 +27,8 @@ describe('parseNodeName', () => {
     ['foo@host.', 'must not end with "."'],
     ['foo@999.1.1.1', 'looks like an IPv4 address'],
     ['foo@host"name', 'not a valid DNS label'],
+    ['-s@127.0.0.1', 'must not start with "-"'],
+    ['-@localhost', 'must not start with "-"'],
   ])('rejects %j (%s)', (input, reason) => {
     let err: unknown;
     try {

@@ -39,6 +39,8 @@ export function parseNodeName(input: string): NodeName {
   if (!NAME_PART.test(name)) {
     throw new NodeNameError(input, `name part ${JSON.stringify(name)} may only contain letters, digits, "_" and "-"`);
   }
+  // `-name -s@host`: erl would read the name as a flag ("Invalid -name given to erl").
+  if (name.startsWith('-')) throw new NodeNameError(input, `name part ${JSON.stringify(name)} must not start with "-" (erl would read it as a flag)`);
   if (!host) throw new NodeNameError(input, 'empty host part after "@"');
   if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
   const ip = isIP(host);

@@ -1,5 +1,6 @@
+import * as x509 from '@peculiar/x509';
 import type { VaultClient } from '../client.js';
-import { VaultResponseError } from '../errors.js';
+import { isCertificateError, VaultResponseError } from '../errors.js';
 import { splitPem } from '../x509/keys.js';
 
 /**
@@ -11,7 +12,14 @@ import { splitPem } from '../x509/keys.js';
 export function normalizeChain(value: unknown): string[] {
   if (value === null || value === undefined || value === '') return [];
   if (Array.isArray(value)) return value.flatMap((v) => normalizeChain(v));
-  if (typeof value === 'string') return splitPem(value).filter((b) => b.label === 'CERTIFICATE').map((b) => b.pem);
+  if (typeof value === 'string') {
+    try {
+      return splitPem(value).filter((b) => b.label === 'CERTIFICATE').map((b) => b.pem);
+    } catch (e) {
+      if (isCertificateError(e)) throw new VaultResponseError('ca_chain', e.message, { cause: e });
+      throw e;
+    }
+  }
   throw new VaultResponseError('ca_chain', `unexpected ca_chain type ${typeof value}`);
 }
 
@@ -31,7 +39,6 @@ export function rootsOf(chain: string[]): string[] {
   });
 }
 
-import * as x509 from '@peculiar/x509';
 function isSelfIssued(pem: string): boolean {
   const c = new x509.X509Certificate(pem);
   return c.subject === c.issuer;

@@ -32,13 +32,23 @@ function toSigned(data: Record<string, unknown> | undefined, warnings: string[],
   }
   const issuingCa = typeof data.issuing_ca === 'string' ? data.issuing_ca : '';
   const chain = normalizeChain(data.ca_chain ?? issuingCa);
-  const exp = typeof data.expiration === 'number' ? data.expiration : Number(data.expiration);
+  const serial = data.serial_number;
+  if (typeof serial !== 'string' || !/^[0-9a-f]{2}(:[0-9a-f]{2})*$/i.test(serial)) {
+    throw new VaultResponseError(url, serial === undefined ? 'answer has no serial_number' : `serial_number ${JSON.stringify(serial)} is not a colon-separated hex serial`);
+  }
+  // Vault sends `expiration` as Unix seconds (a JSON number). It is informational: the leaf's own
+  // notAfter is what validateCredentials checks, so only a missing or unusable value is refused here.
+  const exp = typeof data.expiration === 'number' ? data.expiration : typeof data.expiration === 'string' && /^\d+$/.test(data.expiration) ? Number(data.expiration) : Number.NaN;
+  const expiration = new Date(exp * 1000);
+  if (Number.isNaN(expiration.getTime())) {
+    throw new VaultResponseError(url, data.expiration === undefined ? 'answer has no expiration' : `expiration ${JSON.stringify(data.expiration)} is not a Unix time in seconds`);
+  }
   return {
     certificate: `${data.certificate.trim()}\n`,
     caChain: chain,
     issuingCa: issuingCa ? `${issuingCa.trim()}\n` : (chain[0] ?? ''),
-    serial: String(data.serial_number ?? ''),
-    expiration: new Date(exp * 1000),
+    serial: serial.toLowerCase(),
+    expiration,
     warnings,
   };
 }

@@ -1,11 +1,27 @@
 import { RenderError } from '../errors.js';
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * A lone UTF-16 surrogate is not a Unicode character: OTP's scanner rejects `\x{D800}` ("illegal
+ * character", the node does not boot) and no UTF-8 file name can contain one (Node writes U+FFFD), so
+ * such a value can never mean what the caller wanted.
+ */
+function rejectLoneSurrogate(field: string, value: string): void {
+  const m = LONE_SURROGATE.exec(value);
+  if (m) {
+    throw new RenderError(field, `contains a lone UTF-16 surrogate U+${m[0].charCodeAt(0).toString(16).toUpperCase()} at index ${m.index} (not a Unicode character: OTP cannot read it and no file can be named with it)`);
+  }
+}
+
 /**
  * Renders any string as an Erlang string literal that evaluates back to exactly the same code points.
  * Printable ASCII is kept; `"` and `\` are escaped; everything else becomes `\x{HEX}`, so no value can
  * end the string, start a comment or inject a term.
+ * @param field named in the RenderError (a lone UTF-16 surrogate cannot be rendered).
  */
-export function erlangString(value: string): string {
+export function erlangString(value: string, field = 'value'): string {
+  rejectLoneSurrogate(field, value);
   let out = '"';
   for (const ch of value) {
     const cp = ch.codePointAt(0)!;
@@ -17,8 +33,9 @@ export function erlangString(value: string): string {
 }
 
 /** Renders an atom, quoting when needed (`'tlsv1.3'`). */
-export function erlangAtom(value: string): string {
+export function erlangAtom(value: string, field = 'value'): string {
   if (/^[a-z][A-Za-z0-9_@]*$/.test(value)) return value;
+  rejectLoneSurrogate(field, value);
   let out = "'";
   for (const ch of value) {
     const cp = ch.codePointAt(0)!;
@@ -33,6 +50,7 @@ export function erlangAtom(value: string): string {
 export function requireAbsolute(field: string, path: string): string {
   if (typeof path !== 'string' || !path.startsWith('/')) throw new RenderError(field, `${JSON.stringify(path)} is not an absolute path (OTP resolves relative paths against the node's working directory)`);
   if (path.includes('\0')) throw new RenderError(field, 'path contains a NUL byte');
+  rejectLoneSurrogate(field, path);
   return path;
 }
 
@@ -45,5 +63,7 @@ export function flagWord(field: string, value: string): string {
   if (!/^[A-Za-z0-9_@%+=:,./{}-]+$/.test(value)) {
     throw new RenderError(field, `${JSON.stringify(value)} contains characters that cannot be written safely into vm.args or a command line (allowed: letters, digits and _@%+=:,./{}-)`);
   }
+  // erl would read the word as a flag of its own (e.g. an epmdModule of "-eval").
+  if (value.startsWith('-')) throw new RenderError(field, `${JSON.stringify(value)} starts with "-", so erl would read it as a flag`);
   return value;
 }

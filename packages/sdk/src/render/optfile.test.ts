@@ -65,4 +65,24 @@ describe('renderOptfile (checked by a real OTP 25)', () => {
       expect(isRenderError(e)).toBe(true);
     }
   });
+
+  it('rejects a lone UTF-16 surrogate (OTP cannot scan it, no file is named with it) naming the field', () => {
+    for (const [o, field] of [
+      [{ bundleFile: '/a\uD800b', caFile: '/ca.pem' }, 'bundleFile'],
+      [{ bundleFile: '/a', keyFile: '/k\uDFFF', caFile: '/ca.pem' }, 'keyFile'],
+      [{ bundleFile: '/a', caFile: '/ca.pem\uDBFF' }, 'caFile'],
+      [{ bundleFile: '/a', caFile: '/ca.pem', crl: { check: 'peer', crlDir: '/\uDC00crl' } }, 'crl.crlDir'],
+    ] as const) {
+      let err: unknown;
+      try {
+        renderOptfile(o);
+      } catch (e) {
+        err = e;
+      }
+      expect(isRenderError(err) && err.field).toBe(field);
+      expect((err as Error).message).toMatch(/lone UTF-16 surrogate U\+D[89A-F][0-9A-F]{2}/);
+    }
+    expect(() => erlangString('\uD800', 'x')).toThrow(/cannot render x/);
+    expect(erlangString('\u{1F600}')).toBe('"\\x{1F600}"');
+  });
 });

@@ -46,18 +46,18 @@ export function renderOptfile(o: OptfileOptions): string {
     throw new RenderError('versions', 'Ed25519 node keys need TLS 1.3 (OTP 25 rejects Ed25519 in TLS 1.2 distribution handshakes)');
   }
   const common: string[] = [
-    `{certfile, ${erlangString(bundle)}}`,
-    `{keyfile, ${erlangString(key)}}`,
-    `{cacertfile, ${erlangString(ca)}}`,
+    `{certfile, ${erlangString(bundle, 'bundleFile')}}`,
+    `{keyfile, ${erlangString(key, 'keyFile')}}`,
+    `{cacertfile, ${erlangString(ca, 'caFile')}}`,
     `{verify, verify_peer}`,
     `{depth, 4}`,
-    `{versions, [${versions.map(erlangAtom).join(', ')}]}`,
+    `{versions, [${versions.map((v) => erlangAtom(v, 'versions')).join(', ')}]}`,
   ];
   if (versions.includes('tlsv1.2')) common.push('{secure_renegotiate, true}');
   if (o.crl) {
     const dir = requireAbsolute('crl.crlDir', o.crl.crlDir);
     common.push(`{crl_check, ${o.crl.check === true ? 'true' : o.crl.check}}`);
-    common.push(`{crl_cache, {ssl_crl_hash_dir, {internal, [{dir, ${erlangString(dir)}}]}}}`);
+    common.push(`{crl_cache, {ssl_crl_hash_dir, {internal, [{dir, ${erlangString(dir, 'crl.crlDir')}}]}}}`);
   }
   const server = [...common, '{fail_if_no_peer_cert, true}'];
   const client = [...common];

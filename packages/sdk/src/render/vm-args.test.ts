@@ -29,6 +29,9 @@ describe('distFlags / renderVmArgs', () => {
     [{ optfile: 'rel.conf', distPort: 1 }, 'optfile'],
     [{ optfile: '/o', distPort: 70000 }, 'distPort'],
     [{ optfile: '/o', distPort: 1, listenInterface: '1.2.3' }, 'listenInterface'],
+    [{ optfile: '/o', distPort: 1, epmdModule: '-eval' }, 'epmdModule'],
+    [{ optfile: '/o', distPort: 1, codePaths: ['/'] }, 'codePaths'],
+    [{ optfile: '/o', distPort: 1, codePaths: ['///'] }, 'codePaths'],
   ])('rejects %j', (o, field) => {
     let err: unknown;
     try {
@@ -38,5 +41,8 @@ describe('distFlags / renderVmArgs', () => {
     }
     expect(isRenderError(err)).toBe(true);
     expect((err as { field: string }).field).toBe(field);
+  });
+  it('rejects a cookie or node word that erl would read as a flag', () => {
+    expect(() => renderVmArgs({ optfile: '/o', distPort: 1, cookie: '-eval' })).toThrow(/cookie.*starts with "-"/);
   });
 });

@@ -33,6 +33,13 @@ function ipTuple(ip: string): string {
   throw new RenderError('listenInterface', `${JSON.stringify(ip)} is not an IPv4 address`);
 }
 
+function codePath(p: string): string {
+  const path = flagWord('codePaths', requireAbsolute('codePaths', p));
+  // `-pa /` makes OTP 25's code server crash at boot with {case_clause,[]} and erl hangs (`/.` is fine).
+  if (/^\/+$/.test(path)) throw new RenderError('codePaths', `${JSON.stringify(p)} is the file-system root, which OTP 25's code server cannot take as a code path (erl hangs at boot)`);
+  return path;
+}
+
 /** The distribution flags as a list of argv words (no shell quoting needed: every word is checked). */
 export function distFlags(o: DistFlagsOptions): string[] {
   const flags = ['-proto_dist', 'inet_tls', '-ssl_dist_optfile', flagWord('optfile', requireAbsolute('optfile', o.optfile)), '-start_epmd', 'false'];
@@ -42,7 +49,7 @@ export function distFlags(o: DistFlagsOptions): string[] {
   // -erl_epmd_port is what OTP 25's default epmd client answers port_please with, and the companion
   // module falls back to it too, so it is always rendered.
   flags.push('-erl_epmd_port', String(port(o.distPort)));
-  for (const p of o.codePaths ?? []) flags.push('-pa', flagWord('codePaths', requireAbsolute('codePaths', p)));
+  for (const p of o.codePaths ?? []) flags.push('-pa', codePath(p));
   if (o.listenInterface) flags.push('-kernel', 'inet_dist_use_interface', ipTuple(o.listenInterface));
   if (o.connectAllFalse) flags.push('-connect_all', 'false');
   if (o.noListen) flags.push('-dist_listen', 'false');

@@ -81,6 +81,11 @@ export function resolveVaultConnection(options: VaultConnectionOptions = {}, env
     }
     return undefined;
   };
+  /** The option name when the value came from an option or the default, else the env var it came from. */
+  const pathOf = (key: keyof VaultConnectionOptions, fallback: string): string => {
+    const from = sources[key];
+    return from === undefined ? fallback : from === 'option' || from === 'default' ? key : from;
+  };
   let address = pick('address', 'ADDR');
   if (address === undefined) {
     address = DEFAULT_VAULT_ADDRESS;
@@ -89,10 +94,10 @@ export function resolveVaultConnection(options: VaultConnectionOptions = {}, env
   try {
     const u = new URL(address);
     if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-      issues.push({ path: sources.address ?? 'address', message: `unsupported scheme ${u.protocol} (use http or https)` });
+      issues.push({ path: pathOf('address', 'address'), message: `unsupported scheme ${u.protocol} (use http or https)` });
     }
   } catch {
-    issues.push({ path: sources.address ?? 'address', message: `not a URL: ${JSON.stringify(address)}` });
+    issues.push({ path: pathOf('address', 'address'), message: `not a URL: ${JSON.stringify(address)}` });
   }
   let skipVerify = false;
   if (options.skipVerify !== undefined) {
@@ -109,7 +114,10 @@ export function resolveVaultConnection(options: VaultConnectionOptions = {}, env
   const clientKeyPath = pick('clientKeyPath', 'CLIENT_KEY');
   if ((clientCertPath === undefined) !== (clientKeyPath === undefined)) {
     issues.push({
-      path: clientCertPath ? (sources.clientKeyPath ?? 'VAULT_CLIENT_KEY') : (sources.clientCertPath ?? 'VAULT_CLIENT_CERT'),
+      // Name the missing half: the option when the other half was an option, else the env var.
+      path: clientCertPath
+        ? pathOf('clientKeyPath', sources.clientCertPath === 'option' ? 'clientKeyPath' : 'VAULT_CLIENT_KEY')
+        : pathOf('clientCertPath', sources.clientKeyPath === 'option' ? 'clientCertPath' : 'VAULT_CLIENT_CERT'),
       message: 'a client certificate needs both a certificate and a key',
     });
   }

@@ -58,13 +58,19 @@ export async function exportPrivateKeyPem(key: CryptoKey): Promise<string> {
   return toPem(await crypto.subtle.exportKey('pkcs8', key), 'PRIVATE KEY');
 }
 
-/** Splits a PEM bundle into its blocks, each with its label. */
+/**
+ * Splits a PEM bundle into its blocks, each with its label (text outside blocks is ignored).
+ * @throws CertificateError('parse') for a block whose body decodes to no bytes.
+ */
 export function splitPem(text: string): { label: string; pem: string; der: Buffer }[] {
   const out: { label: string; pem: string; der: Buffer }[] = [];
   const re = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
   for (let m = re.exec(text); m; m = re.exec(text)) {
-    const body = m[2]!.replace(/\s+/g, '');
-    out.push({ label: m[1]!, pem: toPem(Buffer.from(body, 'base64'), m[1]!), der: Buffer.from(body, 'base64') });
+    const der = Buffer.from(m[2]!.replace(/\s+/g, ''), 'base64');
+    if (der.length === 0) {
+      throw new CertificateError('parse', `PEM block ${out.length + 1} (${m[1]}) has an empty or non-base64 body`);
+    }
+    out.push({ label: m[1]!, pem: toPem(der, m[1]!), der });
   }
   return out;
 }
