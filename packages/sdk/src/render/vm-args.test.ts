@@ -45,4 +45,51 @@ describe('distFlags / renderVmArgs', () => {
   it('rejects a cookie or node word that erl would read as a flag', () => {
     expect(() => renderVmArgs({ optfile: '/o', distPort: 1, cookie: '-eval' })).toThrow(/cookie.*starts with "-"/);
   });
+
+  describe('per-node ports for the companion epmd module', () => {
+    const base = { optfile: '/o', distPort: 9100, epmdModule: 'vaultdist_epmd' };
+    it('renders -vaultdist_epmd_ports and -vaultdist_epmd_port_base right after -epmd_module', () => {
+      expect(distFlags({ ...base, epmdPorts: { foo: 9101, 'bar@10.0.0.6': 9102, 'v6@[::1]': 9103 }, epmdPortBase: 9200 })).toEqual([
+        '-proto_dist', 'inet_tls', '-ssl_dist_optfile', '/o', '-start_epmd', 'false',
+        '-epmd_module', 'vaultdist_epmd',
+        '-vaultdist_epmd_ports', 'foo=9101,bar@10.0.0.6=9102,v6@::1=9103',
+        '-vaultdist_epmd_port_base', '9200',
+        '-erl_epmd_port', '9100',
+      ]);
+      const text = renderVmArgs({ ...base, node: parseNodeName('foo@127.0.0.1'), epmdPorts: { foo: 9101, bar: 9102 } });
+      expect(text).toContain('\n-vaultdist_epmd_ports foo=9101,bar=9102\n');
+      expect(text).not.toContain('port_base');
+    });
+    it('renders neither flag when neither option is given', () => {
+      expect(distFlags(base).join(' ')).not.toContain('vaultdist_epmd_');
+    });
+    it.each([
+      [{ epmdPorts: { '-s': 9101 } }, 'epmdPorts', /key "-s".*must not start with "-"/],
+      [{ epmdPorts: { 'a b': 9101 } }, 'epmdPorts', /key "a b".*may only contain/],
+      [{ epmdPorts: { '': 9101 } }, 'epmdPorts', /key ""/],
+      [{ epmdPorts: { 'foo@': 9101 } }, 'epmdPorts', /empty host part/],
+      [{ epmdPorts: { 'foo@bad_host': 9101 } }, 'epmdPorts', /not a valid DNS label/],
+      [{ epmdPorts: { 'foo=1,bar': 9101 } }, 'epmdPorts', /may only contain/],
+      [{ epmdPorts: { 'x@::1': 1, 'x@[::1]': 2 } }, 'epmdPorts', /name the same node/],
+      [{ epmdPorts: {} }, 'epmdPorts', /empty map/],
+      [{ epmdPorts: { foo: 0 } }, 'epmdPorts["foo"]', /0 is not a TCP port/],
+      [{ epmdPorts: { foo: 65536 } }, 'epmdPorts["foo"]', /not a TCP port/],
+      [{ epmdPorts: { foo: 91.5 } }, 'epmdPorts["foo"]', /not a TCP port/],
+      [{ epmdPorts: { foo: '9101' as unknown as number } }, 'epmdPorts["foo"]', /"9101" is not a TCP port/],
+      [{ epmdPortBase: 0 }, 'epmdPortBase', /not a TCP port/],
+      [{ epmdPortBase: 70000 }, 'epmdPortBase', /not a TCP port/],
+      [{ epmdPortBase: Number.NaN }, 'epmdPortBase', /not a TCP port/],
+      [{ epmdModule: undefined, epmdPorts: { foo: 9101 } }, 'epmdPorts', /needs epmdModule/],
+      [{ epmdModule: undefined, epmdPortBase: 9100 }, 'epmdPortBase', /needs epmdModule/],
+    ])('rejects %j', (extra, field, message) => {
+      let err: unknown;
+      try {
+        distFlags({ ...base, ...extra });
+      } catch (e) {
+        err = e;
+      }
+      expect(isRenderError(err) && err.field).toBe(field);
+      expect((err as Error).message).toMatch(message);
+    });
+  });
 });

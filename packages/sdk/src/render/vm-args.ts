@@ -1,5 +1,5 @@
-import { RenderError } from '../errors.js';
-import type { NodeName } from '../node-name.js';
+import { isNodeNameError, RenderError } from '../errors.js';
+import { parseNodeName, type NodeName } from '../node-name.js';
 import { flagWord, requireAbsolute } from './erlang.js';
 
 export interface DistFlagsOptions {
@@ -11,6 +11,19 @@ export interface DistFlagsOptions {
    * given in `codePaths` (or be inside the release).
    */
   epmdModule?: string | undefined;
+  /**
+   * Per-node distribution ports for the companion `vaultdist_epmd` module
+   * (`-vaultdist_epmd_ports foo=9101,bar@10.0.0.6=9102`): a key is a node name part (`foo`) or a full
+   * `name@host` (the full name wins). Lets several nodes share one IP. The module looks a node up in
+   * this map first, then `epmdPortBase`, then `distPort` (which stays the fallback for every node,
+   * this one included). Needs `epmdModule`: the default erl_epmd ignores it.
+   */
+  epmdPorts?: Record<string, number> | undefined;
+  /**
+   * `-vaultdist_epmd_port_base B`: a node whose name part ends in a number N listens on B + N
+   * (`app0` → B, `app-3` → B + 3). Needs `epmdModule`.
+   */
+  epmdPortBase?: number | undefined;
   /** `-connect_all false`. @default false (flag omitted) */
   connectAllFalse?: boolean | undefined;
   /** Bind the listener to the node's IP (IP-named nodes). */
@@ -22,9 +35,39 @@ export interface DistFlagsOptions {
   hidden?: boolean | undefined;
 }
 
-function port(p: number): number {
-  if (!Number.isInteger(p) || p < 1 || p > 65535) throw new RenderError('distPort', `${p} is not a TCP port (1-65535)`);
+function port(p: number, field = 'distPort'): number {
+  if (typeof p !== 'number' || !Number.isInteger(p) || p < 1 || p > 65535) throw new RenderError(field, `${JSON.stringify(p) ?? String(p)} is not a TCP port (1-65535)`);
   return p;
+}
+
+/** A `-vaultdist_epmd_ports` key: a node name part or a full `name@host`, by the node-name rules. */
+function epmdPortKey(key: string): string {
+  const input = key.includes('@') ? key : `${key}@localhost`;
+  try {
+    const n = parseNodeName(input);
+    return key.includes('@') ? n.full : n.name;
+  } catch (e) {
+    if (!isNodeNameError(e)) throw e;
+    const prefix = `invalid Erlang node name ${JSON.stringify(input)}: `;
+    const reason = e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message;
+    throw new RenderError('epmdPorts', `key ${JSON.stringify(key)} is not a node name part or name@host: ${reason}`);
+  }
+}
+
+/** The `-vaultdist_epmd_ports` word, e.g. `foo=9101,bar@10.0.0.6=9102`. */
+function epmdPortsWord(ports: Record<string, number>): string {
+  if (typeof ports !== 'object' || ports === null || Array.isArray(ports)) throw new RenderError('epmdPorts', 'expected an object mapping node names to ports');
+  const seen = new Map<string, string>();
+  const entries: string[] = [];
+  for (const [key, value] of Object.entries(ports)) {
+    const k = epmdPortKey(key);
+    const other = seen.get(k);
+    if (other !== undefined) throw new RenderError('epmdPorts', `keys ${JSON.stringify(other)} and ${JSON.stringify(key)} name the same node`);
+    seen.set(k, key);
+    entries.push(`${k}=${port(value, `epmdPorts[${JSON.stringify(key)}]`)}`);
+  }
+  if (!entries.length) throw new RenderError('epmdPorts', 'empty map (omit the option instead)');
+  return flagWord('epmdPorts', entries.join(','));
 }
 
 function ipTuple(ip: string): string {
@@ -45,6 +88,12 @@ export function distFlags(o: DistFlagsOptions): string[] {
   const flags = ['-proto_dist', 'inet_tls', '-ssl_dist_optfile', flagWord('optfile', requireAbsolute('optfile', o.optfile)), '-start_epmd', 'false'];
   if (o.epmdModule) {
     flags.push('-epmd_module', flagWord('epmdModule', o.epmdModule));
+    if (o.epmdPorts !== undefined) flags.push('-vaultdist_epmd_ports', epmdPortsWord(o.epmdPorts));
+    if (o.epmdPortBase !== undefined) flags.push('-vaultdist_epmd_port_base', String(port(o.epmdPortBase, 'epmdPortBase')));
+  } else {
+    // erl_epmd ignores these flags: every peer would silently be dialled on distPort.
+    if (o.epmdPorts !== undefined) throw new RenderError('epmdPorts', 'needs epmdModule (the companion vaultdist_epmd module reads it; the default erl_epmd ignores it)');
+    if (o.epmdPortBase !== undefined) throw new RenderError('epmdPortBase', 'needs epmdModule (the companion vaultdist_epmd module reads it; the default erl_epmd ignores it)');
   }
   // -erl_epmd_port is what OTP 25's default epmd client answers port_please with, and the companion
   // module falls back to it too, so it is always rendered.
