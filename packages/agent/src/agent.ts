@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 /**
  * `createAgent(config, ports)`: the programmatic agent (what `main` and `vaultdist agent` run).
  */
@@ -8,6 +9,7 @@ import { AgentError, EXIT_CODES, classifyError, exitCodeFor } from './errors.js'
 import { mathRandom, nodeFs, nodeProcess, systemClock, type AgentPorts, type Logger } from './ports.js';
 import { startHealthServer, type HealthServer } from './shell/health-server.js';
 import { createMetrics, type AgentMetrics } from './shell/metrics.js';
+import { CrlWorker, crlDirOf, type CrlHooks, type CrlRefreshResult } from './shell/crl-worker.js';
 import { NodeWorker, type AttemptResult, type WorkerHooks } from './shell/node-worker.js';
 import { createAgentVaultClient } from './shell/vault.js';
 
@@ -17,14 +19,15 @@ export interface CreateAgentOptions {
   /** Credential writer file system (failure injection in tests). */
   writerFs?: WriterFs | undefined;
   /** Test-only observation points. */
-  hooks?: WorkerHooks | undefined;
+  hooks?: (WorkerHooks & CrlHooks) | undefined;
   /** Vault client override per auth config (tests); defaults to `createAgentVaultClient`. */
   vaultFactory?: ((config: AgentConfig, auth: AuthConfig, logger: Logger) => VaultClient) | undefined;
 }
 
 export interface OnceResult {
   exitCode: number;
-  nodes: { node: string; result: AttemptResult }[];
+  /** `crl`: the CRL refresh, for nodes with `crl.enabled` (--once always refreshes it). */
+  nodes: { node: string; result: AttemptResult; crl?: CrlRefreshResult | undefined }[];
 }
 
 export interface Agent {
@@ -86,7 +89,14 @@ export function createAgent(initial: AgentConfig, o: CreateAgentOptions = {}): A
           n,
         ),
     );
+  const makeCrlWorkers = (ws: NodeWorker[]) =>
+    ws.flatMap((w) =>
+      w.node.crl.enabled
+        ? [new CrlWorker({ config: () => config, ports, metrics, vault: vaultFor(w.node.auth ?? config.vault.auth), logger: child(ports.logger, 'crl'), hooks, writerFs: o.writerFs }, w.node, w.status)]
+        : [],
+    );
   let workers = makeWorkers();
+  let crlWorkers = makeCrlWorkers(workers);
   let healthServer: HealthServer | undefined;
   let loops: { controller: AbortController; done: Promise<void> } | undefined;
   let fatal: ((e: unknown) => void) | undefined;
@@ -100,18 +110,27 @@ export function createAgent(initial: AgentConfig, o: CreateAgentOptions = {}): A
       } catch (e) {
         throw new AgentError('write', `output directory ${n.dir} is not writable: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { node: n.name, cause: e });
       }
+      const crlParent = dirname(crlDirOf(n));
+      if (n.crl.enabled && crlParent !== n.dir) {
+        try {
+          await ports.fs.checkWritable(crlParent);
+        } catch (e) {
+          throw new AgentError('write', `CRL directory parent ${crlParent} is not writable: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { node: n.name, cause: e });
+        }
+      }
     }
   }
 
   function startLoops(): void {
     const controller = new AbortController();
-    const done = Promise.all(
-      workers.map((w) =>
+    const done = Promise.all([
+      ...workers.map((w) =>
         w.run(controller.signal, { onFatal: (e) => fatal?.(e) }).catch((e: unknown) => {
           fatal?.(e);
         }),
       ),
-    ).then(() => undefined);
+      ...crlWorkers.map((c) => c.run(controller.signal).catch((e: unknown) => fatal?.(e))),
+    ]).then(() => undefined);
     loops = { controller, done };
   }
 
@@ -164,9 +183,16 @@ export function createAgent(initial: AgentConfig, o: CreateAgentOptions = {}): A
       for (const w of workers) {
         await w.start(signal);
         const result = w.due(ports.clock.now()) || ro.force ? await w.attempt(signal, { force: ro.force }) : ({ ok: true, action: 'none', serial: w.status.cert?.serial } as AttemptResult);
-        nodes.push({ node: w.node.name, result });
+        // CRL: always refreshed by --once (after the renewal, so a first set on disk can check its signature)
+        const cw = crlWorkers.find((c) => c.node === w.node);
+        let crl: CrlRefreshResult | undefined;
+        if (cw) {
+          await cw.loadFromDisk();
+          crl = await cw.refresh(signal);
+        }
+        nodes.push({ node: w.node.name, result, ...(crl ? { crl } : {}) });
       }
-      const failed = nodes.map((n) => n.result).filter((r): r is Extract<AttemptResult, { ok: false }> => !r.ok);
+      const failed = nodes.flatMap((n) => [n.result, ...(n.crl ? [n.crl] : [])]).filter((r): r is Extract<AttemptResult | CrlRefreshResult, { ok: false }> => !r.ok);
       return { exitCode: failed.length ? exitCodeFor(failed[0]!.kind) : EXIT_CODES.ok, nodes };
     },
 
@@ -204,6 +230,7 @@ export function createAgent(initial: AgentConfig, o: CreateAgentOptions = {}): A
       config = next;
       clients.clear();
       workers = makeWorkers();
+      crlWorkers = makeCrlWorkers(workers);
       if (running) {
         await checkOutputs().catch((e: unknown) => log.error({ err: (e as Error).message }, 'output directory check failed after config reload'));
         startLoops();

@@ -10,6 +10,8 @@ export type {
   TokenAuthConfig,
   AppRoleAuthConfig,
   CertAuthConfig,
+  KubernetesAuthConfig,
+  CrlConfig,
   ReloadConfig,
   ReloadStrategy,
   SignalReloadConfig,
@@ -34,8 +36,10 @@ export type { LoadConfigOptions, LoadedConfig } from './config/load.js';
 
 export { computeRenewAt, nextBackoff, escalationLevel, failureLogLevel, ESCALATION_VALUE } from './core/schedule.js';
 export type { RandomSource, ValidityWindow, SchedulePolicy, RenewDecision, BackoffPolicy, BackoffContext, EscalationLevel, EscalationPolicy } from './core/schedule.js';
-export { deriveHealth, initialNodeStatus } from './core/state.js';
-export type { NodeStatus, NodePhase, FailureKind, CertSummary, Health, NodeHealth, HealthPolicy } from './core/state.js';
+export { computeCrlRefreshAt, crlLevel, CRL_LEVEL_VALUE, CRL_CRITICAL_FRACTION } from './core/crl.js';
+export type { CrlWindow, CrlPolicy, CrlLevel } from './core/crl.js';
+export { deriveHealth, initialNodeStatus, initialCrlStatus } from './core/state.js';
+export type { NodeStatus, NodePhase, FailureKind, CertSummary, CrlStatus, Health, NodeHealth, HealthPolicy } from './core/state.js';
 
 export { createAgent } from './agent.js';
 export type { Agent, CreateAgentOptions, OnceResult } from './agent.js';
@@ -52,4 +56,6 @@ export type { ReloadOutcome } from './shell/reloader.js';
 export { probeNode, verifyServedSerial } from './shell/verify.js';
 export type { VerifyResult } from './shell/verify.js';
 export type { WorkerHooks, AttemptResult } from './shell/node-worker.js';
+export { crlDirOf } from './shell/crl-worker.js';
+export type { CrlHooks, CrlRefreshResult } from './shell/crl-worker.js';
 // Intentionally internal: NodeWorker (driven only through createAgent), health-server, vault client factory.

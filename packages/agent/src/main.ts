@@ -22,7 +22,8 @@ Keeps this host's BEAM nodes on fresh Vault-issued distribution certificates.
 
 Options:
   -c, --config FILE        config file (YAML or JSON); env VAULTDIST_AGENT_CONFIG
-      --once               run one iteration for every node and exit (renews only what is due)
+      --once               run one iteration for every node and exit (renews only what is due,
+                           refreshes every CRL directory)
       --force              with --once: renew every node now
       --check              validate the config and exit (0 valid, 10 invalid)
       --log-level LEVEL    trace|debug|info|warn|error|fatal|silent; env VAULTDIST_LOG_LEVEL
@@ -187,6 +188,8 @@ export async function main(argv: string[], o: MainOptions = {}): Promise<number>
       for (const n of r.nodes) {
         if (n.result.ok) log.info({ node: n.node, action: n.result.action, serial: n.result.serial }, 'once: done');
         else log.error({ node: n.node, kind: n.result.kind, err: n.result.message }, 'once: failed');
+        if (n.crl?.ok) log.info({ node: n.node, changed: n.crl.changed, files: n.crl.files, revoked: n.crl.revoked, nextUpdate: n.crl.nextUpdate?.toISOString() }, 'once: CRL refreshed');
+        else if (n.crl) log.error({ node: n.node, kind: n.crl.kind, err: n.crl.message }, 'once: CRL refresh failed');
       }
       return finish(r.exitCode);
     } catch (e) {

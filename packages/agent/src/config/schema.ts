@@ -103,6 +103,15 @@ export interface VerifyConfig {
   probeTimeoutMs: number;
 }
 
+export interface CrlConfig {
+  enabled: boolean;
+  dir: string | null;
+  mounts: string[];
+  refreshIntervalSeconds: number;
+  refreshAtFraction: number;
+  warnRemainingFraction: number;
+}
+
 export interface NodeConfig {
   name: string;
   dir: string;
@@ -117,6 +126,7 @@ export interface NodeConfig {
   auth: AuthConfig | null;
   reload: ReloadConfig;
   verify: VerifyConfig;
+  crl: CrlConfig;
 }
 
 export interface AgentConfig {
@@ -292,6 +302,24 @@ const NODE_FIELDS: Record<string, Field> = {
     },
     description: 'Post-swap verification.',
     example: { port: 4370 },
+  },
+  crl: {
+    kind: 'object',
+    fields: {
+      enabled: {
+        kind: 'boolean',
+        default: false,
+        description: 'Keep the node\'s CRL directory fresh (the optfile has `{crl_check, peer}` + `ssl_crl_hash_dir`, as `vaultdist init node --crl` writes). Fail-closed: with a missing or stale CRL the node refuses EVERY peer, so keep the agent running.',
+        example: true,
+      },
+      dir: absPath('The hash directory the optfile\'s `crl_cache` points at; null uses `<dir>/crl`. Replaced atomically (a symlink swap); a failed refresh never removes the old CRLs.', '/var/lib/vaultdist/foo/crl', null),
+      mounts: { kind: 'stringArray', default: [], description: 'PKI mounts whose CRLs are written (e.g. both mounts during a CA rotation); empty uses the node\'s `mount`. Each CRL must be signed by a CA in `ca.pem` or the bundle\'s chain.', example: ['pki_dist'] },
+      refreshIntervalSeconds: { kind: 'number', integer: true, min: 1, default: 300, description: 'Refresh at least this often, so a revocation reaches the node within this time (OTP reads the directory on every handshake; no reload needed).', example: 300 },
+      refreshAtFraction: { kind: 'number', min: 0.05, max: 0.9, default: 0.5, description: 'Refresh no later than thisUpdate + (nextUpdate − thisUpdate) × this fraction, well before the CRL goes stale.', example: 0.5 },
+      warnRemainingFraction: { kind: 'number', min: 0, max: 1, exclusiveMin: true, default: 0.25, description: 'Warn (log level, health reason) when less than this fraction of the CRL\'s validity is left; below a tenth, or when stale, the node is not ready.', example: 0.25 },
+    },
+    description: 'CRL checking for distribution: the agent fetches the PKI mount\'s CRL and writes the hash directory OTP reads.',
+    example: { enabled: true },
   },
 };
 
@@ -519,6 +547,9 @@ const RULES: Rule[] = [
         if (n.reload.port === null && n.verify.port === null) out.push(`${p}.reload.port: the rpc strategy needs the node's distribution port (set reload.port or verify.port)`);
         if (n.reload.cookie && n.reload.cookieFile) out.push(`${p}.reload.cookieFile: set either cookie or cookieFile, not both`);
       }
+      n.crl.mounts.forEach((m, j) => {
+        if (!/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/.test(m)) out.push(`${p}.crl.mounts[${j}]: not a Vault mount path, got ${JSON.stringify(m)}`);
+      });
       if (n.verify.enabled && n.verify.port === null && !(n.reload.strategy === 'rpc' && n.reload.port !== null)) {
         out.push(`${p}.verify.port: is required while verify.enabled is true (the node's distribution port), or set verify.enabled: false`);
       }

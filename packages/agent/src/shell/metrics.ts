@@ -19,6 +19,13 @@ export interface AgentMetrics {
   escalation: Gauge<'node'>;
   verifyDuration: Gauge<'node'>;
   configReloads: Counter<'result'>;
+  crlNextUpdate: Gauge<'node'>;
+  crlThisUpdate: Gauge<'node'>;
+  crlRevoked: Gauge<'node'>;
+  crlRefreshes: Counter<'node'>;
+  crlRefreshFailures: Counter<'node' | 'kind'>;
+  crlLastRefresh: Gauge<'node'>;
+  crlLevel: Gauge<'node'>;
 }
 
 export function createMetrics(o: { defaultMetrics?: boolean } = {}): AgentMetrics {
@@ -42,5 +49,12 @@ export function createMetrics(o: { defaultMetrics?: boolean } = {}): AgentMetric
     escalation: new Gauge({ name: 'vaultdist_agent_escalation_level', help: '0 ok, 1 warn, 2 critical, 3 expired, 4 missing', labelNames: ['node'], registers: reg }),
     verifyDuration: new Gauge({ name: 'vaultdist_agent_last_reload_verify_seconds', help: 'Time from reload to the new serial being served', labelNames: ['node'], registers: reg }),
     configReloads: new Counter({ name: 'vaultdist_agent_config_reloads_total', help: 'SIGHUP config reloads by result', labelNames: ['result'], registers: reg }),
+    crlNextUpdate: new Gauge({ name: 'vaultdist_agent_crl_next_update_seconds', help: 'nextUpdate of the live CRL (unix seconds); past it the node refuses every peer', labelNames: ['node'], registers: reg }),
+    crlThisUpdate: new Gauge({ name: 'vaultdist_agent_crl_this_update_seconds', help: 'thisUpdate of the live CRL (unix seconds)', labelNames: ['node'], registers: reg }),
+    crlRevoked: new Gauge({ name: 'vaultdist_agent_crl_revoked_certificates', help: 'Entries in the live CRL', labelNames: ['node'], registers: reg }),
+    crlRefreshes: new Counter({ name: 'vaultdist_agent_crl_refreshes_total', help: 'Successful CRL refreshes (fetched, verified, directory up to date)', labelNames: ['node'], registers: reg }),
+    crlRefreshFailures: new Counter({ name: 'vaultdist_agent_crl_refresh_failures_total', help: 'Failed CRL refreshes by kind (the old CRL directory stays)', labelNames: ['node', 'kind'], registers: reg }),
+    crlLastRefresh: new Gauge({ name: 'vaultdist_agent_crl_last_refresh_timestamp_seconds', help: 'Time of the last successful CRL refresh (unix seconds)', labelNames: ['node'], registers: reg }),
+    crlLevel: new Gauge({ name: 'vaultdist_agent_crl_level', help: '0 ok, 1 warn, 2 critical, 3 stale, 4 missing', labelNames: ['node'], registers: reg }),
   };
 }
