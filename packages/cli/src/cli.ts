@@ -143,6 +143,8 @@ export function buildProgram(io: CliIo, setCode: (code: number) => void): Comman
     .option('--health-port <port>', 'agent health port on 127.0.0.1 (default 9464)', int('--health-port'))
     .addOption(new Option('--agent-auth <method>', 'how the agent logs in for renewals (default: cert over HTTPS, else approle with --role-id, else token)').choices(['cert', 'approle', 'token']))
     .addOption(new Option('--name-check <mode>', 'bind peer certificates to node names after nodeup (vaultdist_name_check)').choices(['off', 'log', 'enforce']))
+    .option('--crl', 'check peers against the CRL: optfile with {crl_check, peer} on DIR/crl, the first CRL written now, the agent keeps it fresh')
+    .option('--no-crl', 'turn CRL checking off again (it is kept across re-runs otherwise)')
     .option('--force-issue', 'issue a new certificate even if the current one is fresh', false)
     .option('--json', 'print the result as JSON', false)
     .action(async (opts: Record<string, unknown>) => {
@@ -173,6 +175,7 @@ export function buildProgram(io: CliIo, setCode: (code: number) => void): Comman
             healthPort: opts.healthPort as number | undefined,
             agentAuth: opts.agentAuth as 'cert' | 'approle' | 'token' | undefined,
             nameCheck: opts.nameCheck as 'off' | 'log' | 'enforce' | undefined,
+            crl: opts.crl as boolean | undefined,
             forceIssue: Boolean(opts.forceIssue),
             json: Boolean(opts.json),
           },
@@ -183,6 +186,7 @@ export function buildProgram(io: CliIo, setCode: (code: number) => void): Comman
   examples(initNode, [
     'VAULT_TOKEN=… vaultdist init node --name app@10.0.0.5 --dir /etc/vaultdist/app',
     'vaultdist init node --name app@10.0.0.5 --dir ./app --role-id 1c6… --wrapped-secret-id hvs.CAES…',
+    'vaultdist init node --name app@10.0.0.5 --dir /etc/vaultdist/app --crl     # revocation: peers checked against DIR/crl',
     'erl -args_file /etc/vaultdist/app/vm.args     # then start the node from what was written',
   ]);
   initNode.exitOverride();
@@ -223,6 +227,42 @@ export function buildProgram(io: CliIo, setCode: (code: number) => void): Comman
     });
   examples(issueCmd, ['vaultdist issue --dir /etc/vaultdist/app --json', 'vaultdist issue --dir ./app --name app@10.0.0.5 --mount pki_dist --role erlang-node --ttl 1h']);
   issueCmd.exitOverride();
+
+  const revokeCmd = vaultOptions(program.command('revoke').description('revoke a node certificate in the PKI and in cert auth; peers refuse it once their CRL refreshes'))
+    .option('--dir <dir>', 'node directory: revoke the certificate in DIR/bundle.pem (by PEM: works for no_store roles)')
+    .option('--serial <serial>', 'revoke by serial (any spelling: 3a:5f:… or 3A5F…)')
+    .option('--mount <path>', 'issuing PKI mount (default: from DIR/vaultdist.json, else pki_dist)')
+    .option('--cert-mount <path>', 'cert auth mount to push the CRL to (repeatable; default: every cert auth mount trusting this PKI, from sys/auth)', repeat)
+    .option('--no-cert-auth', 'do not push the CRL to cert auth (only when no cert auth trusts this PKI)')
+    .option('--json', 'print the result as JSON', false)
+    .action(async (opts: Record<string, unknown>) => {
+      const { revoke } = await import('./commands/revoke/index.js');
+      const out = createOutput(io, { json: Boolean(opts.json) });
+      setCode(
+        await revoke(
+          {
+            vaultAddr: opts.vaultAddr as string | undefined,
+            token: opts.token as string | undefined,
+            vaultCacert: opts.vaultCacert as string | undefined,
+            namespace: opts.namespace as string | undefined,
+            dir: opts.dir as string | undefined,
+            serial: opts.serial as string | undefined,
+            mount: opts.mount as string | undefined,
+            certMounts: opts.certMount as string[] | undefined,
+            certAuth: opts.certAuth !== false,
+            json: Boolean(opts.json),
+          },
+          out,
+        ),
+      );
+    });
+  examples(revokeCmd, [
+    'VAULT_TOKEN=… vaultdist revoke --dir /etc/vaultdist/app',
+    'vaultdist revoke --serial 3a:5f:00:12 --mount pki_dist --cert-mount cert --json',
+    'vaultdist agent --config /etc/vaultdist/peer/agent.yaml --once   # then, on each peer host: refresh its CRL now',
+  ]);
+  revokeCmd.addHelpText('after', `\nExit codes: 0 revoked everywhere, 21 revoked but the CRL or a cert auth CRL was not updated, 2 usage, 10 config (unknown serial, no bundle), 11 Vault unreachable, 12 no token/permission, 13 not a revocable certificate.\n`);
+  revokeCmd.exitOverride();
 
   const agentCmd = program
     .command('agent')

@@ -27,6 +27,7 @@ export const EXIT = {
   ISSUE: 13,
   WRITE: 14,
   DOCTOR_FAILED: 20,
+  REVOKE_INCOMPLETE: 21,
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
@@ -40,6 +41,7 @@ export const EXIT_TABLE: [ExitCode, string][] = [
   [EXIT.ISSUE, 'certificate issue/sign or validation failed'],
   [EXIT.WRITE, 'writing output files failed'],
   [EXIT.DOCTOR_FAILED, '`doctor` found failing checks'],
+  [EXIT.REVOKE_INCOMPLETE, '`revoke`: revoked, but the CRL or the cert auth CRL could not be updated'],
 ];
 
 /** A failure with a known exit code. `message` is printed as-is (it names the file/flag/address at fault). */

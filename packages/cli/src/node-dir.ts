@@ -9,6 +9,7 @@
  *   DIR/vm.args               `erl -args_file DIR/vm.args`
  *   DIR/elixir/*              release snippets (env.sh.eex, vm.args.eex, remote.vm.args.eex) + iex.sh
  *   DIR/agent.yaml            renewal agent config for this node (@vaultdist/agent schema)
+ *   DIR/crl                   CRL hash directory (with --crl; SDK writeCrlDir, kept fresh by the agent)
  *   DIR/erlang/*.erl, DIR/ebin companion modules (vaultdist_reload …) when the CLI ships them
  */
 import { constants as C } from 'node:fs';
@@ -62,6 +63,11 @@ export interface NodeSettings {
   approleMount: string;
   /** `-s vaultdist_name_check start` mode, when the module is installed. */
   nameCheck: 'off' | 'log' | 'enforce';
+  /**
+   * CRL checking for distribution: the optfile gets `{crl_check, peer}` + `ssl_crl_hash_dir` on
+   * DIR/crl, and the agent keeps DIR/crl fresh. Fail-closed: an empty or stale DIR/crl refuses every peer.
+   */
+  crl: boolean;
 }
 
 export async function readSettings(dir: string): Promise<NodeSettings | undefined> {
@@ -73,7 +79,7 @@ export async function readSettings(dir: string): Promise<NodeSettings | undefine
     throw new ExitError(EXIT.CONFIG, `${join(dir, SETTINGS_FILE)}: ${(e as Error).message}`);
   }
   try {
-    const s = { agentAuth: 'cert', approleMount: 'approle', nameCheck: 'off', vaultCaCert: null, ...(JSON.parse(text) as Partial<NodeSettings>) } as NodeSettings;
+    const s = { agentAuth: 'cert', approleMount: 'approle', nameCheck: 'off', vaultCaCert: null, crl: false, ...(JSON.parse(text) as Partial<NodeSettings>) } as NodeSettings;
     if (s.version !== 1 || typeof s.node !== 'string') throw new Error('not a vaultdist node settings file (version 1)');
     parseNodeName(s.node);
     return { ...s, dir };
@@ -98,6 +104,7 @@ export const paths = (dir: string) => ({
   erlangSrc: join(dir, 'erlang'),
   pidfile: join(dir, 'beam.pid'),
   agentConfig: join(dir, 'agent.yaml'),
+  crlDir: join(dir, 'crl'),
   roleIdFile: join(dir, 'approle', 'role-id'),
   secretIdFile: join(dir, 'approle', 'secret-id'),
   elixirEnv: join(dir, 'elixir', 'env.sh.eex'),
@@ -144,7 +151,13 @@ function flagsFor(s: NodeSettings, extra: { noListen?: boolean } = {}): string[]
 
 export function renderSslDistConf(s: NodeSettings): string {
   const p = paths(s.dir);
-  return renderOptfile({ bundleFile: p.bundle, caFile: p.ca, versions: s.tlsVersions, comment: [`node ${s.node}`] });
+  return renderOptfile({
+    bundleFile: p.bundle,
+    caFile: p.ca,
+    versions: s.tlsVersions,
+    ...(s.crl ? { crl: { check: 'peer' as const, crlDir: p.crlDir } } : {}),
+    comment: [`node ${s.node}`, ...(s.crl ? ['CRL checking: peers are checked against DIR/crl (kept fresh by the agent; empty or stale = every peer refused)'] : [])],
+  });
 }
 
 export function renderNodeVmArgs(s: NodeSettings): string {
@@ -246,6 +259,7 @@ export function agentConfigInput(s: NodeSettings): AgentConfigInput {
         keyType: s.keyType,
         reload: s.modules.includes('vaultdist_reload') ? { strategy: 'signal', pidFile: p.pidfile, signal: 'SIGHUP', handlerInstalled: true } : { strategy: 'poll' },
         verify: { enabled: true, host: s.listenInterface ?? n.host, port: s.distPort },
+        ...(s.crl ? { crl: { enabled: true, dir: p.crlDir } } : {}),
       },
     ],
   };

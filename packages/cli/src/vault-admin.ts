@@ -43,3 +43,9 @@ export async function importRootCa(vault: VaultClient, mount: string, pemBundle:
   return { changed: true, action: `import root CA into ${mount}/`, warnings: [] };
 }
 
+
+/** Name of the PKI mount's CRL copy in a cert auth mount (`auth/<cert mount>/crls/<name>`). */
+export const certAuthCrlName = (pkiMount: string): string => `vaultdist-${pkiMount.replace(/\//g, '-')}`;
+
+/** A colon-hex serial as the decimal string cert auth uses (`auth/<m>/crls/<name>` → `serials`). */
+export const decimalSerial = (colonHex: string): string => BigInt(`0x${colonHex.replace(/:/g, '')}`).toString(10);

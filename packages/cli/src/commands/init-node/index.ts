@@ -5,13 +5,15 @@
  * 2. credentials: keep a live set that is valid for the node with > 1/3 of its life left, else key + CSR
  *    here, Vault signs, validate, atomic swap (SDK issueNodeCredentials);
  * 3. companion Erlang modules (when the package ships them) into DIR/erlang + DIR/ebin;
+ * 3b. with --crl: the first CRL directory (DIR/crl), before the node can ever start with CRL checking
+ *    (fail-closed: an empty CRL directory refuses every peer);
  * 4. ssl_dist.conf, vm.args, Elixir snippets, agent config, settings: each written atomically, only if changed;
  * 5. print the next steps.
  */
 import { isAbsolute, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { parseNodeName, type TlsVersion } from '@vaultdist/sdk';
+import { fetchCrl, parseNodeName, readCredentialFiles, writeCrlDir, type TlsVersion } from '@vaultdist/sdk';
 import { installCompanion } from '../../companion.js';
 import { issueInto, liveSetIsFresh } from '../../credentials.js';
 import { EXIT, ExitError } from '../../errors.js';
@@ -35,6 +37,8 @@ export interface InitNodeOptions extends VaultFlags, AppRoleFlags {
   /** Renewal login of the agent; default cert over HTTPS, else approle when --role-id was used, else token. */
   agentAuth: NodeSettings['agentAuth'] | undefined;
   nameCheck: NodeSettings['nameCheck'] | undefined;
+  /** CRL checking for distribution (--crl / --no-crl); undefined keeps the previous setting. */
+  crl: boolean | undefined;
   forceIssue: boolean;
   json: boolean;
 }
@@ -73,6 +77,7 @@ export async function initNode(o: InitNodeOptions, out: Output): Promise<number>
       (base.connection.address.startsWith('https:') ? 'cert' : (o.roleId ?? out.io.env.VAULTDIST_ROLE_ID) ? 'approle' : 'token'),
     approleMount: o.approleMount ?? prev?.approleMount ?? 'approle',
     nameCheck: o.nameCheck ?? prev?.nameCheck ?? 'off',
+    crl: o.crl ?? prev?.crl ?? false,
   };
   if (settings.agentAuth === 'cert' && !base.connection.address.startsWith('https:')) {
     out.warn(`the agent is set to renew with cert auth, which needs Vault over HTTPS (${base.connection.address} is not); pass --agent-auth approle or token`);
@@ -122,6 +127,20 @@ export async function initNode(o: InitNodeOptions, out: Output): Promise<number>
     if (c.modules.length) out.progress(`companion modules ${c.modules.join(', ')} compiled into ${paths(dir).ebin}`);
   }
 
+  // (3b) the CRL directory exists and is fresh before an optfile with CRL checking is written
+  let crl: { files: string[]; nextUpdate: string | undefined; revoked: number; changed: boolean } | undefined;
+  if (settings.crl) {
+    const p = paths(dir);
+    out.progress(`fetching the CRL of ${settings.mount} for ${p.crlDir}`);
+    const c = await fetchCrl(base, settings.mount);
+    const files = await readCredentialFiles(dir);
+    if (!files) throw new ExitError(EXIT.CONFIG, `${dir} has no credential set: the CRL's signature cannot be checked`);
+    const blocks = (t: string) => t.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+    const w = await writeCrlDir(p.crlDir, [c.pem], [...blocks(files.ca), ...blocks(files.bundle).slice(1)]);
+    crl = { files: w.files, nextUpdate: w.nextUpdate?.toISOString(), revoked: c.revoked.length, changed: w.changed };
+    if (w.changed) out.progress(`wrote the CRL directory ${p.crlDir} (${w.files.join(', ')}, next update ${crl.nextUpdate ?? 'none'})`);
+  }
+
   // (4)
   const written: string[] = [];
   await mkdir(resolve(dir, 'elixir'), { recursive: true });
@@ -135,7 +154,7 @@ export async function initNode(o: InitNodeOptions, out: Output): Promise<number>
   // (5)
   const p = paths(dir);
   if (out.json) {
-    out.emit({ node: node.full, dir, serial, notAfter: notAfter.toISOString(), issued, written, files: Object.fromEntries(Object.entries(renderAll(settings)).map(([k, v]) => [k, v.path])), settings });
+    out.emit({ node: node.full, dir, serial, notAfter: notAfter.toISOString(), issued, written, crl, files: Object.fromEntries(Object.entries(renderAll(settings)).map(([k, v]) => [k, v.path])), settings });
     return EXIT.OK;
   }
   out.line(out.paint('bold', `Node ${node.full} is ready in ${dir}`));
@@ -148,6 +167,10 @@ export async function initNode(o: InitNodeOptions, out: Output): Promise<number>
   out.line(`  2. or Elixir:                ${renderIex(settings).split('\n')[2]!.replace(/^exec /, '').replace(/ "\$@"$/, '')}`);
   out.line(`     releases: copy ${p.elixirEnv}, ${p.elixirVmArgs} and ${p.elixirRemoteVmArgs} to rel/ (env.sh.eex, vm.args.eex, remote.vm.args.eex)`);
   out.line(`  3. keep certificates fresh:  vaultdist agent --config ${p.agentConfig}`);
+  if (settings.crl) {
+    out.line(`     CRL checking is on: peers are checked against ${p.crlDir} (next update ${crl?.nextUpdate ?? 'none'});`);
+    out.line('     the agent must keep running: a missing or stale CRL makes the node refuse EVERY peer');
+  }
   out.line(`  4. check it:                 vaultdist doctor --dir ${dir} --probe ${node.host}:${settings.distPort}`);
   out.line(`  remote shells need the same flags plus -dist_listen false: ${erlFlagString(settings, { noListen: true })}`);
   return EXIT.OK;

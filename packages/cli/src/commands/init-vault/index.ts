@@ -17,6 +17,7 @@ import {
   ensurePolicy,
   ensureRole,
   ensureRootCa,
+  fetchCrl,
   nodePolicy,
   nodeRoleBody,
   readCaPem,
@@ -28,7 +29,7 @@ import { parseDuration } from '../../duration.js';
 import { EXIT, ExitError, toExitError } from '../../errors.js';
 import type { Output } from '../../output.js';
 import { connectVault, type VaultFlags } from '../../vault.js';
-import { ensureConfig, importRootCa } from '../../vault-admin.js';
+import { certAuthCrlName, decimalSerial, ensureConfig, importRootCa } from '../../vault-admin.js';
 
 export type AuthMethodName = 'approle' | 'cert' | 'token';
 
@@ -221,6 +222,22 @@ export async function initVault(o: InitVaultOptions, out: Output): Promise<numbe
           return ensureCertRole(vault, o.role, { mount: o.certMount, certificate: ca, allowedUriSans: uriGlobs, ...tokenOpts, dryRun: dry });
         },
       },
+      {
+        // Cert auth does not consult the PKI's CRL: without its own copy a revoked node certificate still
+        // logs in and mints itself a new one (SECURITY.md §3.5). `vaultdist revoke` pushes every new CRL here.
+        name: 'cert-crl',
+        run: async (dry) => {
+          const name = certAuthCrlName(o.mount);
+          const label = `cert auth CRL auth/${o.certMount}/crls/${name} (the CRL of ${o.mount}/; \`vaultdist revoke\` keeps it current)`;
+          if (!(await readCaPem(vault, o.mount))) return { changed: true, action: `register ${label}`, warnings: [] };
+          const crl = await fetchCrl(vault, o.mount);
+          const want = crl.revoked.map((r) => decimalSerial(r.serial)).sort();
+          const have = await vault.read<{ serials?: Record<string, unknown> }>(`auth/${o.certMount}/crls/${name}`, { allowNotFound: true }).catch(() => ({ data: undefined }));
+          if (have.data && JSON.stringify(Object.keys(have.data.serials ?? {}).sort()) === JSON.stringify(want)) return { changed: false, action: `${label} is up to date`, warnings: [] };
+          if (!dry) await vault.write(`auth/${o.certMount}/crls/${name}`, { crl: crl.pem }, { idempotent: true });
+          return { changed: true, action: `${have.data ? 'update' : 'register'} ${label}`, warnings: [] };
+        },
+      },
     );
   }
   if (o.auth.includes('token') && o.createToken) {
@@ -290,7 +307,11 @@ export async function initVault(o: InitVaultOptions, out: Output): Promise<numbe
     out.line(`  VAULT_TOKEN=<token with policy ${o.policy}> vaultdist init node --vault-addr ${addr} --mount ${o.mount} --role ${o.role} --name NAME@HOST --dir /etc/vaultdist/NAME`);
   }
   if (result.token) out.line(`  quick-start token (policy ${o.policy}, periodic 24h): ${String(result.token)}`);
-  if (o.auth.includes('cert')) out.line(`  renewals log in at auth/${o.certMount} with the node's own certificate (needs Vault over HTTPS).`);
+  if (o.auth.includes('cert')) {
+    out.line(`  renewals log in at auth/${o.certMount} with the node's own certificate (needs Vault over HTTPS).`);
+    out.line(`  revoke a node with \`vaultdist revoke --dir DIR\`: it also pushes the CRL to auth/${o.certMount}/crls/${certAuthCrlName(o.mount)},`);
+    out.line('  without which a revoked certificate could still log in there and renew itself.');
+  }
   return EXIT.OK;
 
   async function run(s: Step, dry: boolean): Promise<Changed> {

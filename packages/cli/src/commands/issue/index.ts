@@ -41,6 +41,7 @@ export async function issue(o: IssueOptions, out: Output): Promise<number> {
       agentAuth: 'token',
       approleMount: 'approle',
       nameCheck: 'off',
+      crl: false,
     }),
     node: node.full,
     dir,
