@@ -1,11 +1,76 @@
 // Jest environment for integration and e2e tests: when a test fails, print the logs of every BEAM
 // node it started (registered by test/helpers/erlang.ts in globalThis.__VD_NODE_LOGS__).
-import { readFileSync } from 'node:fs';
+//
+// Suite-wide secrets scan (issue #7, secrets hygiene): every BEAM node log a test file registered and
+// everything the test file wrote through `console` must contain no `PRIVATE KEY` block and not the
+// run's root token (VAULTDIST_TEST_VAULT_TOKEN). Node logs are read at the end of every test and when
+// the first afterAll hook starts (before the usual testdir cleanup deletes them); a hit is printed at
+// once and fails the test file ("Test suite failed to run", so the jest run exits non-zero) with the
+// node, the log path and what was found. A test that must print such a thing on purpose sets
+// `globalThis.__VD_SECRET_SCAN_ALLOW__ = true` (none does).
+import { existsSync, readFileSync } from 'node:fs';
 import { TestEnvironment } from 'jest-environment-node';
 
+const PRIVATE_KEY_RE = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
+
+/** What secret `text` contains, as human-readable names ([] when clean). */
+export function secretsIn(text, rootToken = process.env.VAULTDIST_TEST_VAULT_TOKEN) {
+  const hits = [];
+  if (PRIVATE_KEY_RE.test(text)) hits.push('a PRIVATE KEY block');
+  if (rootToken && rootToken.length >= 8 && text.includes(rootToken)) hits.push("the run's root token");
+  return hits;
+}
+
 export default class VaultdistEnvironment extends TestEnvironment {
-  async handleTestEvent(event) {
+  #scan = { logs: new Map(), hits: new Map(), consoleSeen: 0 };
+
+  constructor(config, context) {
+    super(config, context);
+    this.testPath = context.testPath;
+  }
+
+  #remember(reg) {
+    for (const n of reg?.nodes ?? []) this.#scan.logs.set(n.logPath, n.name);
+  }
+
+  #hit(where, what) {
+    const key = `${where}: ${what}`;
+    if (this.#scan.hits.has(key)) return;
+    this.#scan.hits.set(key, true);
+    process.stderr.write(`\n!!!!! SECRET LEAK in ${this.testPath}\n!!!!! ${key}\n`);
+  }
+
+  #scanLogs() {
+    for (const [path, name] of this.#scan.logs) {
+      if (!existsSync(path)) continue;
+      let text;
+      try {
+        text = readFileSync(path, 'utf8');
+      } catch {
+        continue;
+      }
+      for (const what of secretsIn(text)) this.#hit(`log of node ${name} (${path})`, what);
+    }
+  }
+
+  // jest's test console (BufferedConsole, or CustomConsole in verbose runs) keeps every message in
+  // `_buffer` for the reporter; reading it adds no stack frame (console origins stay the test's).
+  #scanConsole() {
+    const buf = this.global.console?._buffer;
+    if (!Array.isArray(buf)) return;
+    for (; this.#scan.consoleSeen < buf.length; this.#scan.consoleSeen++) {
+      const e = buf[this.#scan.consoleSeen];
+      for (const what of secretsIn(String(e?.message ?? ''))) this.#hit(`console.${e?.type ?? 'log'} output`, what);
+    }
+  }
+
+  async handleTestEvent(event, state) {
     const reg = this.global.__VD_NODE_LOGS__;
+    if (event.name === 'test_start' || event.name === 'test_done' || (event.name === 'hook_start' && event.hook.type === 'afterAll')) this.#remember(reg);
+    if (event.name === 'test_done' || (event.name === 'hook_start' && event.hook.type === 'afterAll')) {
+      this.#scanLogs();
+      this.#scanConsole();
+    }
     if (event.name === 'test_start' && reg) reg.nodes = [];
     if (event.name === 'test_done' && event.test.errors.length > 0 && reg?.nodes?.length) {
       for (const n of reg.nodes) {
@@ -16,6 +81,16 @@ export default class VaultdistEnvironment extends TestEnvironment {
           text = '(no log)';
         }
         process.stderr.write(`\n----- log of node ${n.name} (${n.logPath}) -----\n${text.slice(-6000)}\n`);
+      }
+    }
+    if (event.name === 'run_finish') {
+      this.#remember(reg);
+      this.#scanLogs();
+      this.#scanConsole();
+      if (this.#scan.hits.size > 0 && this.global.__VD_SECRET_SCAN_ALLOW__ !== true) {
+        const err = new Error(`secrets scan (test/helpers/environment.mjs): secrets found in this test file's node logs or console output:\n  ${[...this.#scan.hits.keys()].join('\n  ')}`);
+        err.stack = err.message;
+        state.unhandledErrors.push(err);
       }
     }
   }
