@@ -19,6 +19,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import {
   fetchCaChain,
   fetchCrl,
+  isVaultPermissionDeniedError,
   normalizeSerial,
   parseCertificate,
   revokeCertificate,
@@ -65,14 +66,19 @@ async function detectCertMounts(vault: VaultClient, chain: string[]): Promise<st
   for (const [path, info] of Object.entries(auths)) {
     if (info?.type !== 'cert') continue;
     const mount = path.replace(/\/+$/, '');
-    const roles = (await vault.list(`auth/${mount}/certs`).catch(() => [] as string[])) ?? [];
-    for (const role of roles) {
-      const r = await vault.read<{ certificate?: string }>(`auth/${mount}/certs/${role}`, { allowNotFound: true });
-      const certs = splitPem(r.data?.certificate ?? '').filter((b) => b.label === 'CERTIFICATE');
-      if (certs.some((c) => want.has(derB64(c.pem)))) {
-        out.push(mount);
-        break;
+    try {
+      const roles = await vault.list(`auth/${mount}/certs`);
+      for (const role of roles) {
+        const r = await vault.read<{ certificate?: string }>(`auth/${mount}/certs/${role}`, { allowNotFound: true });
+        const certs = splitPem(r.data?.certificate ?? '').filter((b) => b.label === 'CERTIFICATE');
+        if (certs.some((c) => want.has(derB64(c.pem)))) {
+          out.push(mount);
+          break;
+        }
       }
+    } catch (e) {
+      // not allowed to look: the detection failed (reported); a mount removed meanwhile: skipped
+      if (isVaultPermissionDeniedError(e)) throw e;
     }
   }
   return out;
