@@ -89,6 +89,7 @@ describe('secrets hygiene over the whole CLI + agent flow', () => {
   let user: { name: string; uid: number; gid: number } | null = null;
   let wrongSecretExit: number | null = null;
   let printConfigHits: string[] | null = null;
+  let wrongSecretLevels: unknown[] | null = null;
 
   beforeAll(async () => {
     v = await startVaultDev();
@@ -192,6 +193,19 @@ describe('secrets hygiene over the whole CLI + agent flow', () => {
     keep('agent --check (literal secrets)', await agent(['--check', '-c', literal]));
     keep('agent --once (literal secrets)', await agent(['--once', '--force', '--no-health', '--log-level', 'debug', '-c', literal]));
 
+    // A distribution cookie (rpc reload) must not leak either: the reload fails (no node listens),
+    // the agent logs the failure at trace level, and the 0600 args file holding the cookie is gone.
+    const cookie = `vdcookie${randomUUID().replace(/-/g, '')}`;
+    const E = join(tmp.dir, 'e');
+    const cookieCfg = join(cfgDir, 'cookie.json');
+    const cc = config({ method: 'token', token: childToken });
+    cc.nodes = [node('e@127.0.0.1', E, { auth: { method: 'approle', roleIdFile: join(A, 'approle', 'role-id'), secretIdFile: join(A, 'approle', 'secret-id') }, reload: { strategy: 'rpc', cookie, port: await freePort(), timeoutMs: 20000 } })];
+    writeFileSync(cookieCfg, JSON.stringify(cc));
+    const rpc = keep('agent --once (rpc reload with a cookie, fails)', await agent(['--once', '--force', '--no-health', '--log-level', 'trace', '-c', cookieCfg]));
+    expect(rpc.code).toBe(15);
+    expect(rpc.stdout).toMatch(/rpc reload of e@127\.0\.0\.1 failed/);
+    keep('agent --print-config (literal cookie)', await agent(['--print-config', '-c', cookieCfg]));
+
     // Failure paths: a wrong secret_id (auth error), an unreachable Vault (network error).
     const wrongDir = join(tmp.dir, 'wrong');
     mkdirSync(wrongDir, { mode: 0o700 });
@@ -202,6 +216,7 @@ describe('secrets hygiene over the whole CLI + agent flow', () => {
     writeFileSync(wrong, JSON.stringify(wc));
     const w = keep('agent --once (wrong secret_id)', await agent(['--once', '--force', '--no-health', '--log-level', 'trace', '-c', wrong]));
     wrongSecretExit = w.code;
+    wrongSecretLevels = w.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { level: unknown; msg: string }).level);
     expect(w.code).not.toBe(0);
     expect(w.stdout).toMatch(/invalid role or secret ID/);
     const down = keep('agent --once (Vault unreachable)', await agent(['--once', '--force', '--no-health', '--log-level', 'trace', '-c', cfg, '--vault-addr', `https://127.0.0.1:${await freePort()}`], { BAO_TOKEN: childToken }));
@@ -261,7 +276,7 @@ describe('secrets hygiene over the whole CLI + agent flow', () => {
     keep('init node (Vault down)', await vaultdist(['init', 'node', '--name', 'a@127.0.0.1', '--dir', A, ...https, '--force-issue', '--role-id', creds.roleId, '--agent-auth', 'approle'], { env: { VAULTDIST_SECRET_ID: secretId } }));
 
     // --- modes and owners --------------------------------------------------------------------------
-    for (const d of [A, B, C, D]) {
+    for (const d of [A, B, C, D, E]) {
       expect([d, statSync(join(d, 'bundle.pem')).mode & 0o777]).toEqual([d, 0o600]);
       expect(lstatSync(join(d, 'bundle.pem')).isSymbolicLink()).toBe(true);
     }
@@ -287,12 +302,12 @@ describe('secrets hygiene over the whole CLI + agent flow', () => {
 
     // Files the flow wrote, except the credential files themselves.
     const keyTexts: string[] = [];
-    for (const d of [A, B, C, D, cfgDir, join(tmp.dir, 'x')]) {
+    for (const d of [A, B, C, D, E, cfgDir, join(tmp.dir, 'x')]) {
       if (!existsSync(d)) continue;
       for (const f of walk(d)) {
         const p = join(d, f);
         const text = readFileSync(p, 'latin1');
-        if (/(^|\/)bundle\.pem$/.test(f) || /^approle\/(secret-id|role-id)$/.test(f) || p === literal || p === join(wrongDir, 'secret-id')) {
+        if (/(^|\/)bundle\.pem$/.test(f) || /^approle\/(secret-id|role-id)$/.test(f) || p === literal || p === cookieCfg || p === join(wrongDir, 'secret-id')) {
           keyTexts.push(text);
           continue;
         }
@@ -306,6 +321,7 @@ describe('secrets hygiene over the whole CLI + agent flow', () => {
       ...[...tokens].map((t) => ({ what: t === v.token ? 'root token' : 'Vault token', value: t })),
       ...[...secretIds].map((s) => ({ what: 'secret_id', value: s })),
       ...fragments.map((f) => ({ what: 'private key fragment', value: f })),
+      { what: 'distribution cookie', value: cookie },
       { what: 'PRIVATE KEY block', value: 'PRIVATE KEY' },
     ];
     const hits: string[] = [];
@@ -320,8 +336,17 @@ describe('secrets hygiene over the whole CLI + agent flow', () => {
     expect(captured.find((c) => c.label === 'init vault --json (stdout)')!.text).toContain(wrapping);
   }, 120_000);
 
+  // KNOWN DEFECT (agent, not fixed here; not a secret but found here): the "renewal failed" line puts
+  // the escalation level into a field named `level` (node-worker.ts, meta `level`), so the JSON line
+  // has two "level" keys ("warn" from pino, then "ok") and every JSON parser reads level "ok": log
+  // shippers lose the severity of renewal failures. Turns red when fixed: then make it a plain `it`.
+  it.failing('every agent log line parses to a pino level', () => {
+    expect(wrongSecretLevels!.length).toBeGreaterThan(0);
+    for (const l of wrongSecretLevels!) expect(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).toContain(l);
+  });
+
   // KNOWN DEFECT (agent, not fixed here): `vaultdist-agent --print-config` prints the resolved config
-  // with `vault.auth.token`, `nodes[].auth.secretId` (and `reload.cookie`) in clear: literal values
+  // with `vault.auth.token`, `nodes[].auth.secretId` and `nodes[].reload.cookie` in clear: literal values
   // from the file, and also a token that came from BAO_TOKEN/VAULT_TOKEN in the environment (the
   // resolver fills it into vault.auth.token). The schema marks these fields `secret: true`, but
   // main.ts renders with renderAgentConfig() unredacted. Turns red when fixed: then make it a plain `it`.
