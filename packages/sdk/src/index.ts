@@ -92,6 +92,10 @@ export { generateKeyPair, exportPrivateKeyPem, splitPem, toPem, keyAlgorithm, KE
 export type { KeyType } from './x509/keys.js';
 export { buildCsr, nodeSans } from './x509/csr.js';
 export type { NodeSans, BuildCsrOptions } from './x509/csr.js';
+// The fast path requestNodeCertificate uses: node:crypto keys, CSR DER-encoded by the SDK
+// (x509/der.ts, the encoder itself, stays internal).
+export { createCsr, generateNodeKeyObjects, exportKeyObjectPem } from './x509/pkcs10.js';
+export type { CreateCsrOptions, NodeKeyObjects } from './x509/pkcs10.js';
 export { parseCertificate, normalizeSerial } from './x509/parse.js';
 export type { CertificateInfo } from './x509/parse.js';
 export { validateCredentials, verifyChain, keyMatchesCertificate } from './x509/validate.js';
