@@ -89,6 +89,40 @@ describe('agent CRL refresh', () => {
     expect(h.reasons.join('\n')).toMatch(/last CRL refresh failure/);
   });
 
+  it('daemon (real clock): a revocation reaches the CRL directory within the refresh interval, /healthz shows the CRL', async () => {
+    const dir = join(tmp.dir, 'daemon');
+    const first = await createAgent(cfg(dir), { ports: { logger } }).runOnce();
+    expect(first.exitCode).toBe(0);
+    const serial = first.nodes[0]!.result.ok ? first.nodes[0]!.result.serial! : '';
+    const c = { ...cfg(dir, { refreshIntervalSeconds: 1 }), health: { enabled: true, host: '127.0.0.1', port: 0 } };
+    const refreshes: { ok: boolean; revoked: number }[] = [];
+    const agent = createAgent(c, { ports: { logger }, hooks: { onCrlRefresh: (_n, r) => refreshes.push({ ok: r.ok, revoked: r.ok ? r.revoked : -1 }) } });
+    const controller = new AbortController();
+    const running = agent.run(controller.signal);
+    const until = async (what: string, cond: () => boolean) => {
+      // bounded wait for an event (the refresh interval is 1 s); no timing is asserted
+      for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 100));
+      if (!cond()) throw new Error(`timed out waiting for ${what}`);
+    };
+    try {
+      await until('the start-up refresh', () => refreshes.length > 0);
+      expect(refreshes[0]!.ok).toBe(true);
+      const before = refreshes[0]!.revoked;
+      expect(liveCrl(dir).revoked.map((r) => r.serial)).not.toContain(serial);
+      await revokeCertificate(pki.vault, { mount: pki.mount, serial });
+      await until('a refresh carrying the revocation', () => refreshes.some((r) => r.revoked === before + 1));
+      expect(liveCrl(dir).revoked.map((r) => r.serial)).toContain(serial);
+      const addr = agent.healthAddress()!;
+      const body = (await (await fetch(`http://${addr.host}:${addr.port}/healthz`)).json()) as { nodes: { crl: string }[]; status: { crl: { revokedCount: number; dir: string } }[] };
+      expect(body.nodes[0]!.crl).toBe('ok');
+      expect(body.status[0]!.crl).toMatchObject({ dir: join(dir, 'crl') });
+      expect(body.status[0]!.crl.revokedCount).toBeGreaterThanOrEqual(1);
+    } finally {
+      controller.abort();
+      await running;
+    }
+  });
+
   it('daemon loop: failures back off (growing, capped by the interval, never past nextUpdate), success refreshes on schedule', async () => {
     const dir = join(tmp.dir, 'loop');
     // a credential set and a first CRL on disk

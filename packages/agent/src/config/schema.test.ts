@@ -47,6 +47,11 @@ describe('validateConfig', () => {
     ['bad ttl', (c: any) => (c.nodes[0].ttl = '1 day'), 'nodes[0].ttl: must be a Vault duration'],
     ['bad node name', (c: any) => (c.nodes[0].name = 'foo'), 'nodes[0].name: must look like name@host'],
     ['duplicate dir', (c: any) => c.nodes.push({ ...c.nodes[0], name: 'bar@127.0.0.2' }), 'nodes[1].dir: duplicate of nodes[0].dir'],
+    ['duplicate CRL dir', (c: any) => {
+        c.nodes[0].crl = { enabled: true };
+        c.nodes.push({ ...c.nodes[0], name: 'bar@127.0.0.2', dir: '/var/lib/vaultdist/bar', crl: { enabled: true, dir: '/var/lib/vaultdist/foo/crl' } });
+      }, "nodes[1].crl.dir: duplicate of nodes[0]'s CRL directory"],
+    ['bad CRL mount', (c: any) => (c.nodes[0].crl = { enabled: true, mounts: ['../sys'] }), 'nodes[0].crl.mounts[0]: not a Vault mount path'],
     ['wrong type', (c: any) => (c.schedule = { renewAtFraction: 'most' }), 'schedule.renewAtFraction: must be a number, got "most"'],
   ])('%s → an error naming the key', (_name, mutate, expected) => {
     const c = minimal();

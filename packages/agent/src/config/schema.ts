@@ -548,7 +548,7 @@ const RULES: Rule[] = [
         if (n.reload.cookie && n.reload.cookieFile) out.push(`${p}.reload.cookieFile: set either cookie or cookieFile, not both`);
       }
       n.crl.mounts.forEach((m, j) => {
-        if (!/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/.test(m)) out.push(`${p}.crl.mounts[${j}]: not a Vault mount path, got ${JSON.stringify(m)}`);
+        if (!/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/.test(m) || m.split('/').some((seg) => seg === '.' || seg === '..')) out.push(`${p}.crl.mounts[${j}]: not a Vault mount path, got ${JSON.stringify(m)}`);
       });
       if (n.verify.enabled && n.verify.port === null && !(n.reload.strategy === 'rpc' && n.reload.port !== null)) {
         out.push(`${p}.verify.port: is required while verify.enabled is true (the node's distribution port), or set verify.enabled: false`);
@@ -559,12 +559,18 @@ const RULES: Rule[] = [
     const out: string[] = [];
     const names = new Map<string, number>();
     const dirs = new Map<string, number>();
+    const crlDirs = new Map<string, number>();
     c.nodes.forEach((n, i) => {
       const dir = n.dir.replace(/\/+$/, '');
       if (names.has(n.name)) out.push(`nodes[${i}].name: duplicate of nodes[${names.get(n.name)}].name (${n.name})`);
       else names.set(n.name, i);
       if (dirs.has(dir)) out.push(`nodes[${i}].dir: duplicate of nodes[${dirs.get(dir)}].dir (each node needs its own directory)`);
       else dirs.set(dir, i);
+      if (n.crl.enabled) {
+        const cd = (n.crl.dir ?? `${dir}/crl`).replace(/\/+$/, '');
+        if (crlDirs.has(cd)) out.push(`nodes[${i}].crl.dir: duplicate of nodes[${crlDirs.get(cd)}]'s CRL directory ${cd} (two refresh loops would race on it)`);
+        else crlDirs.set(cd, i);
+      }
     });
     return out;
   },

@@ -88,7 +88,7 @@ export async function revoke(o: RevokeOptions, out: Output): Promise<number> {
   if (Boolean(o.dir) === Boolean(o.serial)) throw new ExitError(EXIT.USAGE, 'give exactly one of --dir DIR (revoke the certificate in DIR/bundle.pem) and --serial SERIAL');
   if (!o.certAuth && o.certMounts?.length) throw new ExitError(EXIT.USAGE, '--no-cert-auth and --cert-mount exclude each other');
   for (const m of [o.mount, ...(o.certMounts ?? [])]) {
-    if (m !== undefined && !MOUNT.test(m)) throw new ExitError(EXIT.USAGE, `mount path ${JSON.stringify(m)} has characters Vault paths do not allow`);
+    if (m !== undefined && (!MOUNT.test(m) || m.split('/').some((seg) => seg === '.' || seg === '..'))) throw new ExitError(EXIT.USAGE, `mount path ${JSON.stringify(m)} has characters Vault paths do not allow`);
   }
 
   // What to revoke
