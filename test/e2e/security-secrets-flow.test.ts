@@ -8,15 +8,21 @@
  *   trace level with AppRole, cert auth and token auth nodes (one chowned to a throw-away user) →
  *   `--print-config` with a literal token → failure paths (wrong secret_id, used wrapping token,
  *   Vault unreachable) → a daemon at debug level with its /healthz, /livez, /readyz and /metrics
- *   scraped → `status --json`, `doctor --json` → Vault down.
+ *   scraped, bound to 127.0.0.1 only (127.0.0.2 refused, `ss`), moved by VAULTDIST_HEALTH_LISTEN, a
+ *   warning for a non-loopback host → an rpc reload with a cookie that fails → `status --json`,
+ *   `doctor --json` → Vault down.
+ *
+ * Key files: bundle.pem (through its symlink) 0600 for every node, DIR/approle/{role-id,secret-id}
+ * 0600, and a node with `owner` in the agent config owned by a throw-away user (useradd/userdel; root
+ * only). `init node` has no owner option (its files belong to whoever runs it).
  *
  * Everything printed (stdout + stderr of every command) and every file the flow wrote except the
  * credential files themselves must contain none of: the root token, any client/wrapping token from the
  * audit log (except the wrapping token in `init vault`'s own output: printing it once is its purpose),
- * any secret_id (the real one, the wrong one), any `PRIVATE KEY` block or a fragment of a key body.
+ * any secret_id (the real one, the wrong one), the distribution cookie, any `PRIVATE KEY` block or a
+ * fragment of a key body. Defects found are pinned with `it.failing` at the end of the file.
  */
-import { spawn } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -90,6 +96,7 @@ describe('secrets hygiene over the whole CLI + agent flow', () => {
   let wrongSecretExit: number | null = null;
   let printConfigHits: string[] | null = null;
   let wrongSecretLevels: unknown[] | null = null;
+  let envTokenWarned: boolean | null = null;
 
   beforeAll(async () => {
     v = await startVaultDev();
@@ -177,6 +184,7 @@ describe('secrets hygiene over the whole CLI + agent flow', () => {
     expect(once.stderr + once.stdout).not.toMatch(/"level":"(error|fatal)"/);
     expect(once.code).toBe(0);
     expect(once.stdout).toMatch(/"level":"(trace|debug)"/); // trace/debug lines were written (and are scanned)
+    envTokenWarned = /a token in the config file/.test(once.stdout);
     const viaCli = keep('vaultdist agent --once --force (trace)', await vaultdist(['agent', '--once', '--force', '--no-health', '--log-level', 'trace', '-c', cfg], { env: { BAO_TOKEN: childToken } }));
     expect(viaCli.code).toBe(0);
 
@@ -270,6 +278,34 @@ describe('secrets hygiene over the whole CLI + agent flow', () => {
     captured.push({ label: 'daemon (stdout)', text: dOut }, { label: 'daemon (stderr)', text: dErr });
     expect(dOut).toMatch(/"level":"debug"/);
 
+    // "Unless told otherwise": VAULTDIST_HEALTH_LISTEN moves it (here to another loopback address,
+    // 127.0.0.1 then refuses); a non-loopback host is accepted with a loud warning (checked with
+    // --check, which binds nothing: tests stay on loopback).
+    const other = await freePort('127.0.0.3');
+    const moved = spawn(process.execPath, [AGENT_BIN, '--log-level', 'warn', '-c', cfg], { env: cleanEnv({ BAO_TOKEN: childToken, VAULTDIST_HEALTH_LISTEN: `127.0.0.3:${other}` }), stdio: ['ignore', 'pipe', 'pipe'] });
+    let mOut = '';
+    moved.stdout!.on('data', (d) => (mOut += d));
+    moved.stderr!.on('data', (d) => (mOut += d));
+    const movedExit = new Promise<number | null>((r) => moved.once('exit', (c) => r(c)));
+    try {
+      let up = '';
+      for (let i = 0; i < 100 && up !== 'connected'; i++) {
+        up = await connectRefused('127.0.0.3', other);
+        if (up !== 'connected') await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(up).toBe('connected');
+      expect(await connectRefused('127.0.0.1', other)).toBe('ECONNREFUSED');
+    } finally {
+      moved.kill('SIGTERM');
+    }
+    expect(await movedExit).toBe(0);
+    captured.push({ label: 'daemon on 127.0.0.3 (stdout+stderr)', text: mOut });
+    const exposed = join(cfgDir, 'exposed.json');
+    writeFileSync(exposed, JSON.stringify(config({ method: 'token' }, { host: '0.0.0.0', port: healthPort })));
+    const warned = keep('agent --check (health on 0.0.0.0)', await agent(['--check', '-c', exposed], { BAO_TOKEN: childToken }));
+    expect(warned.code).toBe(0);
+    expect(warned.stdout).toMatch(/health\.host: 0\.0\.0\.0 is not a loopback address/);
+
     // Vault down: status/doctor/agent still say nothing secret.
     await v.pause();
     keep('agent --once (Vault down)', await agent(['--once', '--force', '--no-health', '--log-level', 'trace', '-c', cfg], { BAO_TOKEN: childToken }));
@@ -335,6 +371,14 @@ describe('secrets hygiene over the whole CLI + agent flow', () => {
     // Sanity: the scan does find a secret where one is (the one allowed print).
     expect(captured.find((c) => c.label === 'init vault --json (stdout)')!.text).toContain(wrapping);
   }, 120_000);
+
+  // KNOWN DEFECT (agent, minor): with the token from BAO_TOKEN (the recommended way) and none in the
+  // file, the agent still warns "vault.auth.token: a token in the config file; prefer tokenFile or
+  // BAO_TOKEN" (schema.ts checks the resolved config, where the env token has been filled in), which
+  // teaches operators to ignore the warning. Turns red when fixed: then make it a plain `it`.
+  it.failing('no "token in the config file" warning when the token came from BAO_TOKEN', () => {
+    expect(envTokenWarned).toBe(false);
+  });
 
   // KNOWN DEFECT (agent, not fixed here; not a secret but found here): the "renewal failed" line puts
   // the escalation level into a field named `level` (node-worker.ts, meta `level`), so the JSON line
