@@ -2,31 +2,66 @@
 // node it started (registered by test/helpers/erlang.ts in globalThis.__VD_NODE_LOGS__).
 //
 // Suite-wide secrets scan (issue #7, secrets hygiene): every BEAM node log a test file registered and
-// everything the test file wrote through `console` must contain no `PRIVATE KEY` block and not the
-// run's root token (VAULTDIST_TEST_VAULT_TOKEN). Node logs are read at the end of every test and when
-// the first afterAll hook starts (before the usual testdir cleanup deletes them); a hit is printed at
+// everything the test file wrote through `console` must contain no `PRIVATE KEY` block, not the run's
+// root token (VAULTDIST_TEST_VAULT_TOKEN) and nothing shaped like a Vault token. Node logs are read at
+// the end of every test and when the first afterAll hook starts (before the usual testdir cleanup deletes them); a hit is printed at
 // once and fails the test file ("Test suite failed to run", so the jest run exits non-zero) with the
 // node, the log path and what was found. A test that must print such a thing on purpose sets
 // `globalThis.__VD_SECRET_SCAN_ALLOW__ = true` (none does).
 import { existsSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { TestEnvironment } from 'jest-environment-node';
 
+/** Whether something accepts connections on 127.0.0.1:4369 (an epmd). */
+function epmdListening() {
+  return new Promise((resolve) => {
+    const s = connect(4369, '127.0.0.1');
+    const done = (v) => {
+      s.destroy();
+      resolve(v);
+    };
+    s.setTimeout(500, () => done(false));
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+  });
+}
+
 const PRIVATE_KEY_RE = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
+// OpenBao/Vault service and batch tokens: s./b. + 24 characters (OpenBao), hvs./hvb. + more (Vault).
+const TOKEN_RE = /(?<![A-Za-z0-9_.-])(?:hvs|hvb|s|b)\.[A-Za-z0-9_-]{24,}(?![A-Za-z0-9_-])/;
 
 /** What secret `text` contains, as human-readable names ([] when clean). */
 export function secretsIn(text, rootToken = process.env.VAULTDIST_TEST_VAULT_TOKEN) {
   const hits = [];
   if (PRIVATE_KEY_RE.test(text)) hits.push('a PRIVATE KEY block');
   if (rootToken && rootToken.length >= 8 && text.includes(rootToken)) hits.push("the run's root token");
+  const token = TOKEN_RE.exec(text);
+  if (token) hits.push(`a Vault token (${token[0].slice(0, 6)}…)`);
   return hits;
 }
 
 export default class VaultdistEnvironment extends TestEnvironment {
   #scan = { logs: new Map(), hits: new Map(), consoleSeen: 0 };
 
+  #epmdBefore = false;
+
   constructor(config, context) {
     super(config, context);
     this.testPath = context.testPath;
+  }
+
+  // vaultdist nodes never start or contact an epmd; several tests assert 4369 is closed. A test file
+  // that leaves an epmd behind (a node started without `-start_epmd false`) is named here at once.
+  async setup() {
+    await super.setup();
+    this.#epmdBefore = await epmdListening();
+  }
+
+  async teardown() {
+    if (!this.#epmdBefore && (await epmdListening())) {
+      process.stderr.write(`\n!!!!! epmd: ${this.testPath} left an epmd listening on 127.0.0.1:4369 (a node started without -start_epmd false)\n`);
+    }
+    await super.teardown();
   }
 
   #remember(reg) {
