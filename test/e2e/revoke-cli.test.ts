@@ -4,7 +4,7 @@
  * and after `vaultdist revoke --dir` the revoked certificate can no longer log in through cert auth
  * (OpenBao's TLS listener), while it could before. Exit codes for the failure paths.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { certAuth, createVaultClient, parseCertificate, silentLogger, splitPem } from '../../packages/sdk/src/index.js';
 import { vaultdist } from '../../packages/cli/test/helpers.js';
@@ -73,6 +73,16 @@ describe('vaultdist revoke', () => {
     const after = await login();
     console.log(`cert auth login with the revoked certificate after \`vaultdist revoke --dir\`: ${after}`);
     expect(after).toMatch(/^refused/);
+
+    // doctor: the CRL is fresh and does not list this node yet; once this host's agent refreshed it,
+    // doctor reports the node's own certificate as revoked; with the CRL file gone, fail-closed.
+    const doc = async () => (await vaultdist(['doctor', '--dir', dir, '--json'], { env })).stdout.trim().split('\n').map((l) => JSON.parse(l) as { check: string; severity: string; message: string }).filter((l) => l.check?.startsWith('crl'));
+    expect(await doc()).toEqual([expect.objectContaining({ check: 'crl', severity: 'ok', message: expect.stringMatching(/^CRL fresh for .* \(0 revoked\)$/) })]);
+    await vaultdist(['agent', '--config', join(dir, 'agent.yaml'), '--once', '--no-health'], { env });
+    expect(await doc()).toEqual([expect.objectContaining({ check: 'crl.revoked', severity: 'error' })]);
+    const crlFile = join(dir, 'crl', readdirSync(join(dir, 'crl'))[0]!);
+    rmSync(crlFile);
+    expect(await doc()).toEqual([expect.objectContaining({ check: 'crl', severity: 'error', message: expect.stringMatching(/refuses EVERY peer/) })]);
 
     // Revoking again is harmless (same answer); text mode says how peers learn of it.
     const text = await vaultdist(['revoke', '--dir', dir, '--cert-mount', names.cert], { env });

@@ -2,7 +2,8 @@
  * `vaultdist doctor`: is this node's distribution still secure?
  *
  * Local checks (from --dir, or --optfile/--vm-args/--bundle/--ca): key file permissions, key ↔ cert,
- * chain → ca.pem, expiry and margin, SANs vs node name, optfile lint, vm.args lint.
+ * chain → ca.pem, expiry and margin, SANs vs node name, optfile lint, vm.args lint, and with CRL
+ * checking in the optfile: a fresh CRL for the issuer in the hash directory (fail-closed otherwise).
  * Remote probes (addresses the user gives): --epmd HOST[:PORT] (NAMES_REQ: which names leak),
  * --probe HOST:PORT (plaintext dist handshake? TLS without a client cert? which cert is served, expiry?).
  *
@@ -12,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { loadConfig } from '@vaultdist/agent';
 import { isAbsolute, resolve } from 'node:path';
-import { keyMatchesCertificate, parseNodeName, probeDistCertificate, verifyChain, type CertificateInfo } from '@vaultdist/sdk';
+import { caSubjectHash, keyMatchesCertificate, parseCertificate, parseCrl, parseNodeName, probeDistCertificate, verifyChain, type CertificateInfo } from '@vaultdist/sdk';
 import { readLiveCredentials } from '../../credentials.js';
 import { parseDuration } from '../../duration.js';
 import { EXIT, ExitError } from '../../errors.js';
@@ -63,6 +64,48 @@ function expiryFinding(check: string, target: string, leaf: { serial: string; no
   return ok(check, target, `${what} ${leaf.serial} valid for ${formatDuration(left)} (until ${leaf.notAfter.toISOString()})`);
 }
 
+/** `{crl_check, peer|true}` + the `ssl_crl_hash_dir` directory of an optfile, when CRL checking is on. */
+function optfileCrl(text: string): { check: string; dir: string } | undefined {
+  const check = /\{\s*crl_check\s*,\s*(peer|true|best_effort)\s*\}/.exec(text)?.[1];
+  const dir = /\{\s*crl_cache\s*,\s*\{\s*ssl_crl_hash_dir\s*,\s*\{\s*internal\s*,\s*\[\s*\{\s*dir\s*,\s*"((?:[^"\\]|\\.)*)"/.exec(text)?.[1];
+  return check && dir ? { check, dir: dir.replace(/\\(.)/g, '$1') } : undefined;
+}
+
+/**
+ * CRL freshness (fail-closed): with crl_check peer/true a node refuses EVERY peer when the hash
+ * directory has no CRL for the issuer, or only one past its nextUpdate. Also: is this node's own
+ * certificate on it?
+ */
+async function crlFinding(crl: { check: string; dir: string }, leaf: CertificateInfo, cas: string[], now: Date): Promise<Finding> {
+  const issuer = cas.find((pem) => {
+    try {
+      return parseCertificate(pem).subject === leaf.issuer;
+    } catch {
+      return false;
+    }
+  });
+  if (!issuer) return finding('crl', 'warning', crl.dir, `cannot find the issuing CA of ${leaf.serial} in the bundle or ca.pem to name its CRL file`, 'vaultdist issue --dir DIR');
+  const file = `${crl.dir}/${caSubjectHash(issuer)}.r0`;
+  const text = await readText(file);
+  const failOpen = crl.check === 'best_effort';
+  if (text === undefined) {
+    return finding('crl', failOpen ? 'warning' : 'error', file, failOpen ? 'no CRL for the issuer: revoked peers are accepted (best_effort)' : 'no CRL for the issuer: with crl_check this node refuses EVERY peer', 'run the agent (it keeps DIR/crl fresh): vaultdist agent --config DIR/agent.yaml --once');
+  }
+  let info;
+  try {
+    info = parseCrl(text);
+  } catch (e) {
+    return finding('crl', 'error', file, `not a CRL: ${(e as Error).message}`, 'vaultdist agent --config DIR/agent.yaml --once');
+  }
+  if (info.revoked.some((r) => r.serial === leaf.serial)) return finding('crl.revoked', 'error', file, `this node's own certificate ${leaf.serial} is revoked: every peer with CRL checking refuses it`, 'vaultdist issue --dir DIR (a new certificate), then restart the node or let the agent reload it');
+  if (!info.nextUpdate) return ok('crl', file, `CRL of ${info.issuer} without nextUpdate (${info.revoked.length} revoked)`);
+  const left = info.nextUpdate.getTime() - now.getTime();
+  const window = Math.max(1, info.nextUpdate.getTime() - info.thisUpdate.getTime());
+  if (left <= 0) return finding('crl', failOpen ? 'warning' : 'error', file, `CRL past its nextUpdate (${info.nextUpdate.toISOString()}): ${failOpen ? 'revoked peers are accepted' : 'this node refuses EVERY peer'}`, 'check the agent (its log and vaultdist_agent_crl_refresh_failures_total); force: vaultdist agent --config DIR/agent.yaml --once');
+  if (left / window < 0.25) return finding('crl', 'warning', file, `CRL nearing its nextUpdate: ${formatDuration(left)} left (${info.nextUpdate.toISOString()})`, 'check that the agent refreshes it (vaultdist_agent_crl_last_refresh_timestamp_seconds)');
+  return ok('crl', file, `CRL fresh for ${formatDuration(left)} (${info.revoked.length} revoked)`);
+}
+
 async function localChecks(o: DoctorOptions, out: Output, now: Date, marginMs: number | undefined, f: Reporter): Promise<void> {
   const dir = o.dir ? (isAbsolute(o.dir) ? o.dir : resolve(out.io.cwd, o.dir)) : undefined;
   const settings = dir ? await readSettings(dir) : undefined;
@@ -77,11 +120,13 @@ async function localChecks(o: DoctorOptions, out: Output, now: Date, marginMs: n
   }
 
   let keyFiles: string[] = [];
+  let crl: { check: string; dir: string } | undefined;
   if (optfile) {
     out.progress(`linting ${optfile}`);
     const text = await readText(optfile);
     if (text === undefined) f.push(finding('optfile.missing', 'error', optfile, 'file not found', 'run vaultdist init node (or vaultdist render ssl_dist.conf)'));
     else {
+      crl = optfileCrl(text);
       f.push(...lintOptfile(text, optfile));
       keyFiles = [...new Set(optfilePaths(text).keyfile)];
     }
@@ -146,6 +191,7 @@ async function localChecks(o: DoctorOptions, out: Output, now: Date, marginMs: n
       }
       if (now < live.leaf.notBefore) f.push(finding('cert.not_yet_valid', 'error', p.bundle, `not valid before ${live.leaf.notBefore.toISOString()}`, 'check the clock (NTP) on this host and on Vault'));
       f.push(expiryFinding('cert.expiry', p.bundle, live.leaf, now, marginMs, 'certificate'));
+      if (crl) f.push(await crlFinding(crl, live.leaf, [...live.chainPems, ...live.trustPems], now));
       if (!live.leaf.serverAuth || !live.leaf.clientAuth) {
         f.push(finding('cert.eku', 'error', p.bundle, 'certificate lacks serverAuth or clientAuth: every node is both TLS server and client', 'set server_flag and client_flag on the Vault role, then vaultdist issue --dir DIR'));
       }
