@@ -47,6 +47,8 @@ describe('vaultdist revoke', () => {
     expect(optfile).toContain('{crl_check, peer}');
     expect(optfile).toContain(`{crl_cache, {ssl_crl_hash_dir, {internal, [{dir, "${join(dir, 'crl')}"}]}}}`);
     expect(readFileSync(join(dir, 'agent.yaml'), 'utf8')).toMatch(/crl:\n(\s+#.*\n)?\s+enabled: true/);
+    const st = async () => (JSON.parse((await vaultdist(['status', '--dir', dir, '--json'], { env })).stdout) as { nodes: { crl: { present: boolean; revoked: number; secondsLeft: number } }[] }).nodes[0]!.crl;
+    expect(await st()).toMatchObject({ present: true, revoked: 0, dir: join(dir, 'crl') });
     const leaf = parseCertificate(splitPem(readFileSync(join(dir, 'bundle.pem'), 'utf8')).find((b) => b.label === 'CERTIFICATE')!.pem);
 
     const login = () =>
@@ -83,6 +85,8 @@ describe('vaultdist revoke', () => {
     const crlFile = join(dir, 'crl', readdirSync(join(dir, 'crl'))[0]!);
     rmSync(crlFile);
     expect(await doc()).toEqual([expect.objectContaining({ check: 'crl', severity: 'error', message: expect.stringMatching(/refuses EVERY peer/) })]);
+    expect(await st()).toMatchObject({ present: false });
+    expect((await vaultdist(['status', '--dir', dir], { env })).stdout).toMatch(/crl:\s+no CRL in .*: the node refuses every peer/);
 
     // Revoking again is harmless (same answer); text mode says how peers learn of it.
     const text = await vaultdist(['revoke', '--dir', dir, '--cert-mount', names.cert], { env });

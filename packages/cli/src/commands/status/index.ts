@@ -1,8 +1,10 @@
-/** `vaultdist status`: per node: name, serial, not-after, time left, issuer, renewal due, last agent result. */
-import { isAbsolute, resolve } from 'node:path';
+/** `vaultdist status`: per node: name, serial, not-after, time left, issuer, renewal due, CRL, last agent result. */
+import { readdir, readFile } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import { parseCrl } from '@vaultdist/sdk';
 import { readLiveCredentials } from '../../credentials.js';
 import { EXIT } from '../../errors.js';
-import { requireSettings } from '../../node-dir.js';
+import { paths, requireSettings } from '../../node-dir.js';
 import { formatDuration, table, type Output } from '../../output.js';
 
 export interface StatusOptions {
@@ -24,6 +26,8 @@ export interface NodeStatus {
   /** notBefore + 2/3 of the lifetime: the latest point at which the agent renews with its default schedule (0.55 ± 0.12 of the lifetime). */
   renewalDue: string | null;
   renewalOverdue: boolean;
+  /** With CRL checking (init node --crl): the CRLs in DIR/crl; `present: false` means the node refuses every peer. */
+  crl: { dir: string; present: boolean; files: string[]; nextUpdate: string | null; secondsLeft: number | null; revoked: number } | null;
   agent: { url: string; reachable: boolean; body: unknown; error?: string };
   /** This node's entry in the agent's /healthz answer, when the agent runs. */
   lastAgentResult: AgentNodeResult | null;
@@ -63,6 +67,24 @@ export function agentNodeResult(body: unknown, node: string): AgentNodeResult | 
     nextAttemptAt: str(st?.nextAttemptAt),
     renewals: typeof st?.renewals === 'number' ? st.renewals : null,
   };
+}
+
+async function crlStatus(dir: string, now: Date): Promise<NonNullable<NodeStatus['crl']>> {
+  const files = (await readdir(dir).catch(() => [] as string[])).filter((n) => /^[0-9a-f]{8}\.r\d+$/.test(n)).sort();
+  let next: Date | undefined;
+  let revoked = 0;
+  let present = false;
+  for (const f of files) {
+    try {
+      const c = parseCrl(await readFile(join(dir, f), 'utf8'));
+      present = true;
+      revoked += c.revoked.length;
+      if (c.nextUpdate && (!next || c.nextUpdate < next)) next = c.nextUpdate;
+    } catch {
+      /* unreadable: not counted */
+    }
+  }
+  return { dir, present, files, nextUpdate: next?.toISOString() ?? null, secondsLeft: next ? Math.round((next.getTime() - now.getTime()) / 1000) : null, revoked };
 }
 
 async function agentHealth(url: string): Promise<NodeStatus['agent']> {
@@ -114,6 +136,7 @@ export async function status(o: StatusOptions, out: Output): Promise<number> {
       issuer: leaf?.issuer ?? null,
       renewalDue: due?.toISOString() ?? null,
       renewalOverdue: due ? now > due : false,
+      crl: s.crl ? await crlStatus(paths(dir).crlDir, now) : null,
       agent,
       lastAgentResult: agent.reachable ? agentNodeResult(agent.body, s.node) : null,
     });
@@ -133,6 +156,18 @@ export async function status(o: StatusOptions, out: Output): Promise<number> {
         ['time left', left],
         ['issuer', n.issuer ?? '-'],
         ['renewal due', n.renewalDue ? `${n.renewalDue}${n.renewalOverdue ? out.paint('yellow', ' (overdue)') : ''}` : '-'],
+        ...(n.crl
+          ? ([
+              [
+                'crl',
+                !n.crl.present
+                  ? out.paint('red', `no CRL in ${n.crl.dir}: the node refuses every peer`)
+                  : n.crl.secondsLeft !== null && n.crl.secondsLeft <= 0
+                    ? out.paint('red', `STALE since ${n.crl.nextUpdate}: the node refuses every peer`)
+                    : `${n.crl.revoked} revoked, next update ${n.crl.nextUpdate ?? '-'}${n.crl.secondsLeft !== null ? ` (in ${formatDuration(n.crl.secondsLeft * 1000)})` : ''}`,
+              ],
+            ] as [string, string][])
+          : []),
         ['agent', agentLine(n)],
       ]),
     );
