@@ -2,7 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import axios, { type AxiosResponse } from 'axios';
+import type { AxiosResponse, AxiosStatic } from 'axios';
 import {
   VaultHttpError,
   VaultNetworkError,
@@ -24,6 +24,9 @@ const require = createRequire(import.meta.url);
 // node-vault is CommonJS; it builds URLs and headers and delegates the HTTP exchange to the
 // `request-promise` function we inject below (axios with AbortSignal, raw bodies and TLS agents).
 const nodeVault = require('node-vault') as (cfg: Record<string, unknown>) => NodeVaultClient;
+// The same (CommonJS) axios instance node-vault loads: importing axios's ESM build as well would load
+// a second copy (~5 MB RSS in the agent, bench/footprint.ts).
+const axios = require('axios') as AxiosStatic;
 
 interface NodeVaultClient {
   request(options: Record<string, unknown>): Promise<unknown>;
