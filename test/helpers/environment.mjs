@@ -4,10 +4,10 @@
 // Suite-wide secrets scan (issue #7, secrets hygiene): every BEAM node log a test file registered and
 // everything the test file wrote through `console` must contain no `PRIVATE KEY` block, not the run's
 // root token (VAULTDIST_TEST_VAULT_TOKEN) and nothing shaped like a Vault token. Node logs are read at
-// the end of every test and when the first afterAll hook starts (before the usual testdir cleanup deletes them); a hit is printed at
-// once and fails the test file ("Test suite failed to run", so the jest run exits non-zero) with the
-// node, the log path and what was found. A test that must print such a thing on purpose sets
-// `globalThis.__VD_SECRET_SCAN_ALLOW__ = true` (none does).
+// the end of every test and when the first afterAll hook starts (before the usual testdir cleanup
+// deletes them); a hit is printed at once and fails the test file ("Test suite failed to run", so the
+// jest run exits non-zero) with the node, the log path and what was found. A test that must print
+// such a thing on purpose sets `globalThis.__VD_SECRET_SCAN_ALLOW__ = true` (none does).
 import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { TestEnvironment } from 'jest-environment-node';
