@@ -1,8 +1,8 @@
 /**
  * The suite-wide secrets scan (test/helpers/environment.mjs) really fails a run: a child jest with the
- * project's environment runs three throw-away test files whose tests all PASS, one leaking a private
+ * project's environment runs four throw-away test files whose tests all PASS, one leaking a private
  * key into a BEAM-node log that its afterAll deletes (registered the way test/helpers/erlang.ts does),
- * one printing the run's root token through console.error, one clean. The leaking files must be
+ * one printing the run's root token through console.error, one logging a client token, one clean. The leaking files must be
  * reported by name and the run must exit non-zero; the clean one must pass.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -36,7 +36,8 @@ describe('node log', () => {
 `,
     );
     writeFileSync(join(dir, 'token-on-console.test.cjs'), `it('prints the token', () => { console.error('using', process.env.VAULTDIST_TEST_VAULT_TOKEN); expect(1).toBe(1); });\n`);
-    writeFileSync(join(dir, 'clean.test.cjs'), `it('prints nothing secret', () => { console.log('serial 01:02'); expect(1).toBe(1); });\n`);
+    writeFileSync(join(dir, 'clean.test.cjs'), `it('prints nothing secret', () => { console.log('serial 01:02', 'accessor', 'uAjlV5xlZivRIBidFzAGubAD', 'file s.pem'); expect(1).toBe(1); });\n`);
+    writeFileSync(join(dir, 'client-token.test.cjs'), `it('logs a client token', () => { console.info('{"client_token":"s.qLu8XboyJZN72y3Kd9nLKKd5"}'); expect(1).toBe(1); });\n`);
     const config = { rootDir: dir, testEnvironment: join(ROOT, 'test/helpers/environment.mjs'), testMatch: ['**/*.test.cjs'], transform: {} };
     const r = await runCommand(process.execPath, [join(ROOT, 'node_modules/jest/bin/jest.js'), '--ci', '--config', JSON.stringify(config)], {
       cwd: dir,
@@ -49,7 +50,9 @@ describe('node log', () => {
     expect(out).toMatch(/PASS .*clean\.test\.cjs/);
     expect(out).toContain(`log of node leaky@127.0.0.1 (${keyLog}): a PRIVATE KEY block`);
     expect(out).toContain("console.error output: the run's root token");
-    expect(out).toMatch(/Tests:\s+4 passed, 4 total/); // every test passed: the scan alone failed the run
-    expect(out).toMatch(/Test Suites:\s+2 failed, 1 passed, 3 total/);
+    expect(out).toContain('console.info output: a Vault token (s.qLu8…)');
+    expect(out).toMatch(/FAIL .*client-token\.test\.cjs/);
+    expect(out).toMatch(/Tests:\s+5 passed, 5 total/); // every test passed: the scan alone failed the run
+    expect(out).toMatch(/Test Suites:\s+3 failed, 1 passed, 4 total/);
   });
 });
