@@ -247,6 +247,14 @@ export function setDefaultErl(erl: string | undefined): void {
 
 /** Starts one node. The control channel is started with `-s vd_test_ctl` before anything else. */
 export async function startNode(o: StartNodeOptions): Promise<ErlNode> {
+  // erlexec starts an epmd daemon for any named node unless told not to; that daemon outlives the
+  // test and breaks every "nothing listens on 4369" assertion in the suite (and vaultdist itself
+  // never wants one). Refuse such a node here rather than chase the daemon later.
+  const flags = o.flags ?? [];
+  const i = flags.indexOf('-start_epmd');
+  if (i < 0 || flags[i + 1] !== 'false') {
+    throw new Error(`startNode(${o.name}): pass '-start_epmd', 'false' in flags (e.g. from distFlags()); a test node must never start an epmd`);
+  }
   if (o.erl === undefined && defaultErl !== undefined) o = { ...o, erl: defaultErl };
   mkdirSync(o.dir, { recursive: true });
   const ctlPort = await freeCtlPort();

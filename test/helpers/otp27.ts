@@ -17,7 +17,7 @@ import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { issueNodeCredentials, renderOptfile, type OptfileOptions, type VaultClient } from '../../packages/sdk/src/index.js';
-import { setDefaultErl, startNode, stopAllNodes } from './erlang.js';
+import { setDefaultErl, sharedFreePort, startNode, stopAllNodes } from './erlang.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DIR = join(REPO, 'scripts', 'otp27');
@@ -147,7 +147,10 @@ export async function runFileOnOtp27(label: string, load: () => Promise<unknown>
       const { tmpdir } = await import('node:os');
       const dir = mkdtempSync(join(tmpdir(), 'vaultdist-otp27-probe-'));
       try {
-        const n = await startNode({ name: 'otp27probe@127.0.0.1', dir });
+        // -start_epmd false + a fixed port: a bare `-name` node would start an epmd on 4369, which
+        // other tests assert is closed (test/helpers/erlang.ts refuses such nodes now).
+        const port = await sharedFreePort(['127.0.0.1']);
+        const n = await startNode({ name: 'otp27probe@127.0.0.1', dir, flags: ['-start_epmd', 'false', '-erl_epmd_port', String(port)] });
         expect(await n.eval('erlang:system_info(otp_release)')).toBe(`"${lane.otpRelease}"`);
         await n.stop();
       } finally {
