@@ -196,6 +196,7 @@ describe('secrets hygiene over the whole CLI + agent flow', () => {
     const printed = keep('agent --print-config (literal secrets)', await agent(['--print-config', '-c', literal]));
     expect(printed.code).toBe(0);
     expect(printed.stdout).toMatch(/method: approle/);
+    expect(printed.stdout).toMatch(/secretId: "?\[REDACTED\]/);
     const printedEnv = keep('agent --print-config (BAO_TOKEN in env)', await agent(['--print-config', '-c', cfg], { BAO_TOKEN: childToken }));
     expect(printedEnv.code).toBe(0);
     keep('agent --check (literal secrets)', await agent(['--check', '-c', literal]));
@@ -365,7 +366,7 @@ describe('secrets hygiene over the whole CLI + agent flow', () => {
       for (const f of forbidden)
         if (!c.allowed?.includes(f.value) && c.text.includes(f.value)) hits.push(`${c.label}: ${f.what} ${f.value.slice(0, 6)}…`);
     expect(captured.length).toBeGreaterThan(40);
-    // `--print-config` is pinned separately below (known defect); everything else must be clean.
+    // `--print-config` is also checked on its own below (it used to print them).
     printConfigHits = hits.filter((h) => h.startsWith('agent --print-config'));
     expect(hits.filter((h) => !h.startsWith('agent --print-config'))).toEqual([]);
     // Sanity: the scan does find a secret where one is (the one allowed print).
@@ -389,12 +390,9 @@ describe('secrets hygiene over the whole CLI + agent flow', () => {
     for (const l of wrongSecretLevels!) expect(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).toContain(l);
   });
 
-  // KNOWN DEFECT (agent, not fixed here): `vaultdist-agent --print-config` prints the resolved config
-  // with `vault.auth.token`, `nodes[].auth.secretId` and `nodes[].reload.cookie` in clear: literal values
-  // from the file, and also a token that came from BAO_TOKEN/VAULT_TOKEN in the environment (the
-  // resolver fills it into vault.auth.token). The schema marks these fields `secret: true`, but
-  // main.ts renders with renderAgentConfig() unredacted. Turns red when fixed: then make it a plain `it`.
-  it.failing('agent --print-config prints no token or secret_id', () => {
+  // Was a known defect: --print-config printed vault.auth.token (also one from BAO_TOKEN),
+  // nodes[].auth.secretId and nodes[].reload.cookie in clear; main.ts now redacts every `secret: true` field.
+  it('agent --print-config prints no token, secret_id or cookie', () => {
     expect(printConfigHits).toEqual([]);
   });
 

@@ -1,6 +1,6 @@
 // @vaultdist/agent public surface. Every export is listed by name (house style §2).
 
-export { CONFIG_SCHEMA, validateConfig, describeConfig, configJsonSchema, renderAgentConfig } from './config/schema.js';
+export { CONFIG_SCHEMA, validateConfig, describeConfig, configJsonSchema, renderAgentConfig, redactConfigSecrets, REDACTED } from './config/schema.js';
 export type {
   AgentConfig,
   AgentConfigInput,

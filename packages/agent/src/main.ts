@@ -7,7 +7,7 @@
  * logged and the old config stays (consul-template would exit instead; we keep running on purpose).
  */
 import type { DestinationStream } from 'pino';
-import { configJsonSchema, describeConfig, renderAgentConfig, type AgentConfig } from './config/schema.js';
+import { configJsonSchema, describeConfig, redactConfigSecrets, renderAgentConfig, type AgentConfig } from './config/schema.js';
 import { loadConfig } from './config/load.js';
 import type { ConfigFlags, Env } from './config/resolve.js';
 import { createAgent, type CreateAgentOptions } from './agent.js';
@@ -30,7 +30,7 @@ Options:
       --health-listen H:P  health/metrics listener; env VAULTDIST_HEALTH_LISTEN
       --no-health          do not serve /healthz and /metrics
       --vault-addr URL     Vault address; env BAO_ADDR / VAULT_ADDR
-      --print-config       print the resolved config as YAML and exit
+      --print-config       print the resolved config as YAML (secrets redacted) and exit
       --print-schema       print the config's JSON Schema and exit
       --describe-config    print every config key (path, type, default, description)
   -h, --help               this help
@@ -176,7 +176,9 @@ export async function main(argv: string[], o: MainOptions = {}): Promise<number>
     return finish(EXIT_CODES.ok);
   }
   if (args.printConfig) {
-    out(renderAgentConfig(loaded.config));
+    // secrets (`secret: true` in the schema: tokens, secret_ids, cookies) never reach the terminal,
+    // including a token that came from BAO_TOKEN/VAULT_TOKEN
+    out(renderAgentConfig(redactConfigSecrets(loaded.config), { header: ['resolved by vaultdist-agent --print-config; secret values are shown as [REDACTED]'] }));
     return finish(EXIT_CODES.ok);
   }
 

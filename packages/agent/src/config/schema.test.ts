@@ -1,5 +1,5 @@
 import { parse } from 'yaml';
-import { configJsonSchema, describeConfig, renderAgentConfig, validateConfig, type AgentConfigInput } from './schema.js';
+import { configJsonSchema, describeConfig, redactConfigSecrets, renderAgentConfig, validateConfig, type AgentConfigInput } from './schema.js';
 
 const minimal = (): AgentConfigInput => ({
   vault: { address: 'https://127.0.0.1:8200', auth: { method: 'token', tokenFile: '/etc/vaultdist/token' } },
@@ -69,6 +69,25 @@ describe('validateConfig', () => {
 });
 
 describe('renderAgentConfig', () => {
+  it('redactConfigSecrets replaces every secret: true value (token, secret_id, cookie) and nothing else', () => {
+    const c = minimal() as any;
+    c.vault.auth = { method: 'token', token: 's.vaulttokenvaulttokenvaulttok' };
+    c.nodes[0].auth = { method: 'approle', roleId: 'role-1', secretId: 'secret-1' };
+    c.nodes[0].reload = { strategy: 'rpc', cookie: 'cookie-1', port: 4370 };
+    const resolved = validateConfig(c).config!;
+    const r = redactConfigSecrets(resolved);
+    const text = renderAgentConfig(r);
+    for (const s of ['s.vaulttokenvaulttokenvaulttok', 'secret-1', 'cookie-1']) expect(text).not.toContain(s);
+    expect(r.vault.auth).toEqual({ method: 'token', token: '[REDACTED]', tokenFile: null });
+    expect(r.nodes[0]!.auth).toMatchObject({ roleId: 'role-1', secretId: '[REDACTED]', secretIdFile: null });
+    expect(r.nodes[0]!.reload).toMatchObject({ cookie: '[REDACTED]', cookieFile: null, port: 4370 });
+    // the input is not changed (renderAgentConfig still writes what it is given, e.g. agent.yaml)
+    expect(resolved.vault.auth).toMatchObject({ token: 's.vaulttokenvaulttokenvaulttok' });
+    expect(renderAgentConfig(resolved)).toContain('secret-1');
+    // no secret: null stays null; the rest is identical
+    expect(redactConfigSecrets(validateConfig(minimal()).config!)).toEqual(validateConfig(minimal()).config);
+  });
+
   it('renders commented YAML that parses back to the same valid config', () => {
     const c = minimal();
     c.nodes.push({ name: 'bar@127.0.0.2', dir: '/var/lib/vaultdist/bar', mount: 'pki_int', role: 'node', reload: { strategy: 'rpc', cookieFile: '/var/lib/bar/.erlang.cookie', port: 4370 }, verify: { port: 4370 } });

@@ -679,6 +679,38 @@ export function configJsonSchema(): Record<string, unknown> {
   return { $schema: 'https://json-schema.org/draft/2020-12/schema', title: 'vaultdist agent configuration', ...conv({ kind: 'object', fields: CONFIG_SCHEMA, description: 'vaultdist agent configuration', example: {} }) };
 }
 
+export const REDACTED = '[REDACTED]';
+
+/**
+ * A copy of `config` with every field the schema marks `secret: true` (`vault.auth.token`,
+ * `nodes[].auth.secretId`, `nodes[].reload.cookie`, …) that holds a value replaced by `[REDACTED]`,
+ * wherever the value came from (the file, or BAO_TOKEN/VAULT_TOKEN filled in by the resolver). For
+ * printing (`--print-config`); `renderAgentConfig` itself renders what it is given.
+ */
+export function redactConfigSecrets<T extends AgentConfig | AgentConfigInput>(config: T): T {
+  const walk = (f: Field, v: unknown): unknown => {
+    if (v === null || v === undefined) return v;
+    switch (f.kind) {
+      case 'string':
+        return f.secret ? REDACTED : v;
+      case 'object':
+        return isObj(v) ? walkFields(f.fields, v) : v;
+      case 'array':
+        return Array.isArray(v) ? v.map((x) => walk(f.items, x)) : v;
+      case 'union': {
+        if (!isObj(v)) return v;
+        const variant = f.variants[String(v[f.tag] ?? f.defaultTag ?? '')];
+        return variant ? walkFields(variant, v) : v;
+      }
+      default:
+        return v;
+    }
+  };
+  const walkFields = (fields: Record<string, Field>, v: Record<string, unknown>): Record<string, unknown> =>
+    Object.fromEntries(Object.entries(v).map(([k, x]) => [k, fields[k] ? walk(fields[k], x) : x]));
+  return walkFields(CONFIG_SCHEMA, config as unknown as Record<string, unknown>) as unknown as T;
+}
+
 /**
  * Renders a config as YAML with a comment above every key (its description). The output passes
  * `validateConfig` when the input does; secrets given inline are rendered as they are (the caller
