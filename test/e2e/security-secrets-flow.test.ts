@@ -396,12 +396,9 @@ describe('secrets hygiene over the whole CLI + agent flow', () => {
     expect(printConfigHits).toEqual([]);
   });
 
-  // KNOWN DEFECT (agent, not fixed here): OpenBao answers a wrong AppRole secret_id with HTTP 400
-  // "invalid role or secret ID"; classifyError (packages/agent/src/errors.ts) maps every non-401/403
-  // VaultHttpError to 'issue', so the agent exits 13 ("issue/sign failed") instead of 12 ("auth
-  // failed"), and its metrics count kind="issue". `vaultdist init node` gets this right (exit 12).
-  // Turns red when fixed: then make it a plain `it`.
-  it.failing('the agent exits 12 (auth failed) for a wrong AppRole secret_id', () => {
+  // Was a known defect: OpenBao answers a wrong AppRole secret_id with HTTP 400, which classified as an
+  // issue error (13); errors of the login step are now auth errors (shell/vault.ts loginErrorsAsAuth).
+  it('the agent exits 12 (auth failed) for a wrong AppRole secret_id', () => {
     expect(wrongSecretExit).toBe(12);
   });
 });

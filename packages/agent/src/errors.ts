@@ -26,7 +26,7 @@ import type { FailureKind } from './core/state.js';
  * | 2 | Usage error (unknown flag, missing value) |
  * | 10 | Config invalid |
  * | 11 | Vault unreachable (network, timeout, sealed) |
- * | 12 | Auth failed (403, login refused) |
+ * | 12 | Auth failed (403; any error of the login step, e.g. OpenBao's 400 for a wrong secret_id) |
  * | 13 | Issue/sign failed, or Vault's answer was rejected (wrong key, wrong CA, expired) |
  * | 14 | Output write failed (directory not writable, disk full) |
  * | 15 | Reload or verify failed (the node does not serve the new certificate) |

@@ -11,6 +11,7 @@ import { setupServer } from 'msw/node';
 import { PERMISSION_DENIED, testdir, vaultErrors, vaultOk } from '../../../../scripts/test-utils/src/index.js';
 import { validateConfig } from '../config/schema.js';
 import type { Logger } from '../ports.js';
+import { classifyError, exitCodeFor } from '../errors.js';
 import { createAgentVaultClient } from './vault.js';
 
 const ADDR = 'http://vault.test:8200';
@@ -72,5 +73,36 @@ describe('agent auth method "kubernetes"', () => {
     } finally {
       t.cleanup();
     }
+  });
+});
+
+describe('login failures are auth failures (exit 12)', () => {
+  const approle = () => validateConfig({ vault: { address: ADDR, auth: { method: 'approle', roleId: 'r-1', secretId: 's-1' } }, nodes }).config!;
+  const quiet: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+
+  it.each([
+    ['400 invalid role or secret ID (what OpenBao answers a wrong secret_id)', 400, 'invalid role or secret ID', 'auth'],
+    ['403 permission denied', 403, 'permission denied', 'auth'],
+    ['500 internal error at login', 500, 'internal error', 'auth'],
+    ['503 sealed: Vault unreachable, not auth', 503, 'Vault is sealed', 'vault-unreachable'],
+  ])('%s', async (_what, status, text, kind) => {
+    server.use(http.post(`${ADDR}/v1/auth/approle/login`, () => HttpResponse.json(vaultErrors(text), { status })));
+    const c = approle();
+    const vault = createAgentVaultClient(c, c.vault.auth, quiet);
+    const e = await vault.read('auth/token/lookup-self').catch((x: unknown) => x);
+    expect(classifyError(e)).toBe(kind);
+    expect(exitCodeFor(classifyError(e))).toBe(kind === 'auth' ? 12 : 11);
+    expect((e as Error).message).toContain(text);
+  });
+
+  it('an issue error after a good login stays an issue error (13)', async () => {
+    server.use(
+      http.post(`${ADDR}/v1/auth/approle/login`, () => HttpResponse.json(vaultOk(null, { auth: { client_token: 'hvs.okAAAAAAAAAAAAAAAAAAAAAAAAA', accessor: 'a', policies: [], metadata: null, lease_duration: 600, renewable: true } }))),
+      http.post(`${ADDR}/v1/pki/sign/node`, () => HttpResponse.json(vaultErrors('common name not allowed by this role'), { status: 400 })),
+    );
+    const c = approle();
+    const vault = createAgentVaultClient(c, c.vault.auth, quiet);
+    const e = await vault.write('pki/sign/node', { csr: 'x' }).catch((x: unknown) => x);
+    expect(classifyError(e)).toBe('issue');
   });
 });

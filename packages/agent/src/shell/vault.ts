@@ -3,7 +3,20 @@
  * agent's backoff is the only retry layer on this call path (house style §4, openbao `auth.go`).
  */
 import { readFileSync } from 'node:fs';
-import { NO_RETRY, appRoleAuth, certAuth, createVaultClient, kubernetesAuth, tokenAuth, type AuthStrategy, type Logger as SdkLogger, type VaultClient } from '@vaultdist/sdk';
+import {
+  NO_RETRY,
+  appRoleAuth,
+  certAuth,
+  createVaultClient,
+  isVaultHttpError,
+  isVaultResponseError,
+  isVaultSealedError,
+  kubernetesAuth,
+  tokenAuth,
+  type AuthStrategy,
+  type Logger as SdkLogger,
+  type VaultClient,
+} from '@vaultdist/sdk';
 import type { AgentConfig, AuthConfig } from '../config/schema.js';
 import { AgentError } from '../errors.js';
 import type { Logger } from '../ports.js';
@@ -33,7 +46,32 @@ function tokenFileAuth(path: string): AuthStrategy {
   };
 }
 
+/**
+ * Errors of the LOGIN step are auth failures (exit 12), whatever status Vault chose: OpenBao answers a
+ * wrong AppRole secret_id with 400 "invalid role or secret ID", which would otherwise classify as an
+ * issue error (13). Network errors, timeouts and a sealed Vault stay "Vault unreachable" (11); config
+ * errors (an unreadable secret file) stay config (10).
+ */
+export function loginErrorsAsAuth(s: AuthStrategy): AuthStrategy {
+  const getToken = s.getToken.bind(s);
+  s.getToken = async (ctx, signal) => {
+    try {
+      return await getToken(ctx, signal);
+    } catch (e) {
+      if ((isVaultHttpError(e) && !isVaultSealedError(e)) || isVaultResponseError(e)) {
+        throw new AgentError('auth', `Vault login (${s.kind}) failed: ${(e as Error).message}`, { cause: e });
+      }
+      throw e;
+    }
+  };
+  return s;
+}
+
 export function createAuthStrategy(a: AuthConfig): AuthStrategy {
+  return loginErrorsAsAuth(authStrategyFor(a));
+}
+
+function authStrategyFor(a: AuthConfig): AuthStrategy {
   switch (a.method) {
     case 'token':
       return a.tokenFile ? tokenFileAuth(a.tokenFile) : tokenAuth({ token: a.token ?? '' });
