@@ -381,11 +381,9 @@ describe('secrets hygiene over the whole CLI + agent flow', () => {
     expect(envTokenWarned).toBe(false);
   });
 
-  // KNOWN DEFECT (agent, not fixed here; not a secret but found here): the "renewal failed" line puts
-  // the escalation level into a field named `level` (node-worker.ts, meta `level`), so the JSON line
-  // has two "level" keys ("warn" from pino, then "ok") and every JSON parser reads level "ok": log
-  // shippers lose the severity of renewal failures. Turns red when fixed: then make it a plain `it`.
-  it.failing('every agent log line parses to a pino level', () => {
+  // Was a known defect: the "renewal failed" line carried the escalation level as a second `level` key
+  // (JSON parsers read "ok" instead of "warn"); it is `expiryLevel` now (`crlLevel` for CRL failures).
+  it('every agent log line parses to a pino level', () => {
     expect(wrongSecretLevels!.length).toBeGreaterThan(0);
     for (const l of wrongSecretLevels!) expect(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).toContain(l);
   });

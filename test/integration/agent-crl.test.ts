@@ -82,6 +82,9 @@ describe('agent CRL refresh', () => {
     expect(third.exitCode).not.toBe(0);
     expect(readFileSync(join(dir, 'crl', crlFiles(dir)[0]!), 'utf8')).toBe(before);
     expect(logs.find((l) => l.msg === 'CRL refresh failed; the old CRL directory stays')).toMatchObject({ level: 'warn', meta: { node: 'crl@127.0.0.1', consecutiveFailures: 1 } });
+    // the CRL level is `crlLevel` in the meta: a `level` key would clash with pino's own
+    expect(logs.find((l) => l.msg === 'CRL refresh failed; the old CRL directory stays')!.meta).toMatchObject({ crlLevel: expect.any(String) });
+    expect(logs.find((l) => l.msg === 'CRL refresh failed; the old CRL directory stays')!.meta).not.toHaveProperty('level');
     expect(await badMetrics.registry.metrics()).toMatch(/vaultdist_agent_crl_refresh_failures_total\{node="crl@127\.0\.0\.1",kind="[a-z-]+"\} 1/);
     // The live CRL read from disk is still fresh: ready, with the failure as a reason.
     const h = bad.health().nodes[0]!;

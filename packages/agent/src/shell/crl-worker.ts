@@ -146,7 +146,7 @@ export class CrlWorker {
       this.status.lastFailure = { kind, message: (e as Error).message, at: ports.clock.now() };
       metrics.crlRefreshFailures.inc({ node: n.name, kind });
       const level = crlLevel(this.status.present && this.status.thisUpdate ? { thisUpdate: this.status.thisUpdate, nextUpdate: this.status.nextUpdate } : undefined, ports.clock.now(), n.crl);
-      const meta = { node: n.name, kind, err: (e as Error).message, consecutiveFailures: this.status.consecutiveFailures, level, nextUpdate: this.status.nextUpdate?.toISOString(), dir: this.status.dir };
+      const meta = { node: n.name, kind, err: (e as Error).message, consecutiveFailures: this.status.consecutiveFailures, crlLevel: level, nextUpdate: this.status.nextUpdate?.toISOString(), dir: this.status.dir };
       if (level === 'ok' || level === 'warn') this.#ctx.logger.warn(meta, 'CRL refresh failed; the old CRL directory stays');
       else this.#ctx.logger.error(meta, 'CRL refresh failed and the live CRL is missing or nearly stale: the node refuses every peer once it is');
       result = { ok: false, kind, message: (e as Error).message, error: e };

@@ -126,7 +126,7 @@ describe('renew loop during a Vault outage (fake clock)', () => {
     expect(logs.find((l) => l.msg === 'using the credential set on disk')).toBeDefined();
     const failures = logs.filter((l) => l.msg.startsWith('renewal failed'));
     expect(failures.length).toBeGreaterThan(0);
-    expect(failures.every((l) => l.level === 'error' && (l.meta as { level: string }).level === 'critical')).toBe(true);
+    expect(failures.every((l) => l.level === 'error' && (l.meta as { expiryLevel: string }).expiryLevel === 'critical' && !('level' in (l.meta as object)))).toBe(true);
     expect(await agent.metrics.registry.metrics()).toContain('vaultdist_agent_escalation_level{node="foo@127.0.0.1"} 2');
     const h = agent.health();
     expect(h.ready).toBe(false);

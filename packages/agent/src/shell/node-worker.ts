@@ -305,7 +305,8 @@ export class NodeWorker {
       metrics.consecutiveFailures.set({ node: n.name }, this.status.consecutiveFailures);
       const level = escalationLevel(this.status.cert, ports.clock.now(), this.#ctx.config().schedule);
       const logLevel = failureLogLevel(level);
-      const meta = { node: n.name, kind, err: (e as Error).message, consecutiveFailures: this.status.consecutiveFailures, level, notAfter: this.status.cert?.notAfter.toISOString() };
+      // `expiryLevel`, not `level`: pino's own "level" key would be written twice (JSON parsers keep the last)
+      const meta = { node: n.name, kind, err: (e as Error).message, consecutiveFailures: this.status.consecutiveFailures, expiryLevel: level, notAfter: this.status.cert?.notAfter.toISOString() };
       const log = this.#log();
       if (logLevel === 'fatal' && log.fatal) log.fatal(meta, 'renewal failed; certificate expired');
       else if (logLevel === 'warn') log.warn(meta, 'renewal failed');
