@@ -81,19 +81,24 @@ export function caText(c: CredentialSetContent): string {
   return c.caBundle.map((s) => withNl(s.trim())).join('');
 }
 
-async function writeFileDurable(fs: WriterFs, path: string, data: string, mode: number): Promise<void> {
-  // (1a) created with its final mode from the first byte (O_EXCL: never follow a planted file)
+/**
+ * Writes one file durably: created with its final mode from the first byte (O_EXCL: never follows a
+ * planted file), chmod again (umask may have narrowed it), written, fsynced, closed. Shared by the
+ * credential-set and CRL-directory writers.
+ */
+export async function writeFileDurable(fs: WriterFs, path: string, data: string | Buffer, mode: number): Promise<void> {
   const fh = await fs.open(path, C.O_WRONLY | C.O_CREAT | C.O_EXCL, mode);
   try {
-    await fh.writeFile(data, 'utf8');
-    await fh.chmod(mode); // umask may have narrowed or (for 0644) narrowed the CA file
+    await fh.writeFile(data);
+    await fh.chmod(mode);
     await fh.sync();
   } finally {
     await fh.close();
   }
 }
 
-async function fsyncDir(fs: WriterFs, dir: string): Promise<void> {
+/** fsync of a directory after renames in it; best effort (some file systems refuse it). */
+export async function fsyncDir(fs: WriterFs, dir: string): Promise<void> {
   try {
     const fh = await fs.open(dir, C.O_RDONLY, 0);
     try {
@@ -102,7 +107,7 @@ async function fsyncDir(fs: WriterFs, dir: string): Promise<void> {
       await fh.close();
     }
   } catch {
-    /* best effort: some file systems refuse fsync on directories */
+    /* best effort */
   }
 }
 

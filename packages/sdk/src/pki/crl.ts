@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
-import { constants as C } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import type { VaultClient } from '../client.js';
 import { CertificateError, VaultResponseError, WriteError } from '../errors.js';
-import { nodeWriterFs, type WriterFs } from '../files/credential-set.js';
+import { fsyncDir, nodeWriterFs, writeFileDurable, type WriterFs } from '../files/credential-set.js';
 import { splitPem, toPem } from '../x509/keys.js';
 import { normalizeSerial } from '../x509/parse.js';
 
@@ -259,30 +258,6 @@ export interface WriteCrlDirResult {
   files: string[];
   /** The earliest `nextUpdate` of the written CRLs: refresh before this. */
   nextUpdate: Date | undefined;
-}
-
-async function writeFileDurable(fs: WriterFs, path: string, data: Buffer, mode: number): Promise<void> {
-  const fh = await fs.open(path, C.O_WRONLY | C.O_CREAT | C.O_EXCL, mode);
-  try {
-    await fh.writeFile(data);
-    await fh.chmod(mode);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-async function fsyncDir(fs: WriterFs, dir: string): Promise<void> {
-  try {
-    const fh = await fs.open(dir, C.O_RDONLY, 0);
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    /* best effort */
-  }
 }
 
 /** Checks and orders the CRLs: each must be signed by one of the CAs and not stale. Pure apart from crypto. */
