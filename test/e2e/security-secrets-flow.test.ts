@@ -199,7 +199,8 @@ describe('secrets hygiene over the whole CLI + agent flow', () => {
     expect(printed.stdout).toMatch(/secretId: "?\[REDACTED\]/);
     const printedEnv = keep('agent --print-config (BAO_TOKEN in env)', await agent(['--print-config', '-c', cfg], { BAO_TOKEN: childToken }));
     expect(printedEnv.code).toBe(0);
-    keep('agent --check (literal secrets)', await agent(['--check', '-c', literal]));
+    const litCheck = keep('agent --check (literal secrets)', await agent(['--check', '-c', literal]));
+    expect(litCheck.stdout).toMatch(/a token in the config file/); // literally in the file: warned
     keep('agent --once (literal secrets)', await agent(['--once', '--force', '--no-health', '--log-level', 'debug', '-c', literal]));
 
     // A distribution cookie (rpc reload) must not leak either: the reload fails (no node listens),
@@ -373,11 +374,9 @@ describe('secrets hygiene over the whole CLI + agent flow', () => {
     expect(captured.find((c) => c.label === 'init vault --json (stdout)')!.text).toContain(wrapping);
   }, 120_000);
 
-  // KNOWN DEFECT (agent, minor): with the token from BAO_TOKEN (the recommended way) and none in the
-  // file, the agent still warns "vault.auth.token: a token in the config file; prefer tokenFile or
-  // BAO_TOKEN" (schema.ts checks the resolved config, where the env token has been filled in), which
-  // teaches operators to ignore the warning. Turns red when fixed: then make it a plain `it`.
-  it.failing('no "token in the config file" warning when the token came from BAO_TOKEN', () => {
+  // Was a known defect: a token from BAO_TOKEN (the recommended way) triggered "a token in the config
+  // file" (the rule saw the resolved config); resolveConfig now tells the validator where it came from.
+  it('no "token in the config file" warning when the token came from BAO_TOKEN', () => {
     expect(envTokenWarned).toBe(false);
   });
 

@@ -20,6 +20,7 @@ export type {
   CommandReloadConfig,
   VerifyConfig,
   ConfigValidation,
+  ValidateOptions,
   ConfigKeyDoc,
   LogLevel,
   KeyTypeName,

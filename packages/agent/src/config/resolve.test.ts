@@ -34,6 +34,18 @@ describe('config layering: defaults < file < env < flags', () => {
     expect(resolveConfig({ file: approle, env: { BAO_TOKEN: 'env-token' }, flags: {} }).config!.vault.auth.method).toBe('approle');
   });
 
+  it('warns about "a token in the config file" only when the token is literally in the file', () => {
+    const warning = expect.stringMatching(/^vault\.auth\.token: a token in the config file/);
+    for (const env of [{ BAO_TOKEN: 'env-token' }, { VAULT_TOKEN: 'env-token' }]) {
+      expect(resolveConfig({ file, env, flags: {} }).warnings).not.toContainEqual(warning);
+      expect(resolveConfig({ file: { ...file, vault: { auth: { method: 'token' } } }, env, flags: {} }).warnings).not.toContainEqual(warning);
+    }
+    const literal = { ...file, vault: { auth: { method: 'token', token: 'file-token' } } };
+    expect(resolveConfig({ file: literal, env: {}, flags: {} }).warnings).toContainEqual(warning);
+    // the file's token wins over BAO_TOKEN and is still in the file: still warned
+    expect(resolveConfig({ file: literal, env: { BAO_TOKEN: 'env-token' }, flags: {} }).warnings).toContainEqual(warning);
+  });
+
   it('parses BAO_SKIP_VERIFY strictly and names bad variables', () => {
     expect(resolveConfig({ file, env: { BAO_TOKEN: 't', BAO_SKIP_VERIFY: 'false' }, flags: {} }).config!.vault.skipVerify).toBe(false);
     expect(resolveConfig({ file, env: { BAO_TOKEN: 't', VAULT_SKIP_VERIFY: '1' }, flags: {} }).config!.vault.skipVerify).toBe(true);

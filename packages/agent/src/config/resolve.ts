@@ -51,9 +51,9 @@ function parseBool(value: string, from: string, errors: string[]): boolean | und
 }
 
 /** Merges the layers into one raw config object (before validation). Errors name the variable/flag. */
-export function mergeLayers(l: ConfigLayers): { raw: Record<string, unknown>; errors: string[] } {
+export function mergeLayers(l: ConfigLayers): { raw: Record<string, unknown>; errors: string[]; tokenFromEnv: boolean } {
   const errors: string[] = [];
-  if (l.file !== undefined && l.file !== null && !isObj(l.file)) return { raw: {}, errors: ['(file): the config file must hold a mapping (object)'] };
+  if (l.file !== undefined && l.file !== null && !isObj(l.file)) return { raw: {}, errors: ['(file): the config file must hold a mapping (object)'], tokenFromEnv: false };
   const raw: Record<string, unknown> = structuredClone((l.file as Record<string, unknown> | undefined) ?? {});
   const section = (k: string): Record<string, unknown> => {
     if (!isObj(raw[k])) raw[k] = raw[k] === undefined || raw[k] === null ? {} : raw[k];
@@ -74,12 +74,18 @@ export function mergeLayers(l: ConfigLayers): { raw: Record<string, unknown>; er
     if (b !== undefined) section('vault').skipVerify = b;
   }
   const token = envTwin(l.env, 'TOKEN');
+  let tokenFromEnv = false;
   if (token) {
     const v = section('vault');
     const auth = v.auth;
     // the env token fills a token auth that has no token of its own; it never overrides another method
-    if (auth === undefined || auth === null) v.auth = { method: 'token', token: token.value };
-    else if (isObj(auth) && (auth.method === undefined || auth.method === 'token') && !auth.token && !auth.tokenFile) v.auth = { ...auth, method: 'token', token: token.value };
+    if (auth === undefined || auth === null) {
+      v.auth = { method: 'token', token: token.value };
+      tokenFromEnv = true;
+    } else if (isObj(auth) && (auth.method === undefined || auth.method === 'token') && !auth.token && !auth.tokenFile) {
+      v.auth = { ...auth, method: 'token', token: token.value };
+      tokenFromEnv = true;
+    }
   }
   if (l.env.VAULTDIST_LOG_LEVEL) section('log').level = l.env.VAULTDIST_LOG_LEVEL;
   if (l.env.VAULTDIST_HEALTH_LISTEN) {
@@ -94,12 +100,13 @@ export function mergeLayers(l: ConfigLayers): { raw: Record<string, unknown>; er
     if (hl) Object.assign(section('health'), hl);
   }
   if (l.flags.noHealth) section('health').enabled = false;
-  return { raw, errors };
+  return { raw, errors, tokenFromEnv };
 }
 
 /** defaults < file < env < flags, then validation. */
 export function resolveConfig(l: ConfigLayers): ConfigValidation {
-  const { raw, errors } = mergeLayers(l);
-  const v = validateConfig(raw);
+  const { raw, errors, tokenFromEnv } = mergeLayers(l);
+  // "a token in the config file" only when it is literally in the file, not when BAO_TOKEN filled it in
+  const v = validateConfig(raw, { tokenFromEnv });
   return errors.length ? { config: undefined, errors: [...errors, ...v.errors], warnings: v.warnings } : v;
 }

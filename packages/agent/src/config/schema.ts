@@ -510,7 +510,15 @@ function checkField(f: Field, raw: unknown, path: string, errors: string[]): unk
 }
 
 /** Cross-field rules (changesets `rules.ts` style): each returns problems as `path: message`. */
-type Rule = (c: AgentConfig, warnings: string[]) => string[];
+type Rule = (c: AgentConfig, warnings: string[], o: ValidateOptions) => string[];
+
+export interface ValidateOptions {
+  /**
+   * `vault.auth.token` was filled in from BAO_TOKEN/VAULT_TOKEN (by `resolveConfig`), not written in
+   * the file: no "token in the config file" warning then.
+   */
+  tokenFromEnv?: boolean | undefined;
+}
 
 const NODE_NAME = /^[A-Za-z0-9_-]+@(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+|[0-9A-Fa-f:]+)$/;
 
@@ -574,10 +582,10 @@ const RULES: Rule[] = [
     });
     return out;
   },
-  (c, warnings) => {
+  (c, warnings, o) => {
     if (c.health.enabled && !/^(127\.|::1$|localhost$)/.test(c.health.host)) warnings.push(`health.host: ${c.health.host} is not a loopback address; /metrics and /healthz will be reachable from the network`);
     if (c.vault.skipVerify) warnings.push('vault.skipVerify: TLS verification of Vault is disabled');
-    if (c.vault.auth.method === 'token' && c.vault.auth.token) warnings.push('vault.auth.token: a token in the config file; prefer tokenFile or BAO_TOKEN');
+    if (c.vault.auth.method === 'token' && c.vault.auth.token && !o.tokenFromEnv) warnings.push('vault.auth.token: a token in the config file; prefer tokenFile or BAO_TOKEN');
     return [];
   },
 ];
@@ -586,13 +594,13 @@ const RULES: Rule[] = [
  * Validates a parsed config object (file layer already merged with env and flags) and fills defaults.
  * Every error names its key: `nodes[0].reload.pidFile: is required (e.g. "/run/vaultdist/foo.pid")`.
  */
-export function validateConfig(input: unknown): ConfigValidation {
+export function validateConfig(input: unknown, o: ValidateOptions = {}): ConfigValidation {
   const errors: string[] = [];
   const warnings: string[] = [];
   if (!isObj(input)) return { config: undefined, errors: [`(root): the config must be a mapping (object), got ${show(input)}`], warnings };
   const out = checkFields(CONFIG_SCHEMA, input, '', errors) as unknown as AgentConfig;
   if (errors.length) return { config: undefined, errors, warnings };
-  for (const rule of RULES) errors.push(...rule(out, warnings));
+  for (const rule of RULES) errors.push(...rule(out, warnings, o));
   return errors.length ? { config: undefined, errors, warnings } : { config: out, errors, warnings };
 }
 
