@@ -3,24 +3,14 @@
  * over mTLS, a certificate-less node is refused, no epmd, and a live SIGHUP reload changes the served
  * serial.
  */
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { adminClient, suffix, testdir, testVault } from '../helpers/vault.js';
 import { sharedFreePort } from '../helpers/erlang.js';
+import { REPO_ROOT, runScript } from '../helpers/scripts.js';
 import { removeMount } from '../../packages/sdk/src/index.js';
 
-const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
+const ROOT = REPO_ROOT;
 
-function runScript(script: string, env: Record<string, string>): Promise<{ code: number | null; out: string }> {
-  return new Promise((res) => {
-    const p = spawn('bash', [script], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (out += d));
-    p.on('exit', (code) => res({ code, out }));
-  });
-}
 
 describe('examples/erlang', () => {
   const mount = `pki-ex-erl-${suffix()}`;
