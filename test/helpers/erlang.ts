@@ -252,7 +252,10 @@ export async function startNode(o: StartNodeOptions): Promise<ErlNode> {
   // never wants one). Refuse such a node here rather than chase the daemon later.
   const flags = o.flags ?? [];
   const i = flags.indexOf('-start_epmd');
-  if (i < 0 || flags[i + 1] !== 'false') {
+  // an -args_file (the vm.args `vaultdist init node` writes) counts when it holds the flag itself
+  const argsFiles = flags.flatMap((f, j) => (f === '-args_file' && flags[j + 1] ? [flags[j + 1]!] : []));
+  const inArgsFile = argsFiles.some((f) => existsSync(f) && /^-start_epmd false\s*$/m.test(readFileSync(f, 'utf8')));
+  if (!inArgsFile && (i < 0 || flags[i + 1] !== 'false')) {
     throw new Error(`startNode(${o.name}): pass '-start_epmd', 'false' in flags (e.g. from distFlags()); a test node must never start an epmd`);
   }
   if (o.erl === undefined && defaultErl !== undefined) o = { ...o, erl: defaultErl };
