@@ -35,7 +35,7 @@ describe('vaultdist npm tarball works without the workspace', () => {
 
     const npxEnv = (extra: Record<string, string> = {}) =>
       cleanEnv({ npm_config_cache: join(clean.dir, '.npm'), npm_config_offline: 'true', npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false', ...extra });
-    const npx = (args: string[], extra: Record<string, string> = {}) => runCommand('npx', ['--yes', `file:${tgz}`, ...args], { cwd: clean.dir, env: npxEnv(extra), timeoutMs: 100_000 });
+    const npx = (args: string[], extra: Record<string, string> = {}, allowPrintedToken?: string) => runCommand('npx', ['--yes', `file:${tgz}`, ...args], { cwd: clean.dir, env: npxEnv(extra), timeoutMs: 100_000, allowPrintedToken });
 
     const help = await npx(['--help']);
     expect(help.code).toBe(0);
@@ -46,6 +46,7 @@ describe('vaultdist npm tarball works without the workspace', () => {
     const iv = await npx(
       ['init', 'vault', '--json', '--mount', names.mount, '--root-mount', names.rootMount, '--role', names.role, '--policy', names.policy, '--approle-mount', names.approle, '--cert-mount', names.cert, '--allow-any-host'],
       { VAULT_ADDR: v.addr, VAULT_TOKEN: v.token },
+      'init vault prints the response-wrapped secret_id once (its purpose)',
     );
     expect(iv.code).toBe(0);
     const creds = JSON.parse(iv.stdout) as { roleId: string; wrappedSecretId: { token: string } };

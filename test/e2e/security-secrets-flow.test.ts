@@ -126,7 +126,7 @@ describe('secrets hygiene over the whole CLI + agent flow', () => {
     const https = ['--vault-addr', v.tlsAddr, '--vault-cacert', v.caCertPath];
 
     // --- init vault: role_id + a wrapped secret_id, printed once on purpose -------------------------
-    const iv = await vaultdist(['init', 'vault', '--json', '--allow-any-host', '--auth', 'approle,cert,token'], { env: root });
+    const iv = await vaultdist(['init', 'vault', '--json', '--allow-any-host', '--auth', 'approle,cert,token'], { env: root, allowPrintedToken: 'init vault prints the response-wrapped secret_id once (its purpose)' });
     expect(iv.code).toBe(0);
     const creds = JSON.parse(iv.stdout) as { roleId: string; wrappedSecretId: { token: string } };
     const wrapping = creds.wrappedSecretId.token;

@@ -71,7 +71,7 @@ describe('vaultdist init vault (real OpenBao)', () => {
     expect(dry.stdout).toMatch(/change\(s\) planned; nothing was written/);
     expect(await snapshot()).toEqual(before);
 
-    const first = await vaultdist([...args, '--json'], { env });
+    const first = await vaultdist([...args, '--json'], { env, allowPrintedToken: 'init vault prints the response-wrapped secret_id once (its purpose)' });
     expect(first.code).toBe(0);
     const res = JSON.parse(first.stdout) as { changed: boolean; roleId: string; wrappedSecretId: { token: string; ttlSeconds: number }; applied: string[] };
     expect(res.changed).toBe(true);

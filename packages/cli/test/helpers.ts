@@ -28,7 +28,57 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): Record
   return env;
 }
 
-export function runCommand(cmd: string, args: string[], o: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+// Mirrors `secretsIn` of test/helpers/environment.mjs (the suite-wide scan; that file is a jest
+// environment module, not importable from TS here): keep the two in step.
+const PRIVATE_KEY_RE = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
+// OpenBao/Vault service and batch tokens: s./b. + 24 characters (OpenBao), hvs./hvb. + more (Vault).
+const TOKEN_RE = /(?<![A-Za-z0-9_.-])(?:hvs|hvb|s|b)\.[A-Za-z0-9_-]{24,}(?![A-Za-z0-9_-])/;
+
+export type SecretFinding = 'private-key' | 'root-token' | 'vault-token';
+
+/** What secret `text` contains ([] when clean): a PRIVATE KEY block, the run's root token, a Vault-token-shaped string. */
+export function secretsIn(text: string, rootToken = process.env.VAULTDIST_TEST_VAULT_TOKEN): { kind: SecretFinding; what: string }[] {
+  const hits: { kind: SecretFinding; what: string }[] = [];
+  if (PRIVATE_KEY_RE.test(text)) hits.push({ kind: 'private-key', what: 'a PRIVATE KEY block' });
+  if (rootToken && rootToken.length >= 8 && text.includes(rootToken)) hits.push({ kind: 'root-token', what: "the run's root token (VAULTDIST_TEST_VAULT_TOKEN)" });
+  const token = TOKEN_RE.exec(text);
+  if (token) hits.push({ kind: 'vault-token', what: `a Vault token (${token[0].slice(0, 6)}…)` });
+  return hits;
+}
+
+export interface RunOptions {
+  env?: Record<string, string>;
+  cwd?: string;
+  timeoutMs?: number;
+  /**
+   * Secrets hygiene (issue #7): the output of every command run here must hold no PRIVATE KEY block,
+   * not the run's root token and nothing shaped like a Vault token; otherwise the call rejects with
+   * the command and what was found. The one legitimate exception: `init vault` prints a
+   * response-wrapping token (or `--create-token`'s token) once, on purpose; pass
+   * `allowPrintedToken: 'init vault prints …'` (the reason) for exactly such calls. It permits a
+   * Vault-token-shaped string only, never a key or the root token.
+   */
+  allowPrintedToken?: string | undefined;
+}
+
+export function runCommand(cmd: string, args: string[], o: RunOptions = {}): Promise<CliResult> {
+  return checked(`${cmd} ${args.join(' ')}`, spawnCommand(cmd, args, o), o.allowPrintedToken);
+}
+
+async function checked(command: string, run: Promise<CliResult>, allowPrintedToken: string | undefined): Promise<CliResult> {
+  const r = await run;
+  const found: string[] = [];
+  for (const [stream, text] of [
+    ['stdout', r.stdout],
+    ['stderr', r.stderr],
+  ] as const) {
+    for (const h of secretsIn(text)) if (!(h.kind === 'vault-token' && allowPrintedToken)) found.push(`${stream}: ${h.what}`);
+  }
+  if (found.length) throw new Error(`secret in the output of \`${command.slice(0, 300)}\` (exit ${r.code}): ${found.join('; ')}`);
+  return r;
+}
+
+function spawnCommand(cmd: string, args: string[], o: RunOptions): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { env: o.env ?? cleanEnv(), cwd: o.cwd ?? CLI_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -45,7 +95,8 @@ export function runCommand(cmd: string, args: string[], o: { env?: Record<string
 }
 
 /** Runs `vaultdist ARGS` from the workspace build. */
-export function vaultdist(args: string[], o: { env?: Record<string, string | undefined>; cwd?: string } = {}): Promise<CliResult> {
+/** Runs `vaultdist ARGS` from the workspace build (output checked for secrets: see `RunOptions`). */
+export function vaultdist(args: string[], o: { env?: Record<string, string | undefined>; cwd?: string; allowPrintedToken?: string | undefined } = {}): Promise<CliResult> {
   if (!existsSync(join(CLI_DIR, 'dist', 'index.js'))) throw new Error('packages/cli/dist is missing: run node scripts/build.mjs (scripts/test does)');
-  return runCommand(process.execPath, [CLI_BIN, ...args], { env: cleanEnv(o.env), ...(o.cwd ? { cwd: o.cwd } : {}) });
+  return runCommand(process.execPath, [CLI_BIN, ...args], { env: cleanEnv(o.env), ...(o.cwd ? { cwd: o.cwd } : {}), allowPrintedToken: o.allowPrintedToken });
 }
