@@ -14,13 +14,14 @@
  *
  * Key files: bundle.pem (through its symlink) 0600 for every node, DIR/approle/{role-id,secret-id}
  * 0600, and a node with `owner` in the agent config owned by a throw-away user (useradd/userdel; root
- * only). `init node` has no owner option (its files belong to whoever runs it).
+ * only). `init node --owner` is covered by test/e2e/cli-init-node-owner.test.ts.
  *
  * Everything printed (stdout + stderr of every command) and every file the flow wrote except the
  * credential files themselves must contain none of: the root token, any client/wrapping token from the
  * audit log (except the wrapping token in `init vault`'s own output: printing it once is its purpose),
  * any secret_id (the real one, the wrong one), the distribution cookie, any `PRIVATE KEY` block or a
- * fragment of a key body. Defects found are pinned with `it.failing` at the end of the file.
+ * fragment of a key body. Defects found here were pinned with `it.failing` at the end of the file;
+ * all four are fixed and are plain tests now.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';

@@ -146,6 +146,7 @@ export function buildProgram(io: CliIo, setCode: (code: number) => void): Comman
     .option('--crl', 'check peers against the CRL: optfile with {crl_check, peer} on DIR/crl, the first CRL written now, the agent keeps it fresh')
     .option('--no-crl', 'turn CRL checking off again (it is kept across re-runs otherwise)')
     .option('--force-issue', 'issue a new certificate even if the current one is fresh', false)
+    .option('--owner <user[:group]>', 'owner of the key files and of what the node reads (names or numeric ids; needs root); kept in agent.yaml for renewals')
     .option('--json', 'print the result as JSON', false)
     .action(async (opts: Record<string, unknown>) => {
       const { initNode: run } = await import('./commands/init-node/index.js');
@@ -177,6 +178,7 @@ export function buildProgram(io: CliIo, setCode: (code: number) => void): Comman
             nameCheck: opts.nameCheck as 'off' | 'log' | 'enforce' | undefined,
             crl: opts.crl as boolean | undefined,
             forceIssue: Boolean(opts.forceIssue),
+            owner: opts.owner as string | undefined,
             json: Boolean(opts.json),
           },
           out,
@@ -187,6 +189,7 @@ export function buildProgram(io: CliIo, setCode: (code: number) => void): Comman
     'VAULT_TOKEN=… vaultdist init node --name app@10.0.0.5 --dir /etc/vaultdist/app',
     'vaultdist init node --name app@10.0.0.5 --dir ./app --role-id 1c6… --wrapped-secret-id hvs.CAES…',
     'vaultdist init node --name app@10.0.0.5 --dir /etc/vaultdist/app --crl     # revocation: peers checked against DIR/crl',
+    'sudo vaultdist init node --name app@10.0.0.5 --dir /var/lib/vaultdist/app --owner beam   # key files owned by the node user',
     'erl -args_file /etc/vaultdist/app/vm.args     # then start the node from what was written',
   ]);
   initNode.exitOverride();

@@ -78,6 +78,8 @@ export async function issueInto(vault: VaultClient, s: NodeSettings): Promise<{ 
       dir: s.dir,
       keyType: s.keyType,
       ttl: s.ttl || undefined,
+      // --owner of init node (kept in vaultdist.json): the new set belongs to the node user
+      ...(s.owner ? { write: { owner: s.owner } } : {}),
     });
     return { leaf: r.leaf, serial: r.issued.serial, warnings: r.warnings, changed: r.written.changed };
   } catch (e) {

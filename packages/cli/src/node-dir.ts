@@ -68,6 +68,11 @@ export interface NodeSettings {
    * DIR/crl, and the agent keeps DIR/crl fresh. Fail-closed: an empty or stale DIR/crl refuses every peer.
    */
   crl: boolean;
+  /**
+   * `--owner`: uid/gid that own the credential set and the files the node reads; written into
+   * agent.yaml (`nodes[].owner`) so the agent's renewals keep it. null: whoever runs the command.
+   */
+  owner: { uid: number; gid: number } | null;
 }
 
 export async function readSettings(dir: string): Promise<NodeSettings | undefined> {
@@ -79,7 +84,7 @@ export async function readSettings(dir: string): Promise<NodeSettings | undefine
     throw new ExitError(EXIT.CONFIG, `${join(dir, SETTINGS_FILE)}: ${(e as Error).message}`);
   }
   try {
-    const s = { agentAuth: 'cert', approleMount: 'approle', nameCheck: 'off', vaultCaCert: null, crl: false, ...(JSON.parse(text) as Partial<NodeSettings>) } as NodeSettings;
+    const s = { agentAuth: 'cert', approleMount: 'approle', nameCheck: 'off', vaultCaCert: null, crl: false, owner: null, ...(JSON.parse(text) as Partial<NodeSettings>) } as NodeSettings;
     if (s.version !== 1 || typeof s.node !== 'string') throw new Error('not a vaultdist node settings file (version 1)');
     parseNodeName(s.node);
     return { ...s, dir };
@@ -257,6 +262,7 @@ export function agentConfigInput(s: NodeSettings): AgentConfigInput {
         role: s.role,
         ttl: s.ttl || null,
         keyType: s.keyType,
+        ...(s.owner ? { owner: { uid: s.owner.uid, gid: s.owner.gid } } : {}),
         reload: s.modules.includes('vaultdist_reload') ? { strategy: 'signal', pidFile: p.pidfile, signal: 'SIGHUP', handlerInstalled: true } : { strategy: 'poll' },
         verify: { enabled: true, host: s.listenInterface ?? n.host, port: s.distPort },
         ...(s.crl ? { crl: { enabled: true, dir: p.crlDir } } : {}),

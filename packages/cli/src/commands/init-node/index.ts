@@ -17,6 +17,7 @@ import { fetchCrl, parseNodeName, readCredentialFiles, writeCrlDir, type TlsVers
 import { installCompanion } from '../../companion.js';
 import { issueInto, liveSetIsFresh } from '../../credentials.js';
 import { EXIT, ExitError } from '../../errors.js';
+import { checkCanChown, chownNodeFiles, resolveOwner } from '../../owner.js';
 import { paths, readSettings, renderAll, renderIex, erlFlagString, writeFileAtomic, type NodeSettings } from '../../node-dir.js';
 import { formatDuration, type Output } from '../../output.js';
 import { authenticate, connectVault, type AppRoleFlags, type VaultFlags } from '../../vault.js';
@@ -40,6 +41,8 @@ export interface InitNodeOptions extends VaultFlags, AppRoleFlags {
   /** CRL checking for distribution (--crl / --no-crl); undefined keeps the previous setting. */
   crl: boolean | undefined;
   forceIssue: boolean;
+  /** `--owner USER[:GROUP]`: chown the credential set and the files the node reads; undefined keeps the previous setting. */
+  owner: string | undefined;
   json: boolean;
 }
 
@@ -49,6 +52,7 @@ export async function initNode(o: InitNodeOptions, out: Output): Promise<number>
   const node = parseNodeName(o.name);
   const dir = isAbsolute(o.dir) ? o.dir : resolve(out.io.cwd, o.dir);
   if (/\s|#/.test(dir)) throw new ExitError(EXIT.USAGE, `--dir ${JSON.stringify(dir)}: whitespace and "#" cannot be written into vm.args`);
+  const owner = o.owner !== undefined ? resolveOwner(o.owner) : undefined;
   const prev = await readSettings(dir);
   if (prev && prev.node !== node.full) {
     throw new ExitError(EXIT.CONFIG, `${paths(dir).settings} belongs to node ${prev.node}, not ${node.full}`, { hint: 'use a directory per node' });
@@ -78,6 +82,7 @@ export async function initNode(o: InitNodeOptions, out: Output): Promise<number>
     approleMount: o.approleMount ?? prev?.approleMount ?? 'approle',
     nameCheck: o.nameCheck ?? prev?.nameCheck ?? 'off',
     crl: o.crl ?? prev?.crl ?? false,
+    owner: owner ?? prev?.owner ?? null,
   };
   if (settings.agentAuth === 'cert' && !base.connection.address.startsWith('https:')) {
     out.warn(`the agent is set to renew with cert auth, which needs Vault over HTTPS (${base.connection.address} is not); pass --agent-auth approle or token`);
@@ -87,6 +92,8 @@ export async function initNode(o: InitNodeOptions, out: Output): Promise<number>
   } catch (e) {
     throw new ExitError(EXIT.WRITE, `--dir ${dir}: ${(e as Error).message}`);
   }
+  // fail before anything is issued when the files cannot be handed to the owner (not root)
+  if (settings.owner) await checkCanChown(dir, settings.owner);
 
   // (2)
   let serial: string;
@@ -136,7 +143,7 @@ export async function initNode(o: InitNodeOptions, out: Output): Promise<number>
     const files = await readCredentialFiles(dir);
     if (!files) throw new ExitError(EXIT.CONFIG, `${dir} has no credential set: the CRL's signature cannot be checked`);
     const blocks = (t: string) => t.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
-    const w = await writeCrlDir(p.crlDir, [c.pem], [...blocks(files.ca), ...blocks(files.bundle).slice(1)]);
+    const w = await writeCrlDir(p.crlDir, [c.pem], [...blocks(files.ca), ...blocks(files.bundle).slice(1)], settings.owner ? { owner: settings.owner } : {});
     crl = { files: w.files, nextUpdate: w.nextUpdate?.toISOString(), revoked: c.revoked.length, changed: w.changed };
     if (w.changed) out.progress(`wrote the CRL directory ${p.crlDir} (${w.files.join(', ')}, next update ${crl.nextUpdate ?? 'none'})`);
   }
@@ -149,6 +156,12 @@ export async function initNode(o: InitNodeOptions, out: Output): Promise<number>
       written.push(f.path);
       out.progress(`wrote ${name} → ${f.path}`);
     }
+  }
+
+  // (4b) --owner: the credential set (also a kept one), optfile, vm.args, ebin, CRL dir, approle files
+  if (settings.owner) {
+    const chowned = await chownNodeFiles(dir, settings.owner);
+    out.progress(`owner ${settings.owner.uid}:${settings.owner.gid} set on ${chowned.length} path(s) in ${dir} (agent.yaml keeps it for renewals)`);
   }
 
   // (5)
