@@ -156,6 +156,8 @@ export async function writeCredentialSet(dir: string, content: CredentialSetCont
     await fs.mkdir(dir, { recursive: true, mode: 0o755 });
     const setsDir = join(dir, '.sets');
     await fs.mkdir(setsDir, { recursive: true, mode: 0o700 });
+    // The node user must be able to traverse .sets to reach its key (0700): own it too.
+    if (o.owner) await fs.chown(setsDir, o.owner.uid, o.owner.gid);
     // (1)
     const live = await readCredentialFiles(dir, fs);
     let liveTarget: string | undefined;
