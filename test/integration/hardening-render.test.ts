@@ -232,7 +232,7 @@ cps(S) -> lists:join($,, [integer_to_list(C) || C <- S]).
       // Each value is one word (no whitespace, '#', quotes, '$', backslash), none reads as a flag, and
       // no code path is the root (`-pa /` hangs OTP 25 at boot).
       for (const v of [o.optfile, o.epmdModule, ...(o.codePaths ?? [])]) {
-        if (v !== undefined && (/[\s#"'\\$`]/.test(v) || v.startsWith('-'))) failWithSeed(`renderVmArgs accepted the unsafe word ${JSON.stringify(v)}`);
+        if (v !== undefined && (/[\s#"'\\$`]/.test(v) || /^[-+]/.test(v))) failWithSeed(`renderVmArgs accepted the unsafe word ${JSON.stringify(v)}`);
       }
       if ((o.codePaths ?? []).some((p) => /^\/+$/.test(p))) failWithSeed(`renderVmArgs accepted the root code path in ${JSON.stringify(o.codePaths)}`);
       const f = join(dir, `v${i}.args`);

@@ -65,5 +65,8 @@ export function flagWord(field: string, value: string): string {
   }
   // erl would read the word as a flag of its own (e.g. an epmdModule of "-eval").
   if (value.startsWith('-')) throw new RenderError(field, `${JSON.stringify(value)} starts with "-", so erl would read it as a flag`);
+  // erlexec reads a word starting with "+" as an emulator flag (`+MT…` aborts the VM: bad "MT" parameter;
+  // found by the seeded fuzz in test/integration/hardening-render.test.ts, seed 649974).
+  if (value.startsWith('+')) throw new RenderError(field, `${JSON.stringify(value)} starts with "+", so erl would read it as an emulator flag`);
   return value;
 }

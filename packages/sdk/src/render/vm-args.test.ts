@@ -44,6 +44,7 @@ describe('distFlags / renderVmArgs', () => {
   });
   it('rejects a cookie or node word that erl would read as a flag', () => {
     expect(() => renderVmArgs({ optfile: '/o', distPort: 1, cookie: '-eval' })).toThrow(/cookie.*starts with "-"/);
+    expect(() => renderVmArgs({ optfile: '/o', distPort: 1, epmdModule: '+MTx' })).toThrow(/epmdModule.*starts with "\+"/);
   });
 
   describe('per-node ports for the companion epmd module', () => {
