@@ -37,6 +37,26 @@ function appRoleOptions(cmd: Command): Command {
     .option('--approle-mount <path>', 'AppRole auth mount (default approle)');
 }
 
+/** The values of `vaultOptions`, as the commands take them. */
+function vaultArgs(opts: Record<string, unknown>) {
+  return {
+    vaultAddr: opts.vaultAddr as string | undefined,
+    token: opts.token as string | undefined,
+    vaultCacert: opts.vaultCacert as string | undefined,
+    namespace: opts.namespace as string | undefined,
+  };
+}
+
+/** The values of `appRoleOptions`, as the commands take them. */
+function appRoleArgs(opts: Record<string, unknown>) {
+  return {
+    roleId: opts.roleId as string | undefined,
+    secretId: opts.secretId as string | undefined,
+    wrappedSecretId: opts.wrappedSecretId as string | undefined,
+    approleMount: opts.approleMount as string | undefined,
+  };
+}
+
 /** Builds the program. `setCode` receives each action's exit code. */
 export function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
   const program = new Command('vaultdist');
@@ -86,10 +106,7 @@ export function buildProgram(io: CliIo, setCode: (code: number) => void): Comman
       setCode(
         await initVault(
           {
-            vaultAddr: opts.vaultAddr as string | undefined,
-            token: opts.token as string | undefined,
-            vaultCacert: opts.vaultCacert as string | undefined,
-            namespace: opts.namespace as string | undefined,
+            ...vaultArgs(opts),
             mount: opts.mount as string,
             rootMount: opts.rootMount as string,
             rootCommonName: opts.rootCn as string,
@@ -154,14 +171,8 @@ export function buildProgram(io: CliIo, setCode: (code: number) => void): Comman
       setCode(
         await run(
           {
-            vaultAddr: opts.vaultAddr as string | undefined,
-            token: opts.token as string | undefined,
-            vaultCacert: opts.vaultCacert as string | undefined,
-            namespace: opts.namespace as string | undefined,
-            roleId: opts.roleId as string | undefined,
-            secretId: opts.secretId as string | undefined,
-            wrappedSecretId: opts.wrappedSecretId as string | undefined,
-            approleMount: opts.approleMount as string | undefined,
+            ...vaultArgs(opts),
+            ...appRoleArgs(opts),
             name: opts.name as string,
             dir: opts.dir as string,
             mount: opts.mount as string | undefined,
@@ -208,14 +219,8 @@ export function buildProgram(io: CliIo, setCode: (code: number) => void): Comman
       setCode(
         await issue(
           {
-            vaultAddr: opts.vaultAddr as string | undefined,
-            token: opts.token as string | undefined,
-            vaultCacert: opts.vaultCacert as string | undefined,
-            namespace: opts.namespace as string | undefined,
-            roleId: opts.roleId as string | undefined,
-            secretId: opts.secretId as string | undefined,
-            wrappedSecretId: opts.wrappedSecretId as string | undefined,
-            approleMount: opts.approleMount as string | undefined,
+            ...vaultArgs(opts),
+            ...appRoleArgs(opts),
             dir: opts.dir as string,
             name: opts.name as string | undefined,
             mount: opts.mount as string | undefined,
@@ -244,10 +249,7 @@ export function buildProgram(io: CliIo, setCode: (code: number) => void): Comman
       setCode(
         await revoke(
           {
-            vaultAddr: opts.vaultAddr as string | undefined,
-            token: opts.token as string | undefined,
-            vaultCacert: opts.vaultCacert as string | undefined,
-            namespace: opts.namespace as string | undefined,
+            ...vaultArgs(opts),
             dir: opts.dir as string | undefined,
             serial: opts.serial as string | undefined,
             mount: opts.mount as string | undefined,
