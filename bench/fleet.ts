@@ -20,6 +20,7 @@
  */
 import { computeRenewAt, nextBackoff, type BackoffPolicy, type RandomSource, type SchedulePolicy } from '../packages/agent/src/core/schedule.js';
 import { validateConfig } from '../packages/agent/src/config/schema.js';
+import { prng } from '../scripts/test-utils/src/index.js';
 import { emitResult, parseArgs, runMain, UsageError } from './lib/args.js';
 import { machineLine } from './lib/env.js';
 import { fmt, table } from './lib/stats.js';
@@ -34,19 +35,6 @@ const spec = {
   seed: { default: 1, help: 'PRNG seed' },
 };
 
-/** mulberry32: small seeded PRNG, so a run is reproducible. */
-function prng(seed: number): RandomSource {
-  let a = seed >>> 0;
-  return {
-    next() {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    },
-  };
-}
 
 /** Binary min-heap of (time, agent) events. */
 class EventQueue {

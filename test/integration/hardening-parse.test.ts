@@ -22,26 +22,12 @@ import {
   silentLogger,
   splitPem,
 } from '../../packages/sdk/src/index.js';
-import { makeCa, makeLeaf, vaultOk } from '../../scripts/test-utils/src/index.js';
+import { makeCa, makeLeaf, prng, vaultOk, type Rng } from '../../scripts/test-utils/src/index.js';
 import { testdir } from '../helpers/vault.js';
 
 const SEED = Number(process.env.VAULTDIST_FUZZ_SEED ?? Date.now() % 1_000_000);
 const RUNS = Number(process.env.VAULTDIST_FUZZ_RUNS ?? 300);
 
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
-  return { next, int, pick, bool: (p = 0.5) => next() < p };
-}
-type Rng = ReturnType<typeof prng>;
 const CHARS = ['a', 'Z', '0', ':', '/', '.', '@', '%', ' ', '\n', '"', '\\', 'é', '😀', '-', '?', '#', '[', ']', '\0'];
 const str = (r: Rng, max = 12) => Array.from({ length: r.int(max + 1) }, () => r.pick(CHARS)).join('');
 function fail(msg: string): never {

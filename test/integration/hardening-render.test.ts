@@ -24,27 +24,13 @@ import {
   type OptfileOptions,
 } from '../../packages/sdk/src/index.js';
 import { testdir } from '../helpers/vault.js';
+import { prng, type Rng } from '../../scripts/test-utils/src/index.js';
 
 /** A hung erl ignores SIGTERM: bound every run and kill hard. */
 const ERL_OPTS = { encoding: 'utf8', maxBuffer: 64 << 20, timeout: 120_000, killSignal: 'SIGKILL' } as const;
 const SEED = Number(process.env.VAULTDIST_FUZZ_SEED ?? Date.now() % 1_000_000);
 const RUNS = Number(process.env.VAULTDIST_FUZZ_RUNS ?? 300);
 
-/** mulberry32: small, fast, good enough for input generation. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
-  return { next, int, pick, bool: (p = 0.5) => next() < p };
-}
-type Rng = ReturnType<typeof prng>;
 
 /** Characters that have broken renderers somewhere: quoting, escapes, comments, terms, shell, unicode. */
 const NASTY = ['"', "'", '\\', '\n', '\r', '\t', ' ', '%', '#', '{', '}', '[', ']', ',', '.', '$', '`', '(', ')', ';', '|', '&', '*', '?', '~', '\x7f', '\x01', 'é', 'ü', '€', '😀', '\u2028', '\u202e', '\ufeff', ':', '=', '+', '-', '@', '/', '~p', '\\x{41}', '$ENV', '"}].', "'.", '\uD800'];

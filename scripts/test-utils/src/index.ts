@@ -107,3 +107,23 @@ export function vaultErrors(...errors: string[]) {
 }
 
 export const PERMISSION_DENIED = '1 error occurred:\n\t* permission denied\n\n';
+
+/**
+ * Seeded PRNG (mulberry32: small, fast, good enough for test inputs and simulations), so a failing
+ * property test or a benchmark run can be reproduced from its seed. `next()` is in [0, 1), which also
+ * makes it a `Random` port for the agent's schedule code.
+ */
+export function prng(seed: number) {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const int = (n: number) => Math.floor(next() * n);
+  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
+  return { next, int, pick, bool: (p = 0.5) => next() < p };
+}
+export type Rng = ReturnType<typeof prng>;

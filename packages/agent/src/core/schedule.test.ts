@@ -1,19 +1,9 @@
+import { prng } from '../../../../scripts/test-utils/src/index.js';
 import { computeRenewAt, escalationLevel, nextBackoff, type RandomSource } from './schedule.js';
 import { deriveHealth, initialNodeStatus } from './state.js';
 
-/** Deterministic PRNG (mulberry32) so failures are reproducible. */
-function seeded(seed: number): RandomSource {
-  let a = seed >>> 0;
-  return {
-    next() {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    },
-  };
-}
+/** Deterministic PRNG so failures are reproducible. */
+const seeded = (seed: number): RandomSource => prng(seed);
 const fixed = (v: number): RandomSource => ({ next: () => v });
 const H = 3600_000;
 const cert = { notBefore: new Date(Date.UTC(2026, 0, 1, 0, 0, 0)), notAfter: new Date(Date.UTC(2026, 0, 2, 0, 0, 0)) }; // 24 h
