@@ -15,16 +15,7 @@ MOUNT=${VAULTDIST_MOUNT:-pki_dist}
 PORT=${DIST_PORT:-14369}
 COOKIE=${COOKIE:-example-cookie}
 CONNECT_ALL=${CONNECT_ALL:-false}
-if [ -z "${WORK:-}" ]; then WORK="$(mktemp -d)"; CLEAN_WORK=1; else CLEAN_WORK=0; mkdir -p "$WORK"; fi
-
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  if [ "$CLEAN_WORK" = 1 ]; then rm -rf "$WORK"; fi
-}
-trap cleanup EXIT INT TERM
-source "$ROOT/examples/shared/demo-lib.sh"
+source "$ROOT/examples/shared/demo-lib.sh"   # WORK, PIDS, cleanup at exit
 say() { printf '== %s\n' "$*"; }
 
 # The article's flags, one --erl per flag, plus TLS (-proto_dist, the optfile) and the interface to

@@ -11,15 +11,7 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 VAULTDIST=${VAULTDIST:-"node $ROOT/packages/cli/bin.js"}
 MOUNT=${VAULTDIST_MOUNT:-pki_dist}
 PORT=${DIST_PORT:-9100}
-if [ -z "${WORK:-}" ]; then WORK="$(mktemp -d)"; CLEAN_WORK=1; else CLEAN_WORK=0; mkdir -p "$WORK"; fi
-
-APP_PID=
-cleanup() {
-  if [ -n "$APP_PID" ]; then kill "$APP_PID" 2>/dev/null || true; wait "$APP_PID" 2>/dev/null || true; fi
-  if [ "$CLEAN_WORK" = 1 ]; then rm -rf "$WORK"; fi
-}
-trap cleanup EXIT INT TERM
-source "$ROOT/examples/shared/demo-lib.sh"
+source "$ROOT/examples/shared/demo-lib.sh"   # WORK, PIDS, cleanup at exit
 say() { printf '== %s\n' "$*"; }
 
 # What the node's distribution port serves (a TLS handshake with the node's own client credentials).
@@ -49,6 +41,7 @@ say "3. start: bin/app start (env.sh.eex adds the optfile, the port, the SIGHUP 
 export RELEASE_NODE=app@127.0.0.1 RELEASE_COOKIE=${RELEASE_COOKIE:-example-cookie} VAULTDIST_DIST_PORT="$PORT" VAULTDIST_LISTEN_IP=127.0.0.1
 "$APP" start >"$WORK/app.log" 2>&1 &
 APP_PID=$!
+PIDS+=("$APP_PID")
 for _ in $(seq 1 200); do [ -s "$VAULTDIST_DIR/beam.pid" ] && break; sleep 0.1; done
 [ -s "$VAULTDIST_DIR/beam.pid" ] || { echo "the release did not write its pidfile:" >&2; cat "$WORK/app.log" >&2; exit 1; }
 echo "app running, beam pid $(cat "$VAULTDIST_DIR/beam.pid") (bin/app pid says $("$APP" pid))"
@@ -82,5 +75,5 @@ check_epmd app
 say "7. bin/app stop (also over TLS distribution)"
 "$APP" stop
 wait "$APP_PID" || true
-APP_PID=
+PIDS=()   # stopped by bin/app stop: nothing left to kill
 say "summary: release served $FIRST, then $SECOND after a live reload; rpc over TLS before and after. OK"

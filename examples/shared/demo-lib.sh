@@ -1,4 +1,16 @@
 # Shared helpers for the examples' demo.sh scripts (sourced).
+#
+# Sourcing this also sets up the demo's work directory and cleanup: WORK (a new temp dir unless the
+# caller set WORK; removed at exit only when this made it) and PIDS (processes killed at exit; a demo
+# appends with PIDS+=($!)). The EXIT/INT/TERM trap is installed here.
+if [ -z "${WORK:-}" ]; then WORK="$(mktemp -d)"; CLEAN_WORK=1; else CLEAN_WORK=0; mkdir -p "$WORK"; fi
+PIDS=()
+demo_cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [ "$CLEAN_WORK" = 1 ]; then rm -rf "$WORK"; fi
+}
+trap demo_cleanup EXIT INT TERM
 
 # check_epmd [NODE_NAME...]: reports whether anything listens on 127.0.0.1:4369. These demos never
 # start an epmd (-start_epmd false). If an epmd started by something else is running, the named nodes
