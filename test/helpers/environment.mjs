@@ -11,6 +11,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { TestEnvironment } from 'jest-environment-node';
+import { secretsIn as findSecrets } from './secrets.mjs';
+
+/** What secret `text` contains, as human-readable names ([] when clean). */
+export const secretsIn = (text, rootToken) => findSecrets(text, rootToken).map((h) => h.what);
 
 /** Whether something accepts connections on 127.0.0.1:4369 (an epmd). */
 function epmdListening() {
@@ -24,20 +28,6 @@ function epmdListening() {
     s.once('connect', () => done(true));
     s.once('error', () => done(false));
   });
-}
-
-const PRIVATE_KEY_RE = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
-// OpenBao/Vault service and batch tokens: s./b. + 24 characters (OpenBao), hvs./hvb. + more (Vault).
-const TOKEN_RE = /(?<![A-Za-z0-9_.-])(?:hvs|hvb|s|b)\.[A-Za-z0-9_-]{24,}(?![A-Za-z0-9_-])/;
-
-/** What secret `text` contains, as human-readable names ([] when clean). */
-export function secretsIn(text, rootToken = process.env.VAULTDIST_TEST_VAULT_TOKEN) {
-  const hits = [];
-  if (PRIVATE_KEY_RE.test(text)) hits.push('a PRIVATE KEY block');
-  if (rootToken && rootToken.length >= 8 && text.includes(rootToken)) hits.push("the run's root token");
-  const token = TOKEN_RE.exec(text);
-  if (token) hits.push(`a Vault token (${token[0].slice(0, 6)}…)`);
-  return hits;
 }
 
 export default class VaultdistEnvironment extends TestEnvironment {

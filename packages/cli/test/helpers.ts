@@ -28,23 +28,11 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): Record
   return env;
 }
 
-// Mirrors `secretsIn` of test/helpers/environment.mjs (the suite-wide scan; that file is a jest
-// environment module, not importable from TS here): keep the two in step.
-const PRIVATE_KEY_RE = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
-// OpenBao/Vault service and batch tokens: s./b. + 24 characters (OpenBao), hvs./hvb. + more (Vault).
-const TOKEN_RE = /(?<![A-Za-z0-9_.-])(?:hvs|hvb|s|b)\.[A-Za-z0-9_-]{24,}(?![A-Za-z0-9_-])/;
+// The same check as the suite-wide scan in test/helpers/environment.mjs.
+import { secretsIn } from '../../../test/helpers/secrets.mjs';
 
-export type SecretFinding = 'private-key' | 'root-token' | 'vault-token';
-
-/** What secret `text` contains ([] when clean): a PRIVATE KEY block, the run's root token, a Vault-token-shaped string. */
-export function secretsIn(text: string, rootToken = process.env.VAULTDIST_TEST_VAULT_TOKEN): { kind: SecretFinding; what: string }[] {
-  const hits: { kind: SecretFinding; what: string }[] = [];
-  if (PRIVATE_KEY_RE.test(text)) hits.push({ kind: 'private-key', what: 'a PRIVATE KEY block' });
-  if (rootToken && rootToken.length >= 8 && text.includes(rootToken)) hits.push({ kind: 'root-token', what: "the run's root token (VAULTDIST_TEST_VAULT_TOKEN)" });
-  const token = TOKEN_RE.exec(text);
-  if (token) hits.push({ kind: 'vault-token', what: `a Vault token (${token[0].slice(0, 6)}…)` });
-  return hits;
-}
+export { secretsIn };
+export type { SecretFinding } from '../../../test/helpers/secrets.mjs';
 
 export interface RunOptions {
   env?: Record<string, string>;
