@@ -74,7 +74,6 @@ export type { KubernetesAuthOptions } from './auth/kubernetes.js';
 export { createLoginStrategy, loginRequest } from './auth/login.js';
 export type { LoginFn, LoginLease, LoginStrategyOptions } from './auth/login.js';
 export {
-  ensureConfigured,
   ensureAppRole,
   appRoleBody,
   readRoleId,
@@ -118,6 +117,7 @@ export {
   parseDurationSeconds,
   sameValue,
   diffFields,
+  ensureConfigured,
 } from './pki/admin.js';
 export type { Changed, GenerateRootOptions, IntermediateOptions, NodeRoleOptions, CaResult } from './pki/admin.js';
 

@@ -6,28 +6,11 @@
  */
 import type { VaultClient } from '../client.js';
 import { ConfigError, VaultResponseError } from '../errors.js';
-import { diffFields, type Changed } from '../pki/admin.js';
+import { ensureConfigured, type Changed } from '../pki/admin.js';
 
 interface Opts {
   signal?: AbortSignal | undefined;
   dryRun?: boolean | undefined;
-}
-
-/**
- * Generic read → diff → write for a configuration endpoint whose GET returns what POST accepts.
- * Fields absent from `body` are left alone.
- */
-export async function ensureConfigured(vault: VaultClient, path: string, body: Record<string, unknown>, o: Opts & { label?: string } = {}): Promise<Changed> {
-  const label = o.label ?? path;
-  const cur = await vault.read<Record<string, unknown>>(path, { signal: o.signal, allowNotFound: true });
-  if (cur.data) {
-    const diff = diffFields(body, cur.data);
-    if (!diff.length) return { changed: false, action: `${label} is up to date`, warnings: [] };
-    const w = o.dryRun ? undefined : await vault.write(path, body, { signal: o.signal, idempotent: true });
-    return { changed: true, action: `update ${label} (${diff.join(', ')})`, warnings: w?.warnings ?? [] };
-  }
-  const w = o.dryRun ? undefined : await vault.write(path, body, { signal: o.signal, idempotent: true });
-  return { changed: true, action: `create ${label}`, warnings: w?.warnings ?? [] };
 }
 
 const clean = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));

@@ -208,17 +208,26 @@ export function diffFields(body: Record<string, unknown>, current: Record<string
   return Object.keys(body).filter((k) => body[k] !== undefined && !sameValue(body[k], current[k]));
 }
 
+/**
+ * Generic read → diff → write for a configuration endpoint whose GET returns what POST accepts.
+ * Fields absent from `body` are left alone.
+ */
+export async function ensureConfigured(vault: VaultClient, path: string, body: Record<string, unknown>, o: Opts & { label?: string } = {}): Promise<Changed> {
+  const label = o.label ?? path;
+  const cur = await vault.read<Record<string, unknown>>(path, { signal: o.signal, allowNotFound: true });
+  if (cur.data) {
+    const diff = diffFields(body, cur.data);
+    if (!diff.length) return { changed: false, action: `${label} is up to date`, warnings: [] };
+    const w = o.dryRun ? undefined : await vault.write(path, body, { signal: o.signal, idempotent: true });
+    return { changed: true, action: `update ${label} (${diff.join(', ')})`, warnings: w?.warnings ?? [] };
+  }
+  const w = o.dryRun ? undefined : await vault.write(path, body, { signal: o.signal, idempotent: true });
+  return { changed: true, action: `create ${label}`, warnings: w?.warnings ?? [] };
+}
+
 /** Creates or updates a PKI role; unchanged when every field already has the wanted value. */
 export async function ensureRole(vault: VaultClient, mount: string, name: string, body: Record<string, unknown>, o: Opts = {}): Promise<Changed> {
-  const cur = await vault.read<Record<string, unknown>>(`${mount}/roles/${name}`, { signal: o.signal, allowNotFound: true });
-  if (cur.data) {
-    const diff = Object.keys(body).filter((k) => body[k] !== undefined && !sameValue(body[k], cur.data[k]));
-    if (!diff.length) return { changed: false, action: `role ${mount}/roles/${name} is up to date`, warnings: [] };
-    if (!o.dryRun) await vault.write(`${mount}/roles/${name}`, body, { signal: o.signal, idempotent: true });
-    return { changed: true, action: `update role ${mount}/roles/${name} (${diff.join(', ')})`, warnings: [] };
-  }
-  if (!o.dryRun) await vault.write(`${mount}/roles/${name}`, body, { signal: o.signal, idempotent: true });
-  return { changed: true, action: `create role ${mount}/roles/${name}`, warnings: [] };
+  return ensureConfigured(vault, `${mount}/roles/${name}`, body, { ...o, label: `role ${mount}/roles/${name}` });
 }
 
 /** Writes an ACL policy unless identical text is already stored. */

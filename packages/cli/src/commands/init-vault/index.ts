@@ -11,6 +11,7 @@ import {
   createSecretId,
   ensureAppRole,
   ensureAuthMethod,
+  ensureConfigured,
   ensureCertRole,
   ensureIntermediateCa,
   ensureMount,
@@ -29,7 +30,7 @@ import { parseDuration } from '../../duration.js';
 import { EXIT, ExitError, toExitError } from '../../errors.js';
 import type { Output } from '../../output.js';
 import { connectVault, type VaultFlags } from '../../vault.js';
-import { certAuthCrlName, decimalSerial, ensureConfig, importRootCa } from '../../vault-admin.js';
+import { certAuthCrlName, decimalSerial, importRootCa } from '../../vault-admin.js';
 
 export type AuthMethodName = 'approle' | 'cert' | 'token';
 
@@ -176,12 +177,12 @@ export async function initVault(o: InitVaultOptions, out: Output): Promise<numbe
       steps.push({
         name: `urls-${m}`,
         run: (dry) =>
-          ensureConfig(vault, `${m}/config/urls`, { issuing_certificates: [`${base}/v1/${m}/ca`], crl_distribution_points: [`${base}/v1/${m}/crl`] }, `${m}/config/urls`, { dryRun: dry }),
+          ensureConfigured(vault, `${m}/config/urls`, { issuing_certificates: [`${base}/v1/${m}/ca`], crl_distribution_points: [`${base}/v1/${m}/crl`] }, { label: `${m}/config/urls`, dryRun: dry }),
       });
     }
   }
   if (o.crlExpiry) {
-    steps.push({ name: 'crl', run: (dry) => ensureConfig(vault, `${o.mount}/config/crl`, { expiry: o.crlExpiry }, `${o.mount}/config/crl`, { dryRun: dry }) });
+    steps.push({ name: 'crl', run: (dry) => ensureConfigured(vault, `${o.mount}/config/crl`, { expiry: o.crlExpiry }, { label: `${o.mount}/config/crl`, dryRun: dry }) });
   }
   steps.push(
     { name: 'role', run: (dry) => ensureRole(vault, o.mount, o.role, roleBody(o), { dryRun: dry }) },
