@@ -16,8 +16,10 @@ say() { printf '== %s\n' "$*"; }
 
 # What the node's distribution port serves (a TLS handshake with the node's own client credentials).
 served_serial() {
-  openssl s_client -connect "127.0.0.1:$PORT" -cert "$VAULTDIST_DIR/bundle.pem" -key "$VAULTDIST_DIR/bundle.pem" \
-      -CAfile "$VAULTDIST_DIR/ca.pem" </dev/null 2>/dev/null \
+  # -cert_chain: without it s_client sends only the leaf, the node (TLS 1.3) answers with an
+  # "Unknown CA" alert after the handshake, and s_client's exit status then depends on timing.
+  openssl s_client -connect "127.0.0.1:$PORT" -cert "$VAULTDIST_DIR/bundle.pem" -cert_chain "$VAULTDIST_DIR/bundle.pem" \
+      -key "$VAULTDIST_DIR/bundle.pem" -CAfile "$VAULTDIST_DIR/ca.pem" </dev/null 2>/dev/null \
     | openssl x509 -noout -serial | sed 's/^serial=//' | tr 'A-F' 'a-f' | sed 's/../&:/g; s/:$//'
 }
 
