@@ -86,6 +86,22 @@ export type { AppRoleOptions, SecretIdResult, CreateSecretIdOptions, CertRoleOpt
 
 export { parseNodeName, nodeIdentityUri } from './node-name.js';
 export type { NodeName, NodeHostKind } from './node-name.js';
+export {
+  nodeSlug,
+  nodeIdentityNames,
+  nodePkiRoleBody,
+  nodeIdentityPolicy,
+  nodeAppRoleOptions,
+  nodeCertRoleOptions,
+  ensureNodePkiRole,
+  ensureNodeIdentity,
+  ensureAbsent,
+  hostTemplateOf,
+  hostAllowed,
+  DEFAULT_REGISTRY_MOUNT,
+  DEFAULT_NODE_POLICY_PREFIX,
+} from './identity.js';
+export type { NodeIdentityNames, NodePkiRoleOptions, NodePolicyOptions, NodeTokenOptions, EnsureNodeIdentityOptions, EnsureNodeIdentityResult, HostTemplate } from './identity.js';
 
 export { generateKeyPair, exportPrivateKeyPem, splitPem, toPem, keyAlgorithm, KEY_TYPES } from './x509/keys.js';
 export type { KeyType } from './x509/keys.js';
@@ -149,3 +165,29 @@ export { revokeCertificate } from './pki/revoke.js';
 export type { RevokeCertificateOptions, RevokeCertificateResult } from './pki/revoke.js';
 export { fetchCrl, parseCrl, writeCrlDir, caSubjectHash, opensslNameHash } from './pki/crl.js';
 export type { CrlInfo, RevokedEntry, FetchCrlOptions, WriteCrlDirOptions, WriteCrlDirResult } from './pki/crl.js';
+
+// The registry plugin (#13): typed client + the peers/dist.port files shared with vaultdist_epmd.
+export {
+  registerNode,
+  renewRegistration,
+  listMembers,
+  readMember,
+  deregisterNode,
+  evictNode,
+  writeClusterConfig,
+  readClusterConfig,
+} from './registry/client.js';
+export type {
+  RegistryTarget,
+  RegisterNodeOptions,
+  Registration,
+  RenewRegistrationOptions,
+  RenewedLease,
+  RegistryMember,
+  MembersResult,
+  NodeRefOptions,
+  ClusterConfig,
+  WriteClusterConfigOptions,
+} from './registry/client.js';
+export { renderPeersFile, parsePeersFile, parseDistPortFile, writePeersFile, PEERS_FILE, DIST_PORT_FILE } from './registry/peers-file.js';
+export type { PeerEntry, PeerState, PeersFile, DistPortInfo, WritePeersFileOptions } from './registry/peers-file.js';
