@@ -6,9 +6,8 @@ import { ConfigError, NodeNameError } from '../errors.js';
 import { parseNodeName, type NodeName } from '../node-name.js';
 import { normalizeSerial } from '../x509/parse.js';
 
-import { DEFAULT_REGISTRY_MOUNT } from '../identity.js';
-
-export { DEFAULT_REGISTRY_MOUNT };
+/** The plugin's default mount (the same value as identity.ts's DEFAULT_REGISTRY_MOUNT, the one exported). */
+export const DEFAULT_REGISTRY_MOUNT = 'vaultdist';
 
 const MOUNT = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
 /** Cluster names are one path segment; kept to what reads well in a URL and a metric label. */
