@@ -21,11 +21,25 @@
 %%   -erl_epmd_port P                                    one fixed port for every node (the default)
 %% The node's own listen port is looked up the same way with its own name. A node that has no port
 %% configured for itself refuses to start distribution with `{vaultdist_epmd, {no_port, Node}}`
-%% (client-only nodes started with `-dist_listen false` never ask).
+%% (client-only nodes started with `-dist_listen false` never ask), unless it has a port file (below):
+%% then it listens on a dynamic port (or one from `-kernel inet_dist_listen_min/max`).
+%%
+%% Registry discovery (issue #13), both optional:
+%%   -vaultdist_epmd_peers_file DIR/peers   the vaultdist agent's last-known registry members
+%%                                          (`node <name@host> <host> <port> <live|stale> ...` lines).
+%%                                          A peer's port (and address) comes from its entry there,
+%%                                          after the per-node map and before the port base and the
+%%                                          fixed -erl_epmd_port. Read on every lookup (the agent
+%%                                          replaces it atomically); stale entries are used too: they
+%%                                          are the best address known during a Vault outage.
+%%   -vaultdist_epmd_port_file DIR/dist.port written (atomically) when the node starts listening:
+%%                                          `port P`, `otp_release R`, `os_pid PID`, `name N`, so the
+%%                                          agent can register a node whose port is dynamic.
 -module(vaultdist_epmd).
 
 -export([start_link/0, register_node/2, register_node/3, listen_port_please/2,
-         port_please/2, port_please/3, address_please/3, names/0, names/1, port_for/2]).
+         port_please/2, port_please/3, address_please/3, names/0, names/1, port_for/2,
+         peers/0, peers_file/0, read_peers/1]).
 
 %% ERL_DIST_VER_LOW of OTP 25 (what erl_epmd answers for a fixed port; every OTP >= 23 speaks it).
 -define(DIST_VERSION, 6).
@@ -38,31 +52,38 @@ start_link() ->
 register_node(Name, Port) ->
     register_node(Name, Port, inet_tcp).
 
-register_node(_Name, _Port, _Driver) ->
+register_node(Name, Port, _Driver) ->
+    write_port_file(Name, Port),
     {ok, -1}.
 
-%% The port this node listens on.
+%% The port this node listens on (0: dynamic, when a port file reports it to the agent).
 listen_port_please(Name, Host) ->
-    case port_for(Name, Host) of
-        {ok, Port} ->
+    case {static_port_for(Name, Host), port_file()} of
+        {{ok, Port}, _} ->
             {ok, Port};
-        error ->
+        {error, PortFile} when PortFile =/= undefined ->
+            {ok, 0};
+        {error, undefined} ->
             Node = node_string(Name, Host),
             logger:error("vaultdist_epmd: no distribution port configured for this node (~ts); set "
-                         "-erl_epmd_port, -vaultdist_epmd_ports or -vaultdist_epmd_port_base", [Node]),
+                         "-erl_epmd_port, -vaultdist_epmd_ports, -vaultdist_epmd_port_base, or "
+                         "-vaultdist_epmd_port_file for a dynamic port", [Node]),
             erlang:error({vaultdist_epmd, {no_port, Node}})
     end.
 
 %% Resolves the peer's address and port in one step, so port_please is never needed for dialling.
 address_please(Name, Host, AddressFamily) ->
-    case inet:getaddr(Host, AddressFamily) of
-        {ok, Ip} ->
-            case port_for(Name, Host) of
-                {ok, Port} -> {ok, Ip, Port, ?DIST_VERSION};
-                error -> no_port(Name, Host)
+    case resolve(Name, Host) of
+        {ok, Port, DialHost} ->
+            case inet:getaddr(DialHost, AddressFamily) of
+                {ok, Ip} -> {ok, Ip, Port, ?DIST_VERSION};
+                Error -> Error
             end;
-        Error ->
-            Error
+        error ->
+            case inet:getaddr(Host, AddressFamily) of
+                {ok, _} -> no_port(Name, Host);
+                Error -> Error
+            end
     end.
 
 port_please(Name, Host) ->
@@ -84,20 +105,137 @@ names(_Host) ->
 %% @doc The configured distribution port of Name@Host (Name: atom or string; Host: string, atom or IP
 %% tuple; an IP tuple only matches name-part keys). Exported for diagnostics.
 -spec port_for(atom() | string(), atom() | string() | inet:ip_address()) -> {ok, inet:port_number()} | error.
-port_for(Name0, Host0) ->
-    Name = to_list(Name0),
-    Full = case host_string(Host0) of
-               undefined -> undefined;
-               H -> Name ++ "@" ++ H
-           end,
-    Map = port_map(),
-    Lookups = [fun() -> lookup(Full, Map) end,
-               fun() -> lookup(Name, Map) end,
-               fun() -> derived(Name) end,
-               fun() -> fixed() end],
-    first(Lookups).
+port_for(Name, Host) ->
+    case resolve(Name, Host) of
+        {ok, Port, _} -> {ok, Port};
+        error -> error
+    end.
+
+%% @doc The peers file's entries as `{Node, Host, Port, live | stale}` (Node: "name@host" string);
+%% [] without a peers file or when it cannot be read.
+-spec peers() -> [{string(), string(), inet:port_number(), live | stale}].
+peers() ->
+    case peers_file() of
+        undefined -> [];
+        Path -> read_peers(Path)
+    end.
+
+%% @doc The `-vaultdist_epmd_peers_file` path, or undefined.
+peers_file() ->
+    case init:get_argument(vaultdist_epmd_peers_file) of
+        {ok, [[P | _] | _]} -> P;
+        _ -> undefined
+    end.
 
 %%--------------------------------------------------------------------------------------------------
+
+%% Port (and the host to dial) of Name@Host: the per-node map (full name, then name part), the peers
+%% file (exact name@host), the port base, the fixed port.
+resolve(Name0, Host0) ->
+    Name = to_list(Name0),
+    Full = full_name(Name, Host0),
+    Map = port_map(),
+    Lookups = [fun() -> with_host(lookup(Full, Map), Host0) end,
+               fun() -> with_host(lookup(Name, Map), Host0) end,
+               fun() -> peer_lookup(Full) end,
+               fun() -> with_host(derived(Name), Host0) end,
+               fun() -> with_host(fixed(), Host0) end],
+    first3(Lookups).
+
+%% The node's own listen port: configuration only (never the peers file: a restarted node must not
+%% take its previous, possibly reused, port from there).
+static_port_for(Name0, Host0) ->
+    Name = to_list(Name0),
+    Map = port_map(),
+    first([fun() -> lookup(full_name(Name, Host0), Map) end,
+           fun() -> lookup(Name, Map) end,
+           fun() -> derived(Name) end,
+           fun() -> fixed() end]).
+
+full_name(Name, Host0) ->
+    case host_string(Host0) of
+        undefined -> undefined;
+        H -> Name ++ "@" ++ H
+    end.
+
+with_host({ok, Port}, Host) -> {ok, Port, Host};
+with_host(error, _Host) -> error.
+
+first3([]) -> error;
+first3([F | Rest]) ->
+    case F() of
+        {ok, _, _} = Ok -> Ok;
+        error -> first3(Rest)
+    end.
+
+peer_lookup(undefined) -> error;
+peer_lookup(Full) ->
+    case lists:keyfind(Full, 1, peers()) of
+        {_, Host, Port, _State} -> {ok, Port, Host};
+        false -> error
+    end.
+
+%% @doc The entries of a peers file (see peers/0); [] when it cannot be read. Used by vaultdist_cluster.
+-spec read_peers(file:filename()) -> [{string(), string(), inet:port_number(), live | stale}].
+read_peers(Path) ->
+    case prim_file:read_file(Path) of
+        {ok, Bin} ->
+            Lines = string:split(unicode:characters_to_list(Bin), "\n", all),
+            lists:flatmap(fun peer_line/1, Lines);
+        {error, _} ->
+            []
+    end.
+
+peer_line(Line) ->
+    case string:lexemes(Line, " \t\r") of
+        ["node", Node, Host, PortS, State | _] ->
+            try list_to_integer(PortS) of
+                Port when Port >= 1, Port =< 65535 ->
+                    case valid_node(Node) of
+                        true -> [{Node, Host, Port, case State of "stale" -> stale; _ -> live end}];
+                        false -> []
+                    end;
+                _ -> []
+            catch error:badarg -> []
+            end;
+        _ ->
+            []
+    end.
+
+valid_node(Node) ->
+    re:run(Node, "^[A-Za-z0-9_-]+@[A-Za-z0-9.-]+$", [{capture, none}]) =:= match.
+
+port_file() ->
+    case init:get_argument(vaultdist_epmd_port_file) of
+        {ok, [[P | _] | _]} -> P;
+        _ -> undefined
+    end.
+
+%% Written from register_node/3, i.e. once the listen socket is bound: the real port even when it
+%% was dynamic. Temp file + rename: the agent never reads a half-written file. prim_file: at boot
+%% distribution starts before the file server.
+write_port_file(Name, Port) ->
+    case port_file() of
+        undefined ->
+            ok;
+        Path ->
+            Text = io_lib:format("port ~b~notp_release ~ts~nos_pid ~ts~nname ~ts~n",
+                                 [Port, erlang:system_info(otp_release), os:getpid(), to_list(Name)]),
+            Tmp = Path ++ ".tmp." ++ os:getpid(),
+            case prim_file:write_file(Tmp, unicode:characters_to_binary(Text)) of
+                ok ->
+                    case prim_file:rename(Tmp, Path) of
+                        ok -> ok;
+                        {error, Why} -> port_file_error(Path, Why)
+                    end;
+                {error, Why} ->
+                    port_file_error(Path, Why)
+            end
+    end.
+
+port_file_error(Path, Why) ->
+    %% not fatal: the node runs, the agent just cannot register a dynamic port
+    logger:error("vaultdist_epmd: cannot write the port file ~ts: ~tp", [Path, Why]).
 
 first([]) -> error;
 first([F | Rest]) ->
