@@ -69,16 +69,17 @@ describe('createVaultClient faults (msw)', () => {
         reads++;
         return HttpResponse.json(vaultErrors('upstream'), { status: 502 });
       }),
-      http.post(`${ADDR}/v1/pki/sign/node`, () => {
+      http.post(`${ADDR}/v1/pki/issue/node`, () => {
         writes++;
-        return HttpResponse.json(vaultErrors('node is not active'), { status: 503 });
+        // a 502 may come after the write was executed (503/429 prove it was not: those are resent)
+        return HttpResponse.json(vaultErrors('upstream'), { status: 502 });
       }),
     );
-    const e1 = await failure(client({ retry: { retries: 3, baseDelayMs: 1 } }).read('pki/cert/ca'));
+    const e1 = await failure(client({ retry: { retries: 3, baseDelayMs: 1, unavailableBudgetMs: 0 } }).read('pki/cert/ca'));
     expect(isVaultHttpError(e1) && e1.status).toBe(502);
     expect(reads).toBe(4);
-    const e2 = await failure(client({ retry: { retries: 3, baseDelayMs: 1 } }).write('pki/sign/node', { csr: 'x' }));
-    expect(isVaultHttpError(e2) && e2.status).toBe(503);
+    const e2 = await failure(client({ retry: { retries: 3, baseDelayMs: 1 } }).write('pki/issue/node', { common_name: 'x' }));
+    expect(isVaultHttpError(e2) && e2.status).toBe(502);
     expect(writes).toBe(1);
   });
 

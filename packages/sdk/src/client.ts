@@ -1,4 +1,5 @@
 import { readFileSync, readdirSync } from 'node:fs';
+import http from 'node:http';
 import https from 'node:https';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -15,7 +16,7 @@ import {
   VaultSdkError,
 } from './errors.js';
 import { createDefaultLogger, type Logger } from './logger.js';
-import { DEFAULT_RETRY_POLICY, parseRetryAfter, retryDelayMs, type AttemptOutcome, type RetryPolicy } from './transport/retry-policy.js';
+import { DEFAULT_RETRY_POLICY, parseRetryAfter, retryDelayMs, safeToResend, type AttemptOutcome, type RetryPolicy } from './transport/retry-policy.js';
 import { delay } from './transport/delay.js';
 import { redactText, redactUrl } from './transport/redact.js';
 import { resolveVaultConnection, type ResolvedVaultConnection, type VaultConnectionOptions } from './vault/config.js';
@@ -30,6 +31,10 @@ const axios = require('axios') as AxiosStatic;
 
 interface NodeVaultClient {
   request(options: Record<string, unknown>): Promise<unknown>;
+  token: string | undefined;
+  namespace: string | undefined;
+  pathPrefix: string;
+  endpoint: string;
 }
 
 export type VaultMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'LIST';
@@ -130,6 +135,14 @@ export interface VaultClientOptions extends VaultConnectionOptions {
   env?: Record<string, string | undefined> | undefined;
   /** Randomness for jitter, [0,1). @default Math.random */
   random?: (() => number) | undefined;
+  /**
+   * Largest answer read from Vault, in bytes; a larger one is cut off while it streams in and
+   * refused with a VaultResponseError (issue #15: a 200 MB answer took 300 MB of memory).
+   * @default DEFAULT_MAX_RESPONSE_BYTES (16 MiB)
+   */
+  maxResponseBytes?: number | undefined;
+  /** How long an address that failed sorts last in the failover order. @default 10000 */
+  unhealthyCooldownMs?: number | undefined;
 }
 
 export interface VaultClient {
@@ -140,8 +153,12 @@ export interface VaultClient {
   write<T = Record<string, unknown>>(path: string, body?: unknown, options?: VaultRequestOptions): Promise<VaultResponse<T>>;
   list(path: string, options?: VaultRequestOptions): Promise<string[]>;
   delete(path: string, options?: VaultRequestOptions): Promise<VaultResponse<unknown>>;
-  /** GET sys/health without throwing on standby/sealed codes. */
-  health(options?: { signal?: AbortSignal }): Promise<VaultHealth>;
+  /**
+   * GET sys/health without throwing on standby/sealed codes. With several addresses: the first
+   * active server in failover order, else the best answer (an unsealed standby over a sealed one);
+   * `address` asks one configured server only.
+   */
+  health(options?: { signal?: AbortSignal | undefined; address?: string | undefined }): Promise<VaultHealth>;
   /** A client with the same connection but another auth strategy or defaults (ky `extend`). */
   extend(options: Partial<VaultClientOptions>): VaultClient;
   /** The auth strategy in use, if any. */
@@ -150,6 +167,8 @@ export interface VaultClient {
 
 export interface VaultHealth {
   status: number;
+  /** The configured address that answered. */
+  address: string;
   initialized: boolean;
   sealed: boolean;
   standby: boolean;
@@ -161,9 +180,46 @@ interface RawResult {
   body: unknown;
   text: string;
   headers: Record<string, string>;
+  /** The origin that gave this answer (the redirect target after a 307). */
+  address: string;
 }
 
 const MALFORMED = Symbol('malformed');
+
+/** @default 16 MiB: a CRL with ~400 000 entries. A larger answer is refused while it streams in. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+/** How long an address that failed stays at the back of the failover order. */
+export const DEFAULT_UNHEALTHY_COOLDOWN_MS = 10_000;
+
+/**
+ * Characters of one Vault path segment. Everything the SDK and the plugin build from validated names
+ * (mounts, role and policy names, `name@host`, colon-hex serials) fits; `%`, `\`, whitespace and
+ * control characters never do, and `.`/`..` are refused as whole segments (issue #15: `--role
+ * ../../sys/seal` reached `sys/seal`, because URL normalisation resolves the dots).
+ */
+const SEGMENT = /^[A-Za-z0-9_.@:+=,~-]+$/;
+const QUERY = /^[A-Za-z0-9_.=&,:-]*$/;
+
+/**
+ * Validates a Vault API path (without `/v1/`) at the client's choke point. A leading `/` and one
+ * trailing `/` (LIST style) are tolerated; empty, `.` and `..` segments and odd characters are not.
+ * @throws ConfigError naming the path and the segment.
+ */
+export function checkVaultPath(path: string): string {
+  const bad = (message: string) => new ConfigError([{ path: 'path', message: `Vault path ${JSON.stringify(path)}: ${message}` }]);
+  if (typeof path !== 'string') throw bad('not a string');
+  const q = path.indexOf('?');
+  const p = (q === -1 ? path : path.slice(0, q)).replace(/^\//, '').replace(/\/$/, '');
+  const query = q === -1 ? '' : path.slice(q + 1);
+  if (!p) throw bad('empty');
+  for (const seg of p.split('/')) {
+    if (seg === '') throw bad('empty segment');
+    if (seg === '.' || seg === '..') throw bad(`segment ${JSON.stringify(seg)} is not allowed`);
+    if (!SEGMENT.test(seg)) throw bad(`segment ${JSON.stringify(seg)} has characters outside [A-Za-z0-9_.@:+=,~-]`);
+  }
+  if (!QUERY.test(query)) throw bad('query has odd characters');
+  return q === -1 ? p : `${p}?${query}`;
+}
 
 function loadCa(conn: ResolvedVaultConnection): string[] | undefined {
   const out: string[] = [];
@@ -223,7 +279,45 @@ function safeCause(e: unknown, errno: string | undefined): Error {
 }
 
 /**
+ * Stops reusing an agent's connections: idle keep-alive sockets are closed now, busy ones when their
+ * request ends (`keepAlive = false` makes Node close a socket on release instead of pooling it).
+ * In-flight requests are not cut. Behind a TCP load balancer this is what moves the next request
+ * to another backend (issue #14: a client pinned to a sealed standby for 25 s).
+ */
+function retireAgent(agent: http.Agent): void {
+  (agent as unknown as { keepAlive: boolean }).keepAlive = false;
+  for (const list of Object.values(agent.freeSockets)) for (const s of list ?? []) s.destroy();
+}
+
+/** One configured server: its node-vault instance and its own keep-alive pool. */
+interface Endpoint {
+  address: string;
+  nv: NodeVaultClient;
+  agent: http.Agent;
+  /** Monotonic ms until which the address sorts last (it failed recently). */
+  downUntilMs: number;
+}
+
+/**
  * Creates a typed Vault/OpenBao client.
+ *
+ * **HA** (issue #14): `address` may list several servers (or one load balancer). Each request:
+ * 1. is validated (`checkVaultPath`: no `..`, empty or odd segments);
+ * 2. goes to the address that last answered well, then the others; an address that failed sorts last
+ *    for `unhealthyCooldownMs`;
+ * 3. moves on to the next address, dropping the failed address's keep-alive connections, when the
+ *    answer says the server cannot serve it (sealed, standby without an active node, 429, 5xx
+ *    except 501), or on a connection error or the per-attempt timeout, provided resending is safe
+ *    (idempotent calls, signs, or a failure that proves nothing was executed, see `safeToResend`);
+ * 4. follows one 307/308 redirect (a standby pointing at the active node), re-sending the body;
+ * 5. after a round over all addresses failed, retries per the retry policy (which outlasts a leader
+ *    election while the servers answer "unavailable");
+ * 6. reads at most `maxResponseBytes` of an answer.
+ * Errors name the address that failed and the others tried.
+ *
+ * **Environment**: only `readVaultEnv` (vault/config.ts) reads `BAO_*`/`VAULT_*` (through `options.env`). node-vault
+ * would add `process.env.VAULT_TOKEN`/`VAULT_NAMESPACE`/`VAULT_PREFIX` to every request on its own
+ * (even logins and CA reads); its instances are neutralised below, and the SDK sets every header.
  *
  * @example
  * const vault = createVaultClient({ address: 'http://127.0.0.1:8200', token: 'root' });
@@ -235,69 +329,128 @@ export function createVaultClient(options: VaultClientOptions = {}): VaultClient
   const logger = options.logger ?? createDefaultLogger();
   const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
   const random = options.random ?? Math.random;
+  const maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+  const cooldownMs = options.unhealthyCooldownMs ?? DEFAULT_UNHEALTHY_COOLDOWN_MS;
   const onWarning = options.onWarning ?? ((w: string, path: string) => logger.warn('vault warning', { path, warning: w }));
   const auth: AuthStrategy | undefined =
     options.auth ?? (connection.token !== undefined ? staticToken(connection.token) : undefined);
-  const defaultAgent = connection.address.startsWith('https:') ? createHttpsAgent(connection) : undefined;
+  // Built once (reads the CA files); every https pool shares the TLS options.
+  let httpsTemplate: https.Agent | undefined;
+  const newAgent = (address: string): http.Agent => {
+    if (!address.startsWith('https:')) return new http.Agent({ keepAlive: true });
+    httpsTemplate ??= createHttpsAgent(connection);
+    return new https.Agent({ ...httpsTemplate.options, keepAlive: true });
+  };
+  /** Pools for redirect targets that are not configured addresses. */
+  const extraAgents = new Map<string, http.Agent>();
+  const agentFor = (origin: string): http.Agent => {
+    const ep = endpoints.find((e) => new URL(e.address).origin === origin);
+    if (ep) return ep.agent;
+    let a = extraAgents.get(origin);
+    if (!a) extraAgents.set(origin, (a = newAgent(origin)));
+    return a;
+  };
 
   // The transport node-vault calls. It never throws for HTTP statuses; node-vault maps those.
-  const rp = (opts: Record<string, unknown>): Promise<{ statusCode: number; body: unknown; request: { path: string } }> => {
+  const rp = async (opts: Record<string, unknown>): Promise<{ statusCode: number; body: unknown; request: { path: string } }> => {
     const capture = opts.capture as { result?: RawResult };
-    return axios
-      .request({
+    let url = new URL(opts.uri as string);
+    let agent = (opts.httpsAgent as http.Agent | undefined) ?? (opts.agent as http.Agent);
+    for (let redirects = 0; ; redirects++) {
+      const res: AxiosResponse<string> = await axios.request({
         method: opts.method as string,
-        url: opts.uri as string,
+        url: url.toString(),
         headers: opts.headers as Record<string, string>,
         data: opts.body === undefined ? undefined : JSON.stringify(opts.body),
         signal: opts.signal as AbortSignal,
-        httpsAgent: (opts.httpsAgent as https.Agent | undefined) ?? defaultAgent,
+        httpAgent: agent,
+        httpsAgent: agent,
         responseType: 'text',
         transformResponse: [(x: unknown) => x],
         validateStatus: () => true,
-        maxRedirects: 1,
+        // (4) redirects are followed here, once, so the body is re-sent and the answer is bounded too
+        maxRedirects: 0,
+        maxContentLength: maxResponseBytes,
+        maxBodyLength: Infinity,
         proxy: false,
-      })
-      .then((res: AxiosResponse<string>) => {
-        const text = typeof res.data === 'string' ? res.data : '';
-        const ctype = String(res.headers['content-type'] ?? '');
-        let body: unknown = text;
-        if (text && (ctype.includes('json') || (!opts.raw && /^\s*[{[]/.test(text)))) {
-          try {
-            body = JSON.parse(text);
-          } catch {
-            body = MALFORMED;
-          }
-        }
-        const headers: Record<string, string> = {};
-        for (const [k, v] of Object.entries(res.headers)) headers[k.toLowerCase()] = String(v);
-        capture.result = { statusCode: res.status, body, text, headers };
-        let path = opts.uri as string;
-        try {
-          path = new URL(path).pathname;
-        } catch {
-          /* keep */
-        }
-        return { statusCode: res.status, body: body === MALFORMED ? {} : body, request: { path } };
       });
+      const location = res.headers.location;
+      if ((res.status === 307 || res.status === 308) && typeof location === 'string' && redirects < 1) {
+        const next = new URL(location, url);
+        if (next.protocol === 'http:' || next.protocol === 'https:') {
+          logger.debug('vault redirect', { from: url.origin, to: next.origin, status: res.status });
+          if (!opts.httpsAgent || next.protocol !== 'https:') agent = agentFor(next.origin);
+          url = next;
+          continue;
+        }
+      }
+      const text = typeof res.data === 'string' ? res.data : '';
+      const ctype = String(res.headers['content-type'] ?? '');
+      let body: unknown = text;
+      if (text && (ctype.includes('json') || (!opts.raw && /^\s*[{[]/.test(text)))) {
+        try {
+          body = JSON.parse(text);
+        } catch {
+          body = MALFORMED;
+        }
+      }
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(res.headers)) headers[k.toLowerCase()] = String(v);
+      capture.result = { statusCode: res.status, body, text, headers, address: url.origin };
+      return { statusCode: res.status, body: body === MALFORMED ? {} : body, request: { path: url.pathname } };
+    }
   };
-  const nv = nodeVault({
-    endpoint: connection.address,
-    apiVersion: 'v1',
-    'request-promise': { defaults: () => rp },
-    namespace: connection.namespace,
-    noCustomHTTPVerbs: true,
+  const endpoints: Endpoint[] = connection.addresses.map((address) => {
+    const nv = nodeVault({
+      endpoint: address,
+      apiVersion: 'v1',
+      'request-promise': { defaults: () => rp },
+      noCustomHTTPVerbs: true,
+      debug: () => {},
+    });
+    // node-vault falls back to process.env.VAULT_TOKEN / VAULT_NAMESPACE / VAULT_PREFIX / VAULT_ADDR
+    // for unset config and adds them to *every* request (issue #14: the operator's token went out
+    // on AppRole logins and CA reads). The SDK owns these: clear them after construction, since
+    // `config.x || process.env.X` cannot be defeated through the config.
+    nv.token = undefined;
+    nv.namespace = undefined;
+    nv.pathPrefix = '';
+    nv.endpoint = address;
+    return { address, nv, agent: newAgent(address), downUntilMs: 0 };
   });
+  let preferred = 0;
 
-  async function attempt(method: VaultMethod, path: string, ro: VaultRequestOptions, token: string | undefined, signal: AbortSignal): Promise<RawResult> {
+  /** (2) The failover order: the last good address first, then the others; recent failures last. */
+  function order(): Endpoint[] {
+    const now = performance.now();
+    const rotated = endpoints.map((_, i) => endpoints[(preferred + i) % endpoints.length]!);
+    return [...rotated.filter((e) => e.downUntilMs <= now), ...rotated.filter((e) => e.downUntilMs > now).sort((a, b) => a.downUntilMs - b.downUntilMs)];
+  }
+  function markUp(ep: Endpoint): void {
+    ep.downUntilMs = 0;
+    preferred = endpoints.indexOf(ep);
+  }
+  /** (3) An address failed: sort it last for a while and drop its keep-alive connections. */
+  function markDown(ep: Endpoint, reason: string): void {
+    if (endpoints.length > 1 || ep.downUntilMs === 0) logger.debug('vault address failed', { address: ep.address, reason });
+    ep.downUntilMs = performance.now() + cooldownMs;
+    const old = ep.agent;
+    ep.agent = newAgent(ep.address);
+    retireAgent(old);
+  }
+
+  async function attempt(ep: Endpoint, method: VaultMethod, path: string, ro: VaultRequestOptions, token: string | undefined, signal: AbortSignal): Promise<RawResult> {
+    // Every header is set here; node-vault adds none (see above).
     const headers: Record<string, string> = { 'X-Vault-Request': 'true' };
     if (token) headers['X-Vault-Token'] = token;
+    if (connection.namespace) headers['X-Vault-Namespace'] = connection.namespace;
     if (ro.wrapTtl) headers['X-Vault-Wrap-TTL'] = ro.wrapTtl;
     if (ro.body !== undefined) headers['Content-Type'] = method === 'PATCH' ? 'application/merge-patch+json' : 'application/json';
     const capture: { result?: RawResult } = {};
     const isList = method === 'LIST';
-    const p = `/${path.replace(/^\/+/, '')}${isList ? (path.includes('?') ? '&' : '?') + 'list=true' : ''}`;
+    const p = `/${path}${isList ? (path.includes('?') ? '&' : '?') + 'list=true' : ''}`;
     try {
-      await nv.request({
+      await ep.nv.request({
         path: p,
         method: isList ? 'GET' : method,
         headers,
@@ -306,6 +459,7 @@ export function createVaultClient(options: VaultClientOptions = {}): VaultClient
         capture,
         raw: ro.raw,
         httpsAgent: ro.httpsAgent,
+        agent: ep.agent,
       });
     } catch (e) {
       // node-vault rejects non-2xx answers (ApiResponseError); we rebuild them from the capture below.
@@ -314,7 +468,7 @@ export function createVaultClient(options: VaultClientOptions = {}): VaultClient
     return capture.result as RawResult;
   }
 
-  function httpError(method: VaultMethod, path: string, r: RawResult): VaultHttpError {
+  function httpError(method: VaultMethod, path: string, r: RawResult, alsoTried: string[]): VaultHttpError {
     const errs =
       r.body && typeof r.body === 'object' && Array.isArray((r.body as { errors?: unknown }).errors)
         ? ((r.body as { errors: unknown[] }).errors.map(String))
@@ -323,10 +477,11 @@ export function createVaultClient(options: VaultClientOptions = {}): VaultClient
       status: r.statusCode,
       errors: errs,
       method,
-      url: redactUrl(`${connection.address}/v1/${path}`),
+      url: redactUrl(`${r.address}/v1/${path}`),
       namespace: connection.namespace,
       requestId: r.headers['x-request-id'],
       retryAfterMs: parseRetryAfter(r.headers['retry-after'], Date.now()),
+      alsoTried,
     };
     if (r.statusCode === 503 && errs.some((e) => /sealed/i.test(e))) return new VaultSealedError(init);
     if (r.statusCode === 403) return new VaultPermissionDeniedError(init);
@@ -334,74 +489,99 @@ export function createVaultClient(options: VaultClientOptions = {}): VaultClient
   }
 
   async function requestOnce<T>(method: VaultMethod, path: string, ro: VaultRequestOptions): Promise<VaultResponse<T>> {
-    const url = redactUrl(`${connection.address}/v1/${path}`);
     const p: RetryPolicy = { ...policy, ...ro.retry };
     const idempotent = ro.idempotent ?? (method === 'GET' || method === 'LIST');
-    for (let n = 1; ; n++) {
-      ro.signal?.throwIfAborted();
-      const token = ro.unauthenticated ? undefined : (ro.token ?? (auth ? await auth.getToken(ctx, ro.signal) : undefined));
-      const timeout = AbortSignal.timeout(p.timeoutMs);
-      const signal = ro.signal ? AbortSignal.any([ro.signal, timeout]) : timeout;
-      let outcome: AttemptOutcome;
-      let failure: Error;
-      try {
-        const r = await attempt(method, path, ro, token, signal);
-        if (r.statusCode < 400) {
-          if (r.body === MALFORMED) throw new VaultResponseError(url, `malformed JSON in a ${r.statusCode} answer`);
-          if (ro.raw) {
-            return { status: r.statusCode, data: undefined as T, warnings: [], auth: undefined, wrapInfo: undefined, requestId: undefined, text: r.text };
+    const started = performance.now();
+    for (let round = 1; ; round++) {
+      const tried: string[] = [];
+      let last: { failure: Error; outcome: AttemptOutcome } | undefined;
+      let unavailable = false;
+      for (const ep of order()) {
+        ro.signal?.throwIfAborted();
+        const token = ro.unauthenticated ? undefined : (ro.token ?? (auth ? await auth.getToken(ctx, ro.signal) : undefined));
+        const timeout = AbortSignal.timeout(p.timeoutMs);
+        const signal = ro.signal ? AbortSignal.any([ro.signal, timeout]) : timeout;
+        const url = redactUrl(`${ep.address}/v1/${path}`);
+        let outcome: AttemptOutcome;
+        let failure: Error;
+        try {
+          const r = await attempt(ep, method, path, ro, token, signal);
+          const answered = redactUrl(`${r.address}/v1/${path}`);
+          if (r.statusCode < 300) {
+            if (r.body === MALFORMED) throw new VaultResponseError(answered, `malformed JSON in a ${r.statusCode} answer`);
+            markUp(ep);
+            if (ro.raw) {
+              return { status: r.statusCode, data: undefined as T, warnings: [], auth: undefined, wrapInfo: undefined, requestId: undefined, text: r.text };
+            }
+            const b = (r.body && typeof r.body === 'object' ? r.body : {}) as Record<string, unknown>;
+            const warnings = Array.isArray(b.warnings) ? b.warnings.map(String) : [];
+            for (const w of warnings) onWarning(w, path);
+            return {
+              status: r.statusCode,
+              data: (b.data ?? undefined) as T,
+              warnings,
+              auth: (b.auth ?? undefined) as VaultAuthInfo | undefined,
+              wrapInfo: (b.wrap_info ?? undefined) as VaultWrapInfo | undefined,
+              requestId: typeof b.request_id === 'string' ? b.request_id : undefined,
+              text: undefined,
+            };
           }
-          const b = (r.body && typeof r.body === 'object' ? r.body : {}) as Record<string, unknown>;
-          const warnings = Array.isArray(b.warnings) ? b.warnings.map(String) : [];
-          for (const w of warnings) onWarning(w, path);
-          return {
-            status: r.statusCode,
-            data: (b.data ?? undefined) as T,
-            warnings,
-            auth: (b.auth ?? undefined) as VaultAuthInfo | undefined,
-            wrapInfo: (b.wrap_info ?? undefined) as VaultWrapInfo | undefined,
-            requestId: typeof b.request_id === 'string' ? b.request_id : undefined,
-            text: undefined,
-          };
-        }
-        if (r.statusCode === 404 && ro.allowNotFound) {
-          return { status: 404, data: undefined as T, warnings: [], auth: undefined, wrapInfo: undefined, requestId: undefined, text: undefined };
-        }
-        failure = httpError(method, path, r);
-        outcome = { kind: 'status', status: r.statusCode, retryAfterMs: (failure as VaultHttpError).retryAfterMs };
-      } catch (e) {
-        if (e instanceof VaultSdkError) throw e;
-        if (ro.signal?.aborted) throw ro.signal.reason;
-        if (timeout.aborted) {
-          failure = new VaultTimeoutError({ method, url, timeoutMs: p.timeoutMs });
-          outcome = { kind: 'timeout' };
-        } else {
-          const errno = nodeErrno(e);
-          if (errno || axios.isAxiosError(e)) {
-            // The raw axios error holds the request config (headers with X-Vault-Token, the body):
-            // only its message and code travel on, so no logger or serializer can leak a secret.
-            failure = new VaultNetworkError({ method, url, errno, cause: safeCause(e, errno) });
-            outcome = { kind: 'network', errno };
+          if (r.statusCode === 404 && ro.allowNotFound) {
+            markUp(ep);
+            return { status: 404, data: undefined as T, warnings: [], auth: undefined, wrapInfo: undefined, requestId: undefined, text: undefined };
+          }
+          failure = httpError(method, path, r, tried);
+          // A definitive answer (400, 403, 404, 501 …): the server is healthy, the request is wrong.
+          if (!p.statusCodes.includes(r.statusCode)) {
+            markUp(ep);
+            throw failure;
+          }
+          outcome = { kind: 'status', status: r.statusCode, retryAfterMs: (failure as VaultHttpError).retryAfterMs };
+          unavailable = true;
+        } catch (e) {
+          if (e instanceof VaultSdkError) throw e;
+          if (ro.signal?.aborted) throw ro.signal.reason;
+          if (timeout.aborted) {
+            failure = new VaultTimeoutError({ method, url, timeoutMs: p.timeoutMs, alsoTried: tried });
+            outcome = { kind: 'timeout' };
+          } else if (axios.isAxiosError(e) && /maxContentLength/.test(e.message)) {
+            // (6) the stream was cut at the limit; nothing more is read or kept
+            throw new VaultResponseError(url, `answer larger than ${maxResponseBytes} bytes (maxResponseBytes); refused`);
           } else {
-            throw e;
+            const errno = nodeErrno(e);
+            if (errno || axios.isAxiosError(e)) {
+              // The raw axios error holds the request config (headers with X-Vault-Token, the body):
+              // only its message and code travel on, so no logger or serializer can leak a secret.
+              failure = new VaultNetworkError({ method, url, errno, cause: safeCause(e, errno), alsoTried: tried });
+              outcome = { kind: 'network', errno };
+            } else {
+              throw e;
+            }
           }
         }
+        markDown(ep, failure.message);
+        tried.push(`${ep.address} (${shortReason(outcome)})`);
+        last = { failure, outcome };
+        if (!safeToResend(outcome, idempotent)) throw failure;
+        if (endpoints.length > 1) logger.debug('vault failover', { method, path, from: ep.address, reason: shortReason(outcome) });
       }
-      const wait = retryDelayMs(p, n, outcome, idempotent, random());
-      if (wait === undefined) throw failure;
-      logger.debug('vault request retry', { method, url, attempt: n, waitMs: wait, reason: failure.message });
+      const wait = retryDelayMs(p, round, last!.outcome, idempotent, random(), performance.now() - started, unavailable);
+      if (wait === undefined) throw last!.failure;
+      logger.debug('vault request retry', { method, path, round, waitMs: wait, reason: last!.failure.message });
       await delay(wait, ro.signal);
     }
   }
 
   async function request<T>(method: VaultMethod, path: string, ro: VaultRequestOptions = {}): Promise<VaultResponse<T>> {
+    // (1)
+    const checked = checkVaultPath(path);
     try {
-      return await requestOnce<T>(method, path, ro);
+      return await requestOnce<T>(method, checked, ro);
     } catch (e) {
       // On a 403 with a renewable identity: log in again once and replay.
       if (isVaultPermissionDeniedError(e) && !ro.unauthenticated && !ro.token && auth?.invalidate()) {
-        logger.info('permission denied; logging in again and replaying once', { path });
-        return requestOnce<T>(method, path, ro);
+        logger.info('permission denied; logging in again and replaying once', { path: checked });
+        return requestOnce<T>(method, checked, ro);
       }
       throw e;
     }
@@ -412,6 +592,38 @@ export function createVaultClient(options: VaultClientOptions = {}): VaultClient
     connection,
     logger,
   };
+
+  async function healthOf(ep: Endpoint, signal: AbortSignal | undefined): Promise<VaultHealth> {
+    const timeout = AbortSignal.timeout(policy.timeoutMs);
+    const s = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    const path = 'sys/health?standbycode=200&sealedcode=200&uninitcode=200&perfstandbyok=true';
+    const url = redactUrl(`${ep.address}/v1/sys/health`);
+    let r: RawResult;
+    try {
+      r = await attempt(ep, 'GET', path, { raw: true }, undefined, s);
+    } catch (e) {
+      if (signal?.aborted) throw signal.reason;
+      if (timeout.aborted) throw new VaultTimeoutError({ method: 'GET', url, timeoutMs: policy.timeoutMs });
+      if (axios.isAxiosError(e) && /maxContentLength/.test(e.message)) throw new VaultResponseError(url, `answer larger than ${maxResponseBytes} bytes`);
+      const errno = nodeErrno(e);
+      throw new VaultNetworkError({ method: 'GET', url, errno, cause: safeCause(e, errno) });
+    }
+    if (r.statusCode !== 200) throw httpError('GET', 'sys/health', r, []);
+    let b: Record<string, unknown>;
+    try {
+      b = JSON.parse(r.text) as Record<string, unknown>;
+    } catch (e) {
+      throw new VaultResponseError(url, 'malformed health answer', { cause: e });
+    }
+    return {
+      status: r.statusCode,
+      address: ep.address,
+      initialized: b.initialized === true,
+      sealed: b.sealed === true,
+      standby: b.standby === true,
+      version: typeof b.version === 'string' ? b.version : undefined,
+    };
+  }
 
   const client: VaultClient = {
     connection,
@@ -426,30 +638,47 @@ export function createVaultClient(options: VaultClientOptions = {}): VaultClient
       return r.data?.keys ?? [];
     },
     async health(o) {
-      const r = await request<unknown>('GET', 'sys/health?standbycode=200&sealedcode=200&uninitcode=200', {
-        signal: o?.signal,
-        unauthenticated: true,
-        raw: true,
-      });
-      let b: Record<string, unknown>;
-      try {
-        b = JSON.parse(r.text ?? '') as Record<string, unknown>;
-      } catch (e) {
-        throw new VaultResponseError(redactUrl(`${connection.address}/v1/sys/health`), 'malformed health answer', { cause: e });
+      // The first active server in failover order; else the best answer (standby over sealed).
+      const want = o?.address?.replace(/\/+$/, '');
+      const eps = want ? endpoints.filter((e) => e.address === want) : order();
+      if (!eps.length) throw new ConfigError([{ path: 'address', message: `${o?.address} is not one of the configured addresses` }]);
+      let best: VaultHealth | undefined;
+      let lastErr: unknown;
+      const rank = (h: VaultHealth) => (h.sealed || !h.initialized ? 0 : h.standby ? 1 : 2);
+      for (const ep of eps) {
+        try {
+          const h = await healthOf(ep, o?.signal);
+          if (rank(h) === 2) {
+            markUp(ep);
+            return h;
+          }
+          if (h.sealed) markDown(ep, 'sealed');
+          if (!best || rank(h) > rank(best)) best = h;
+        } catch (e) {
+          if (o?.signal?.aborted) throw e;
+          markDown(ep, (e as Error).message);
+          lastErr = e;
+        }
       }
-      return {
-        status: r.status,
-        initialized: b.initialized === true,
-        sealed: b.sealed === true,
-        standby: b.standby === true,
-        version: typeof b.version === 'string' ? b.version : undefined,
-      };
+      if (best) return best;
+      throw lastErr;
     },
     extend(more) {
       return createVaultClient({ ...options, ...more, env });
     },
   };
   return client;
+}
+
+function shortReason(o: AttemptOutcome): string {
+  switch (o.kind) {
+    case 'status':
+      return String(o.status);
+    case 'network':
+      return o.errno ?? 'network error';
+    default:
+      return o.kind;
+  }
 }
 
 /** The simplest strategy: a fixed token. A 403 is final. */

@@ -41,6 +41,13 @@ export interface VaultHttpErrorInit {
   namespace?: string | undefined;
   requestId?: string | undefined;
   retryAfterMs?: number | undefined;
+  /** Other addresses tried for this request before, each with its failure, e.g. `http://a:8200 (ECONNREFUSED)`. */
+  alsoTried?: readonly string[] | undefined;
+}
+
+/** The message tail naming the other addresses that failed. */
+function triedTail(alsoTried: readonly string[] | undefined): string {
+  return alsoTried && alsoTried.length ? ` (also tried ${alsoTried.join(', ')})` : '';
 }
 
 /** Vault answered with a status >= 400. All of Vault's `errors[]` are kept, in order. */
@@ -57,7 +64,7 @@ export class VaultHttpError extends VaultSdkError {
   readonly retryAfterMs: number | undefined;
   constructor(init: VaultHttpErrorInit, message?: string) {
     const detail = init.errors.length ? init.errors.map((e) => e.trim().replace(/\s+/g, ' ')).join('; ') : 'no error text';
-    super(message ?? `Vault ${init.method} ${init.url} failed with ${init.status}: ${detail}`);
+    super(message ?? `Vault ${init.method} ${init.url} failed with ${init.status}: ${detail}${triedTail(init.alsoTried)}`);
     this.status = init.status;
     this.errors = init.errors;
     this.method = init.method;
@@ -88,8 +95,8 @@ export class VaultNetworkError extends VaultSdkError {
   readonly url: string;
   /** Node's error code, e.g. ECONNREFUSED, ECONNRESET. */
   readonly errno: string | undefined;
-  constructor(init: { method: string; url: string; errno?: string | undefined; cause?: unknown }) {
-    super(`Vault ${init.method} ${init.url}: network error${init.errno ? ` (${init.errno})` : ''}`, { cause: init.cause });
+  constructor(init: { method: string; url: string; errno?: string | undefined; cause?: unknown; alsoTried?: readonly string[] | undefined }) {
+    super(`Vault ${init.method} ${init.url}: network error${init.errno ? ` (${init.errno})` : ''}${triedTail(init.alsoTried)}`, { cause: init.cause });
     this.method = init.method;
     this.url = init.url;
     this.errno = init.errno;
@@ -101,8 +108,8 @@ export class VaultTimeoutError extends VaultSdkError {
   override name = 'VaultTimeoutError';
   override readonly code: VaultSdkErrorCode = 'VAULT_TIMEOUT';
   readonly timeoutMs: number;
-  constructor(init: { method: string; url: string; timeoutMs: number }) {
-    super(`Vault ${init.method} ${init.url}: no answer within ${init.timeoutMs} ms`);
+  constructor(init: { method: string; url: string; timeoutMs: number; alsoTried?: readonly string[] | undefined }) {
+    super(`Vault ${init.method} ${init.url}: no answer within ${init.timeoutMs} ms${triedTail(init.alsoTried)}`);
     this.timeoutMs = init.timeoutMs;
   }
 }

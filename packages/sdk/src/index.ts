@@ -29,7 +29,7 @@ export {
 } from './errors.js';
 export type { VaultSdkErrorCode, ConfigIssue, CertificateProblem, VaultHttpErrorInit } from './errors.js';
 
-export { createVaultClient, createHttpsAgent, staticToken } from './client.js';
+export { createVaultClient, createHttpsAgent, staticToken, checkVaultPath, DEFAULT_MAX_RESPONSE_BYTES } from './client.js';
 export type {
   VaultClient,
   VaultClientOptions,
@@ -42,9 +42,9 @@ export type {
   AuthStrategy,
   AuthContext,
 } from './client.js';
-export { resolveVaultConnection, readEnvTwin, DEFAULT_VAULT_ADDRESS } from './vault/config.js';
-export type { VaultConnectionOptions, ResolvedVaultConnection } from './vault/config.js';
-export { DEFAULT_RETRY_POLICY, NO_RETRY, retryDelayMs, parseRetryAfter } from './transport/retry-policy.js';
+export { resolveVaultConnection, readEnvTwin, readVaultEnv, parseBoolean, parseVaultAddresses, DEFAULT_VAULT_ADDRESS } from './vault/config.js';
+export type { VaultConnectionOptions, ResolvedVaultConnection, VaultEnvSettings } from './vault/config.js';
+export { DEFAULT_RETRY_POLICY, NO_RETRY, retryDelayMs, safeToResend, parseRetryAfter } from './transport/retry-policy.js';
 export type { RetryPolicy, AttemptOutcome } from './transport/retry-policy.js';
 export { delay } from './transport/delay.js';
 export { redactUrl, redactBody, redactText } from './transport/redact.js';

@@ -54,13 +54,17 @@ function toSigned(data: Record<string, unknown> | undefined, warnings: string[],
   };
 }
 
-/** `POST {mount}/sign/{role}`: Vault signs a CSR; CN and SANs come from the CSR. Not retried (creates a cert). */
+/**
+ * `POST {mount}/sign/{role}`: Vault signs a CSR; CN and SANs come from the CSR.
+ * Retried and failed over like an idempotent call (issue #14): a replay only signs the same fresh
+ * public key once more, no key material is created or sent, so riding out a leader election is safe.
+ */
 export async function signCsr(vault: VaultClient, o: SignOptions): Promise<SignedCertificate> {
   const path = `${o.mount}/sign/${o.role}`;
   const r = await vault.write<Record<string, unknown>>(
     path,
     { csr: o.csr, ttl: o.ttl, format: 'pem', common_name: o.commonName },
-    { signal: o.signal, idempotent: false },
+    { signal: o.signal, idempotent: true },
   );
   return toSigned(r.data, r.warnings, path);
 }

@@ -23,7 +23,9 @@ describe('resolveVaultConnection: every issue names the option or the env var at
     [{ clientKeyPath: '/k.pem' }, {}, ['clientCertPath']],
     [{}, { BAO_CLIENT_CERT: '/c.pem' }, ['VAULT_CLIENT_KEY']],
     [{}, { VAULT_CLIENT_KEY: '/k.pem' }, ['VAULT_CLIENT_CERT']],
-    [{ clientCertPath: '/c.pem' }, { VAULT_CLIENT_KEY: '' }, ['VAULT_CLIENT_KEY']],
+    // empty means unset: the missing half is the option's twin
+    [{ clientCertPath: '/c.pem' }, { VAULT_CLIENT_KEY: '' }, ['clientKeyPath']],
+    [{}, { BAO_ADDR: 'http://a:1,ftp://b:2' }, ['BAO_ADDR']],
   ] as const)('%j with env %j → %j', (options, env, paths) => {
     expect(issuePaths(options, env)).toEqual(paths);
   });
