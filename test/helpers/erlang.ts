@@ -13,20 +13,38 @@ import { fileURLToPath } from 'node:url';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
-/** Compiles test-only Erlang modules once per content hash; returns the ebin directory. */
-export function compileErlang(sources: string[]): string {
+/** Compiles test-only Erlang modules once per content hash (and erlc); returns the ebin directory. */
+export function compileErlang(sources: string[], erlc = 'erlc'): string {
   const h = createHash('sha256');
+  if (erlc !== 'erlc') h.update(erlc);
   for (const s of sources) h.update(readFileSync(s));
   const out = join(tmpdir(), `vaultdist-ebin-${h.digest('hex').slice(0, 16)}`);
   const beams = sources.map((s) => join(out, s.replace(/^.*\//, '').replace(/\.erl$/, '.beam')));
   if (!beams.every((b) => existsSync(b))) {
     mkdirSync(out, { recursive: true });
-    execFileSync('erlc', ['-o', out, ...sources], { stdio: 'pipe' });
+    execFileSync(erlc, ['-o', out, ...sources], { stdio: 'pipe' });
   }
   return out;
 }
 
 export const CTL_EBIN = () => compileErlang([join(HERE, 'erl', 'vd_test_ctl.erl')]);
+
+export const CARRIER_SRC = join(HERE, '..', '..', 'packages', 'cli', 'erlang', 'vaultdist_tls_dist.erl');
+
+/**
+ * The companion carrier (`-proto_dist vaultdist_tls`) compiled by the erlc beside `erl` (the OTP 27
+ * lane's wrapper has one): the module refuses to run on another OTP release than it was built for.
+ */
+export function carrierEbin(erl?: string): string {
+  const erlc = erl && erl !== 'erl' ? join(dirname(erl), 'erlc') : 'erlc';
+  return compileErlang([CARRIER_SRC], erlc);
+}
+
+/** Whether a node's flags (or an -args_file among them) select the vaultdist_tls carrier. */
+function usesCarrier(flags: string[]): boolean {
+  if (flags.some((f, j) => f === '-proto_dist' && flags[j + 1] === 'vaultdist_tls')) return true;
+  return flags.some((f, j) => f === '-args_file' && !!flags[j + 1] && existsSync(flags[j + 1]!) && /^-proto_dist vaultdist_tls\s*$/m.test(readFileSync(flags[j + 1]!, 'utf8')));
+}
 
 /** Whether a TCP port can be bound on every given address. */
 export async function portFreeOn(port: number, hosts: string[]): Promise<boolean> {
@@ -272,6 +290,8 @@ export async function startNode(o: StartNodeOptions): Promise<ErlNode> {
     '-noinput',
     '-pa',
     CTL_EBIN(),
+    // the carrier as `vaultdist init node` puts it on the code path (DIR/ebin), built for this OTP
+    ...(usesCarrier(flags) ? ['-pa', carrierEbin(o.erl)] : []),
     ...(o.codePaths ?? []).flatMap((p) => ['-pa', p]),
     '-vd_ctl_port',
     String(ctlPort),

@@ -138,8 +138,8 @@ export {
 export type { Changed, GenerateRootOptions, IntermediateOptions, NodeRoleOptions, CaResult } from './pki/admin.js';
 
 export { erlangString, erlangAtom, flagWord, requireAbsolute } from './render/erlang.js';
-export { renderOptfile } from './render/optfile.js';
-export type { OptfileOptions, TlsVersion } from './render/optfile.js';
+export { renderOptfile, TLS_CIPHERS } from './render/optfile.js';
+export type { OptfileOptions, TlsVersion, Carrier } from './render/optfile.js';
 export { distFlags, renderVmArgs } from './render/vm-args.js';
 export type { DistFlagsOptions, VmArgsOptions } from './render/vm-args.js';
 export {

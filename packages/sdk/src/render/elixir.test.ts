@@ -35,13 +35,13 @@ describe('Elixir release snippets', () => {
   it('vm.args.eex holds only static flags; remote.vm.args.eex adds -dist_listen false', () => {
     const lines = (s: string) => s.split('\n').filter((l) => l && !l.startsWith('#'));
     expect(lines(renderReleaseVmArgs({ listenInterface: '127.0.0.1', connectAllFalse: true }))).toEqual([
-      '-proto_dist inet_tls',
+      '-proto_dist vaultdist_tls',
       '-start_epmd false',
       '-kernel inet_dist_use_interface {127,0,0,1}',
       '-connect_all false',
     ]);
     expect(lines(renderReleaseRemoteVmArgs({ epmdModule: 'vaultdist_epmd' }))).toEqual([
-      '-proto_dist inet_tls',
+      '-proto_dist vaultdist_tls',
       '-start_epmd false',
       '-epmd_module vaultdist_epmd',
       '-dist_listen false',
@@ -95,11 +95,11 @@ describe('Elixir release snippets', () => {
 
   it('renders the iex --erl line (valid sh, flags as one word)', () => {
     const line = iexCommand({ node: parseNodeName('dev@127.0.0.1'), optfile: '/home/me/vd/ssl_dist.conf', distPort: 9150, noListen: true });
-    expect(line).toBe("iex --name 'dev@127.0.0.1' --erl '-proto_dist inet_tls -ssl_dist_optfile /home/me/vd/ssl_dist.conf -start_epmd false -erl_epmd_port 9150 -dist_listen false'");
+    expect(line).toBe("iex --name 'dev@127.0.0.1' --erl '-proto_dist vaultdist_tls -ssl_dist_optfile /home/me/vd/ssl_dist.conf -start_epmd false -erl_epmd_port 9150 -dist_listen false'");
     const f = join(t.dir, 'iex.sh');
     writeFileSync(f, `${line}\n`);
     execFileSync('sh', ['-n', f]);
-    expect(erlFlagsString({ optfile: '/o', distPort: 1 })).toBe('-proto_dist inet_tls -ssl_dist_optfile /o -start_epmd false -erl_epmd_port 1');
+    expect(erlFlagsString({ optfile: '/o', distPort: 1 })).toBe('-proto_dist vaultdist_tls -ssl_dist_optfile /o -start_epmd false -erl_epmd_port 1');
     expect(iexCommand({ node: parseNodeName('dev@localhost'), optfile: '/o', distPort: 1, command: 'elixir' })).toMatch(/^elixir --sname 'dev@localhost' --erl /);
   });
 });

@@ -20,6 +20,7 @@ import { RenderError } from '../errors.js';
 import type { NodeName } from '../node-name.js';
 import { flagWord, requireAbsolute } from './erlang.js';
 import { distFlags, type DistFlagsOptions } from './vm-args.js';
+import type { Carrier } from './optfile.js';
 
 /** POSIX single-quoting: safe for any string without NUL. */
 export function shellQuote(value: string): string {
@@ -39,10 +40,17 @@ export interface ReleaseVmArgsOptions {
   listenInterface?: string | undefined;
   /** `-connect_all false`. */
   connectAllFalse?: boolean | undefined;
+  /**
+   * `-proto_dist` (see DistFlagsOptions.carrier). With `vaultdist_tls` the release must contain the
+   * companion modules (put packages/cli/erlang/*.erl in the project's `src/`). @default 'vaultdist_tls'
+   */
+  carrier?: Carrier | undefined;
 }
 
 function staticFlags(o: ReleaseVmArgsOptions): string[] {
-  const lines = ['-proto_dist inet_tls', '-start_epmd false'];
+  const carrier = o.carrier ?? 'vaultdist_tls';
+  if (carrier !== 'vaultdist_tls' && carrier !== 'inet_tls') throw new RenderError('carrier', `unsupported carrier ${JSON.stringify(carrier)} (vaultdist_tls or inet_tls)`);
+  const lines = [`-proto_dist ${carrier}`, '-start_epmd false'];
   if (o.epmdModule) lines.push(`-epmd_module ${flagWord('epmdModule', o.epmdModule)}`);
   if (o.listenInterface) {
     // reuse distFlags' IPv4 validation
@@ -141,7 +149,7 @@ export function erlFlagsString(o: DistFlagsOptions): string {
   return distFlags(o).join(' ');
 }
 
-/** The ad-hoc shell line, e.g. `iex --name foo@127.0.0.1 --erl '-proto_dist inet_tls …'`. */
+/** The ad-hoc shell line, e.g. `iex --name foo@127.0.0.1 --erl '-proto_dist vaultdist_tls …'`. */
 export function iexCommand(o: IexCommandOptions): string {
   const words = [o.command ?? 'iex', o.node.mode === 'long' ? '--name' : '--sname', shellQuote(flagWord('node', o.node.full))];
   if (o.cookie !== undefined) words.push('--cookie', shellQuote(flagWord('cookie', o.cookie)));

@@ -5,7 +5,7 @@ import { distFlags, renderVmArgs } from './vm-args.js';
 describe('distFlags / renderVmArgs', () => {
   it('renders the epmd-less TLS flags', () => {
     expect(distFlags({ optfile: '/etc/vd/ssl_dist.conf', distPort: 9101, listenInterface: '127.0.0.2' })).toEqual([
-      '-proto_dist', 'inet_tls', '-ssl_dist_optfile', '/etc/vd/ssl_dist.conf', '-start_epmd', 'false',
+      '-proto_dist', 'vaultdist_tls', '-ssl_dist_optfile', '/etc/vd/ssl_dist.conf', '-start_epmd', 'false',
       '-erl_epmd_port', '9101', '-kernel', 'inet_dist_use_interface', '{127,0,0,2}',
     ]);
   });
@@ -13,7 +13,7 @@ describe('distFlags / renderVmArgs', () => {
     const text = renderVmArgs({ node: parseNodeName('foo@127.0.0.1'), optfile: '/d/ssl_dist.conf', distPort: 14369, epmdModule: 'vaultdist_epmd', connectAllFalse: true, codePaths: ['/d/ebin'] });
     expect(text.split('\n').filter((l) => l && !l.startsWith('#'))).toEqual([
       '-name foo@127.0.0.1',
-      '-proto_dist inet_tls',
+      '-proto_dist vaultdist_tls',
       '-ssl_dist_optfile /d/ssl_dist.conf',
       '-start_epmd false',
       '-epmd_module vaultdist_epmd',
@@ -51,7 +51,7 @@ describe('distFlags / renderVmArgs', () => {
     const base = { optfile: '/o', distPort: 9100, epmdModule: 'vaultdist_epmd' };
     it('renders -vaultdist_epmd_ports and -vaultdist_epmd_port_base right after -epmd_module', () => {
       expect(distFlags({ ...base, epmdPorts: { foo: 9101, 'bar@10.0.0.6': 9102, 'v6@[::1]': 9103 }, epmdPortBase: 9200 })).toEqual([
-        '-proto_dist', 'inet_tls', '-ssl_dist_optfile', '/o', '-start_epmd', 'false',
+        '-proto_dist', 'vaultdist_tls', '-ssl_dist_optfile', '/o', '-start_epmd', 'false',
         '-epmd_module', 'vaultdist_epmd',
         '-vaultdist_epmd_ports', 'foo=9101,bar@10.0.0.6=9102,v6@::1=9103',
         '-vaultdist_epmd_port_base', '9200',

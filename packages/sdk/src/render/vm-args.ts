@@ -1,9 +1,17 @@
 import { isNodeNameError, RenderError } from '../errors.js';
 import { parseNodeName, type NodeName } from '../node-name.js';
 import { flagWord, requireAbsolute } from './erlang.js';
+import type { Carrier } from './optfile.js';
 
 export interface DistFlagsOptions {
   optfile: string;
+  /**
+   * `-proto_dist`: `vaultdist_tls` (the companion carrier, module `vaultdist_tls_dist`: the peer's node
+   * name must be the URI SAN of its certificate, checked before nodeup on both sides) or OTP's
+   * `inet_tls` (binds hosts only). The carrier module must be on the code path: give its ebin in
+   * `codePaths` (or build it into the release). @default 'vaultdist_tls'
+   */
+  carrier?: Carrier | undefined;
   /** The fixed distribution port (`-erl_epmd_port`, or the companion epmd module's port). */
   distPort: number;
   /**
@@ -85,7 +93,9 @@ function codePath(p: string): string {
 
 /** The distribution flags as a list of argv words (no shell quoting needed: every word is checked). */
 export function distFlags(o: DistFlagsOptions): string[] {
-  const flags = ['-proto_dist', 'inet_tls', '-ssl_dist_optfile', flagWord('optfile', requireAbsolute('optfile', o.optfile)), '-start_epmd', 'false'];
+  const carrier = o.carrier ?? 'vaultdist_tls';
+  if (carrier !== 'vaultdist_tls' && carrier !== 'inet_tls') throw new RenderError('carrier', `unsupported carrier ${JSON.stringify(carrier)} (vaultdist_tls or inet_tls)`);
+  const flags = ['-proto_dist', carrier, '-ssl_dist_optfile', flagWord('optfile', requireAbsolute('optfile', o.optfile)), '-start_epmd', 'false'];
   if (o.epmdModule) {
     flags.push('-epmd_module', flagWord('epmdModule', o.epmdModule));
     if (o.epmdPorts !== undefined) flags.push('-vaultdist_epmd_ports', epmdPortsWord(o.epmdPorts));
