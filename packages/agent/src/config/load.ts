@@ -23,7 +23,13 @@ export function parseConfigText(text: string, path: string): { value: unknown; e
   if (doc.errors.length) {
     return { value: undefined, errors: doc.errors.map((e) => `${path}:${e.linePos?.[0] ? `${e.linePos[0].line}:${e.linePos[0].col}` : ''} ${e.message.split('\n')[0]}`) };
   }
-  return { value: doc.toJS(), errors: [] };
+  try {
+    // yaml refuses more than maxAliasCount alias expansions (a "billion laughs" alias bomb) by
+    // throwing; that is a config error (exit 10), not an internal one (issue #15).
+    return { value: doc.toJS({ maxAliasCount: 100 }), errors: [] };
+  } catch (e) {
+    return { value: undefined, errors: [`${path}: ${(e as Error).message} (YAML aliases expand to too much data)`] };
+  }
 }
 
 export async function loadConfig(o: LoadConfigOptions): Promise<LoadedConfig> {

@@ -49,7 +49,7 @@ describe('config layering: defaults < file < env < flags', () => {
   it('parses BAO_SKIP_VERIFY strictly and names bad variables', () => {
     expect(resolveConfig({ file, env: { BAO_TOKEN: 't', BAO_SKIP_VERIFY: 'false' }, flags: {} }).config!.vault.skipVerify).toBe(false);
     expect(resolveConfig({ file, env: { BAO_TOKEN: 't', VAULT_SKIP_VERIFY: '1' }, flags: {} }).config!.vault.skipVerify).toBe(true);
-    expect(resolveConfig({ file, env: { BAO_TOKEN: 't', BAO_SKIP_VERIFY: 'nope' }, flags: {} }).errors).toContain('BAO_SKIP_VERIFY: expected true/false/1/0, got "nope"');
+    expect(resolveConfig({ file, env: { BAO_TOKEN: 't', BAO_SKIP_VERIFY: 'nope' }, flags: {} }).errors).toContainEqual(expect.stringMatching(/^BAO_SKIP_VERIFY: expected a boolean .*got "nope"/));
     expect(mergeLayers({ file, env: {}, flags: { healthListen: 'nope' } }).errors[0]).toContain('--health-listen: expected host:port');
   });
 
@@ -77,5 +77,32 @@ describe('JSON Schema for editors', () => {
     const here = dirname(fileURLToPath(import.meta.url));
     const committed = JSON.parse(readFileSync(join(here, '..', '..', 'agent.schema.json'), 'utf8'));
     expect(committed).toEqual(JSON.parse(JSON.stringify(configJsonSchema())));
+  });
+});
+
+describe('one environment vocabulary with the SDK and the CLI (issue #14)', () => {
+  it('empty means unset: BAO_ADDR="" falls back to VAULT_ADDR (as the CLI does)', () => {
+    const r = resolveConfig({ file, env: { BAO_TOKEN: 't', BAO_ADDR: '', VAULT_ADDR: 'https://vault-env:8200' }, flags: {} });
+    expect(r.errors).toEqual([]);
+    expect(r.config!.vault.address).toBe('https://vault-env:8200');
+  });
+  it('VAULT_SKIP_VERIFY=t is true, as for the SDK (one boolean parser)', () => {
+    expect(resolveConfig({ file, env: { BAO_TOKEN: 't', VAULT_SKIP_VERIFY: 't' }, flags: {} }).config!.vault.skipVerify).toBe(true);
+  });
+  it('several addresses: a comma-separated env value or a YAML list, every entry checked', () => {
+    const env = resolveConfig({ file, env: { BAO_TOKEN: 't', BAO_ADDR: 'https://a:8200, https://b:8200/' }, flags: {} });
+    expect(env.errors).toEqual([]);
+    expect(env.config!.vault.address).toBe('https://a:8200,https://b:8200');
+    const list = resolveConfig({ file: { ...file, vault: { address: ['https://a:8200', 'https://c:8200'] } }, env: { BAO_TOKEN: 't' }, flags: {} });
+    expect(list.errors).toEqual([]);
+    expect(list.config!.vault.address).toBe('https://a:8200,https://c:8200');
+    expect(resolveConfig({ file, env: { BAO_TOKEN: 't', BAO_ADDR: 'https://a:8200,ftp://b' }, flags: {} }).errors).toEqual([expect.stringMatching(/^BAO_ADDR: unsupported scheme ftp:/)]);
+    expect(resolveConfig({ file: { ...file, vault: { address: 'https://a:8200,nope' } }, env: { BAO_TOKEN: 't' }, flags: {} }).errors).toEqual([expect.stringMatching(/^vault\.address: not a URL: "nope"/)]);
+  });
+  it('a YAML alias bomb is a config error naming the file, not an internal error', () => {
+    const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]', ...'bcdefghi'.split('').map((k, i) => `${k}: &${k} [${Array(10).fill(`*${'abcdefghi'[i]}`).join(',')}]`)].join('\n');
+    const r = parseConfigText(bomb, '/etc/vaultdist/agent.yaml');
+    expect(r.value).toBeUndefined();
+    expect(r.errors[0]).toMatch(/^\/etc\/vaultdist\/agent\.yaml: .*alias/i);
   });
 });

@@ -2,6 +2,7 @@
  * Config layering (house style §12): defaults < file < environment < flags. Pure: the environment and
  * flags are passed in; `load.ts` does the reading.
  */
+import { parseVaultAddresses, readVaultEnv, type ConfigIssue } from '@vaultdist/sdk';
 import { validateConfig, type ConfigValidation } from './schema.js';
 
 export type Env = Record<string, string | undefined>;
@@ -23,14 +24,6 @@ export interface ConfigLayers {
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const envTwin = (env: Env, suffix: string): { value: string; from: string } | undefined => {
-  for (const p of ['BAO_', 'VAULT_']) {
-    const v = env[`${p}${suffix}`];
-    if (v !== undefined && v !== '') return { value: v, from: `${p}${suffix}` };
-  }
-  return undefined;
-};
-
 function parseListen(value: string, from: string, errors: string[]): { host: string; port: number } | undefined {
   const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(value.trim());
   const port = m ? Number(m[2]) : NaN;
@@ -39,15 +32,6 @@ function parseListen(value: string, from: string, errors: string[]): { host: str
     return undefined;
   }
   return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
-}
-
-/** Strict boolean parsing: "false" is false (the node-vault bug). */
-function parseBool(value: string, from: string, errors: string[]): boolean | undefined {
-  const v = value.trim().toLowerCase();
-  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
-  if (['0', 'false', 'no', 'off', ''].includes(v)) return false;
-  errors.push(`${from}: expected true/false/1/0, got ${JSON.stringify(value)}`);
-  return undefined;
 }
 
 /** Merges the layers into one raw config object (before validation). Errors name the variable/flag. */
@@ -59,31 +43,29 @@ export function mergeLayers(l: ConfigLayers): { raw: Record<string, unknown>; er
     if (!isObj(raw[k])) raw[k] = raw[k] === undefined || raw[k] === null ? {} : raw[k];
     return raw[k] as Record<string, unknown>;
   };
-  // environment
-  const addr = envTwin(l.env, 'ADDR');
-  if (addr) section('vault').address = addr.value;
-  const cacert = envTwin(l.env, 'CACERT');
-  if (cacert) section('vault').caCert = cacert.value;
-  const ns = envTwin(l.env, 'NAMESPACE');
-  if (ns) section('vault').namespace = ns.value;
-  const sni = envTwin(l.env, 'TLS_SERVER_NAME');
-  if (sni) section('vault').tlsServerName = sni.value;
-  const skip = envTwin(l.env, 'SKIP_VERIFY');
-  if (skip) {
-    const b = parseBool(skip.value, skip.from, errors);
-    if (b !== undefined) section('vault').skipVerify = b;
+  // environment: the SDK's one reader of BAO_*/VAULT_* (BAO_ over VAULT_, empty = unset, strict booleans)
+  const issues: ConfigIssue[] = [];
+  const e = readVaultEnv(l.env, issues);
+  for (const i of issues) errors.push(`${i.path}: ${i.message}`);
+  let addrFrom = 'vault.address';
+  if (e.addresses?.length) {
+    section('vault').address = e.addresses.join(',');
+    addrFrom = e.sources.addresses!;
   }
-  const token = envTwin(l.env, 'TOKEN');
+  if (e.caCertPath !== undefined) section('vault').caCert = e.caCertPath;
+  if (e.namespace !== undefined) section('vault').namespace = e.namespace;
+  if (e.tlsServerName !== undefined) section('vault').tlsServerName = e.tlsServerName;
+  if (e.skipVerify !== undefined) section('vault').skipVerify = e.skipVerify;
   let tokenFromEnv = false;
-  if (token) {
+  if (e.token !== undefined) {
     const v = section('vault');
     const auth = v.auth;
     // the env token fills a token auth that has no token of its own; it never overrides another method
     if (auth === undefined || auth === null) {
-      v.auth = { method: 'token', token: token.value };
+      v.auth = { method: 'token', token: e.token };
       tokenFromEnv = true;
     } else if (isObj(auth) && (auth.method === undefined || auth.method === 'token') && !auth.token && !auth.tokenFile) {
-      v.auth = { ...auth, method: 'token', token: token.value };
+      v.auth = { ...auth, method: 'token', token: e.token };
       tokenFromEnv = true;
     }
   }
@@ -93,13 +75,25 @@ export function mergeLayers(l: ConfigLayers): { raw: Record<string, unknown>; er
     if (hl) Object.assign(section('health'), hl);
   }
   // flags
-  if (l.flags.vaultAddr) section('vault').address = l.flags.vaultAddr;
+  if (l.flags.vaultAddr) {
+    section('vault').address = l.flags.vaultAddr;
+    addrFrom = '--vault-addr';
+  }
   if (l.flags.logLevel) section('log').level = l.flags.logLevel;
   if (l.flags.healthListen) {
     const hl = parseListen(l.flags.healthListen, '--health-listen', errors);
     if (hl) Object.assign(section('health'), hl);
   }
   if (l.flags.noHealth) section('health').enabled = false;
+  // Several Vault addresses (HA): a YAML list or one comma-separated string, each entry checked here
+  // with the SDK's parser, so `--check` refuses what the client would refuse at start.
+  const v = raw.vault;
+  if (isObj(v) && (typeof v.address === 'string' || (Array.isArray(v.address) && v.address.every((a) => typeof a === 'string')))) {
+    const addrIssues: ConfigIssue[] = [];
+    const list = parseVaultAddresses(v.address as string | string[], addrFrom, addrIssues);
+    for (const i of addrIssues) errors.push(`${i.path}: ${i.message}`);
+    if (!addrIssues.length) v.address = list.join(',');
+  }
   return { raw, errors, tokenFromEnv };
 }
 
