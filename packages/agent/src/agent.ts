@@ -11,6 +11,7 @@ import { startHealthServer, type HealthServer } from './shell/health-server.js';
 import { createMetrics, type AgentMetrics } from './shell/metrics.js';
 import { CrlWorker, crlDirOf, type CrlHooks, type CrlRefreshResult } from './shell/crl-worker.js';
 import { NodeWorker, type AttemptResult, type WorkerHooks } from './shell/node-worker.js';
+import { RegistryWorker, type RegistryHooks, type RegistryStatus } from './shell/registry-worker.js';
 import { createAgentVaultClient } from './shell/vault.js';
 
 export interface CreateAgentOptions {
@@ -19,7 +20,7 @@ export interface CreateAgentOptions {
   /** Credential writer file system (failure injection in tests). */
   writerFs?: WriterFs | undefined;
   /** Test-only observation points. */
-  hooks?: (WorkerHooks & CrlHooks) | undefined;
+  hooks?: (WorkerHooks & CrlHooks & RegistryHooks) | undefined;
   /** Vault client override per auth config (tests); defaults to `createAgentVaultClient`. */
   vaultFactory?: ((config: AgentConfig, auth: AuthConfig, logger: Logger) => VaultClient) | undefined;
 }
@@ -34,6 +35,8 @@ export interface Agent {
   readonly metrics: AgentMetrics;
   config(): AgentConfig;
   status(): NodeStatus[];
+  /** Registry registration + peers file per node (`registry.enabled`). */
+  registry(): RegistryStatus[];
   health(): Health;
   /** Address of the health server while `run` is running. */
   healthAddress(): { host: string; port: number } | undefined;
@@ -95,8 +98,18 @@ export function createAgent(initial: AgentConfig, o: CreateAgentOptions = {}): A
         ? [new CrlWorker({ config: () => config, ports, metrics, vault: vaultFor(w.node.auth ?? config.vault.auth), logger: child(ports.logger, 'crl'), hooks, writerFs: o.writerFs }, w.node, w.status)]
         : [],
     );
+  // registry (#13): one registration + peers file per node, with the node's own identity
+  const makeRegistryWorkers = (ws: NodeWorker[]) =>
+    config.registry.enabled
+      ? ws.flatMap((w) =>
+          w.node.registry.enabled
+            ? [new RegistryWorker({ config: () => config, ports, metrics, vault: vaultFor(w.node.auth ?? config.vault.auth), logger: child(ports.logger, 'registry'), hooks, nodeStatus: w.status, writerFs: o.writerFs }, w.node)]
+            : [],
+        )
+      : [];
   let workers = makeWorkers();
   let crlWorkers = makeCrlWorkers(workers);
+  let registryWorkers = makeRegistryWorkers(workers);
   let healthServer: HealthServer | undefined;
   let loops: { controller: AbortController; done: Promise<void> } | undefined;
   let fatal: ((e: unknown) => void) | undefined;
@@ -130,6 +143,7 @@ export function createAgent(initial: AgentConfig, o: CreateAgentOptions = {}): A
         }),
       ),
       ...crlWorkers.map((c) => c.run(controller.signal).catch((e: unknown) => fatal?.(e))),
+      ...registryWorkers.map((r) => r.run(controller.signal).catch((e: unknown) => fatal?.(e))),
     ]).then(() => undefined);
     loops = { controller, done };
   }
@@ -172,6 +186,7 @@ export function createAgent(initial: AgentConfig, o: CreateAgentOptions = {}): A
     metrics,
     config: () => config,
     status: () => workers.map((w) => ({ ...w.status })),
+    registry: () => registryWorkers.map((r) => ({ ...r.status })),
     health,
     healthAddress: () => (healthServer ? { host: healthServer.host, port: healthServer.port } : undefined),
     checkOutputs,
@@ -231,6 +246,7 @@ export function createAgent(initial: AgentConfig, o: CreateAgentOptions = {}): A
       clients.clear();
       workers = makeWorkers();
       crlWorkers = makeCrlWorkers(workers);
+      registryWorkers = makeRegistryWorkers(workers);
       if (running) {
         await checkOutputs().catch((e: unknown) => log.error({ err: (e as Error).message }, 'output directory check failed after config reload'));
         startLoops();

@@ -127,6 +127,25 @@ export interface NodeConfig {
   reload: ReloadConfig;
   verify: VerifyConfig;
   crl: CrlConfig;
+  registry: NodeRegistryConfig;
+}
+
+/** Per node: registering it in the registry plugin (#13) and keeping its peers file. */
+export interface NodeRegistryConfig {
+  enabled: boolean;
+  port: number | null;
+  portFile: string | null;
+  peersFile: string | null;
+  host: string | null;
+}
+
+/** The registry plugin (#13): where nodes register and how often the members are read. */
+export interface RegistryConfig {
+  enabled: boolean;
+  mount: string;
+  cluster: string;
+  refreshIntervalSeconds: number;
+  renewAtFraction: number;
 }
 
 export interface AgentConfig {
@@ -149,6 +168,7 @@ export interface AgentConfig {
     backoff: { initialMs: number; maxMs: number; jitterFraction: number };
   };
   health: { enabled: boolean; host: string; port: number };
+  registry: RegistryConfig;
   log: { level: LogLevel };
   shutdownTimeoutMs: number;
   nodes: NodeConfig[];
@@ -321,6 +341,18 @@ const NODE_FIELDS: Record<string, Field> = {
     description: 'CRL checking for distribution: the agent fetches the PKI mount\'s CRL and writes the hash directory OTP reads.',
     example: { enabled: true },
   },
+  registry: {
+    kind: 'object',
+    fields: {
+      enabled: { kind: 'boolean', default: true, description: 'Register this node when the top-level `registry.enabled` is true (false: only this node stays out).', example: true },
+      port: { kind: 'number', integer: true, min: 1, max: 65535, default: null, description: 'The distribution port to register when the node has no port file; null falls back to `verify.port`.', example: 4370 },
+      portFile: absPath('The file vaultdist_epmd writes the real listen port to (`-vaultdist_epmd_port_file`; needed for a dynamic port); null uses `<dir>/dist.port`. It wins over `port` when present.', '/var/lib/vaultdist/foo/dist.port', null),
+      peersFile: absPath('The last-known members file for `-vaultdist_epmd_peers_file` / vaultdist_cluster; null uses `<dir>/peers`. Replaced atomically; kept (marked stale) through a Vault outage.', '/var/lib/vaultdist/foo/peers', null),
+      host: { kind: 'string', default: null, pattern: { re: /^(?=.{1,253}$)(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*$/, message: 'must be a DNS name or an IPv4 address' }, description: 'The address peers dial (a DNS name or IPv4 address); null lets the registry use the node name\'s host.', example: '10.0.0.5' },
+    },
+    description: 'Registration in the vaultdist registry plugin (only with the top-level `registry.enabled`). The node is registered once it serves its certificate on the port (a TLS handshake), its lease renewed, and it is deregistered when the agent stops cleanly.',
+    example: { portFile: '/var/lib/vaultdist/foo/dist.port' },
+  },
 };
 
 /** The whole schema: the root object's fields. */
@@ -371,6 +403,18 @@ export const CONFIG_SCHEMA: Record<string, Field> = {
     },
     description: 'Health and Prometheus metrics HTTP server.',
     example: { host: '127.0.0.1', port: 9469 },
+  },
+  registry: {
+    kind: 'object',
+    fields: {
+      enabled: { kind: 'boolean', default: false, description: 'Register the nodes in the vaultdist registry plugin and keep each node\'s peers file (epmd-less discovery, issue #13).', example: true },
+      mount: { kind: 'string', default: 'vaultdist', pattern: { re: /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/, message: 'must be a Vault mount path' }, description: 'Mount path of the registry plugin.', example: 'vaultdist' },
+      cluster: { kind: 'string', default: 'default', pattern: { re: /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, message: 'must be 1-63 characters of letters, digits, "_", "." or "-"' }, description: 'The cluster the nodes register in (configured by the operator: `<mount>/clusters/<cluster>`).', example: 'prod' },
+      refreshIntervalSeconds: { kind: 'number', integer: true, min: 1, default: 10, description: 'Read the members this often and rewrite the peers files when they changed: a node that left (deregistered, evicted, its token revoked) is gone from the peers files within this time.', example: 10 },
+      renewAtFraction: { kind: 'number', min: 0.1, max: 0.9, default: 0.5, description: 'Renew a registration\'s lease after this fraction of its duration (a failed renewal is retried until the lease ends, then the node registers again).', example: 0.5 },
+    },
+    description: 'The vaultdist registry plugin: nodes register `name@host → port`, the agent writes the live members to each node\'s peers file.',
+    example: { enabled: true, cluster: 'prod' },
   },
   log: {
     kind: 'object',

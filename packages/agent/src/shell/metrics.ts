@@ -26,6 +26,12 @@ export interface AgentMetrics {
   crlRefreshFailures: Counter<'node' | 'kind'>;
   crlLastRefresh: Gauge<'node'>;
   crlLevel: Gauge<'node'>;
+  registryRegistered: Gauge<'node'>;
+  registryLeaseExpiry: Gauge<'node'>;
+  registryMembers: Gauge<'node'>;
+  registryStaleMembers: Gauge<'node'>;
+  registryLastRefresh: Gauge<'node'>;
+  registryFailures: Counter<'node' | 'op' | 'kind'>;
 }
 
 export function createMetrics(o: { defaultMetrics?: boolean } = {}): AgentMetrics {
@@ -56,5 +62,11 @@ export function createMetrics(o: { defaultMetrics?: boolean } = {}): AgentMetric
     crlRefreshFailures: new Counter({ name: 'vaultdist_agent_crl_refresh_failures_total', help: 'Failed CRL refreshes by kind (the old CRL directory stays)', labelNames: ['node', 'kind'], registers: reg }),
     crlLastRefresh: new Gauge({ name: 'vaultdist_agent_crl_last_refresh_timestamp_seconds', help: 'Time of the last successful CRL refresh (unix seconds)', labelNames: ['node'], registers: reg }),
     crlLevel: new Gauge({ name: 'vaultdist_agent_crl_level', help: '0 ok, 1 warn, 2 critical, 3 stale, 4 missing', labelNames: ['node'], registers: reg }),
+    registryRegistered: new Gauge({ name: 'vaultdist_agent_registry_registered', help: '1 while the node holds a live registration in the registry plugin', labelNames: ['node'], registers: reg }),
+    registryLeaseExpiry: new Gauge({ name: 'vaultdist_agent_registry_lease_expiry_seconds', help: 'End of the registration lease (unix seconds)', labelNames: ['node'], registers: reg }),
+    registryMembers: new Gauge({ name: 'vaultdist_agent_registry_members', help: 'Entries in the node\'s peers file', labelNames: ['node'], registers: reg }),
+    registryStaleMembers: new Gauge({ name: 'vaultdist_agent_registry_stale_members', help: 'Peers-file entries kept past their lease through a failed members refresh', labelNames: ['node'], registers: reg }),
+    registryLastRefresh: new Gauge({ name: 'vaultdist_agent_registry_last_refresh_timestamp_seconds', help: 'Time of the last successful members refresh (unix seconds)', labelNames: ['node'], registers: reg }),
+    registryFailures: new Counter({ name: 'vaultdist_agent_registry_failures_total', help: 'Failed registry calls by operation and kind', labelNames: ['node', 'op', 'kind'], registers: reg }),
   };
 }

@@ -1,0 +1,335 @@
+/**
+ * One node's registration in the vaultdist registry plugin and its peers file (issue #13).
+ * Sequencing only; the SDK does the calls and the file format.
+ *
+ * Every tick (at most `registry.refreshIntervalSeconds` apart, earlier when the lease is due):
+ * 1. the port: the node's port file (`-vaultdist_epmd_port_file`, the real listen port even when it is
+ *    dynamic), else `nodes[].registry.port`, else `verify.port`;
+ * 2. not registered, or the port or the served serial changed: handshake with the node on that port
+ *    (the same probe as post-renewal verification) and register `name@host → port` with the served
+ *    serial and the OTP release once the node serves a certificate there;
+ * 3. registered and past `renewAtFraction` of the lease: probe again (two failed probes in a row:
+ *    the node is gone, deregister) and renew the lease; a lease Vault no longer knows (expired,
+ *    revoked, token revoked) means register again;
+ * 4. members due: read them and rewrite the peers file when it changed. When the read fails the last
+ *    known members stay (also across an agent restart: they are read back from the file), the file
+ *    says `state stale <since>`, and entries whose lease end has passed are marked `stale`.
+ * On a clean stop (the signal aborts) the node deregisters, with its own short deadline.
+ */
+import { join } from 'node:path';
+import {
+  DIST_PORT_FILE,
+  PEERS_FILE,
+  deregisterNode,
+  isVaultHttpError,
+  listMembers,
+  normalizeSerial,
+  parseDistPortFile,
+  parsePeersFile,
+  registerNode,
+  renderPeersFile,
+  renewRegistration,
+  writePeersFile,
+  type DistPortInfo,
+  type PeersFile,
+  type VaultClient,
+  type WriterFs,
+} from '@vaultdist/sdk';
+import type { AgentConfig, NodeConfig } from '../config/schema.js';
+import type { NodeStatus } from '../core/state.js';
+import { classifyError } from '../errors.js';
+import type { AgentPorts, Logger } from '../ports.js';
+import type { AgentMetrics } from './metrics.js';
+import { probeNode } from './verify.js';
+
+/** Test-only observation points. */
+export interface RegistryHooks {
+  onRegistryStep?(node: string, step: 'registered' | 'renewed' | 'deregistered' | 'refreshed' | 'stale'): void;
+}
+
+export interface RegistryContext {
+  config: () => AgentConfig;
+  ports: AgentPorts;
+  metrics: AgentMetrics;
+  vault: VaultClient;
+  logger: Logger;
+  hooks: RegistryHooks;
+  /** The renewal loop's view of the node (which serial it serves). */
+  nodeStatus: NodeStatus;
+  writerFs?: WriterFs | undefined;
+}
+
+/** What `status` and tests see. */
+export interface RegistryStatus {
+  node: string;
+  registered: boolean;
+  port: number | undefined;
+  serial: string | undefined;
+  leaseExpiresAt: Date | undefined;
+  /** Why the node is not registered (waiting for a port, not serving, a Vault error). */
+  waiting: string | undefined;
+  peersFile: string;
+  members: number;
+  staleMembers: number;
+  state: 'fresh' | 'stale' | 'none';
+  staleSince: Date | undefined;
+  lastRefreshAt: Date | undefined;
+  lastError: { op: string; kind: string; message: string; at: Date } | undefined;
+}
+
+interface Lease {
+  leaseId: string;
+  port: number;
+  serial: string | undefined;
+  /** Monotonic ms. */
+  renewAtMs: number;
+  endsAtMs: number;
+}
+
+export const peersFileOf = (n: NodeConfig) => n.registry.peersFile ?? join(n.dir, PEERS_FILE);
+export const portFileOf = (n: NodeConfig) => n.registry.portFile ?? join(n.dir, DIST_PORT_FILE);
+
+export class RegistryWorker {
+  readonly node: NodeConfig;
+  readonly status: RegistryStatus;
+  #ctx: RegistryContext;
+  #lease: Lease | undefined;
+  #probeFailures = 0;
+  #last: PeersFile | undefined;
+  #nextRefreshMs = 0;
+
+  constructor(ctx: RegistryContext, node: NodeConfig) {
+    this.#ctx = ctx;
+    this.node = node;
+    this.status = {
+      node: node.name,
+      registered: false,
+      port: undefined,
+      serial: undefined,
+      leaseExpiresAt: undefined,
+      waiting: 'starting',
+      peersFile: peersFileOf(node),
+      members: 0,
+      staleMembers: 0,
+      state: 'none',
+      staleSince: undefined,
+      lastRefreshAt: undefined,
+      lastError: undefined,
+    };
+  }
+
+  get #target() {
+    const r = this.#ctx.config().registry;
+    return { mount: r.mount, cluster: r.cluster };
+  }
+
+  #fail(op: string, e: unknown): void {
+    const kind = classifyError(e);
+    const message = (e as Error).message;
+    this.status.lastError = { op, kind, message, at: this.#ctx.ports.clock.now() };
+    this.#ctx.metrics.registryFailures.inc({ node: this.node.name, op, kind });
+    this.#ctx.logger.warn({ node: this.node.name, op, kind, err: message }, 'registry call failed');
+  }
+
+  /** The port the node listens on (step 1), with what its port file says about it. */
+  async #port(): Promise<{ port: number; info: DistPortInfo | undefined } | undefined> {
+    const text = await this.#ctx.ports.fs.readFile(portFileOf(this.node)).catch(() => undefined);
+    const info = text === undefined ? undefined : parseDistPortFile(text);
+    if (info) return { port: info.port, info };
+    const port = this.node.registry.port ?? this.node.verify.port;
+    return port === null ? undefined : { port, info: undefined };
+  }
+
+  async #probe(port: number, signal: AbortSignal): Promise<string | undefined> {
+    const node: NodeConfig = { ...this.node, verify: { ...this.node.verify, port } };
+    const r = await probeNode(this.#ctx.ports, node, signal).catch((e: unknown) => ({ ok: false as const, serial: undefined, error: (e as Error).message }));
+    return r.ok && r.serial ? normalizeSerial(r.serial) : undefined;
+  }
+
+  async #register(signal: AbortSignal): Promise<void> {
+    const { ports, metrics, vault, logger } = this.#ctx;
+    const p = await this.#port();
+    if (!p) {
+      this.status.waiting = `no port yet (${portFileOf(this.node)} absent, no registry.port or verify.port)`;
+      return;
+    }
+    const serial = await this.#probe(p.port, signal);
+    if (!serial) {
+      this.status.waiting = `the node does not serve a certificate on port ${p.port} yet`;
+      return;
+    }
+    try {
+      const reg = await registerNode(vault, {
+        ...this.#target,
+        node: this.node.name,
+        port: p.port,
+        host: this.node.registry.host ?? undefined,
+        otpRelease: p.info?.otpRelease,
+        serial,
+        signal,
+      });
+      const now = ports.clock.monotonicMs();
+      const durMs = Math.max(1, reg.leaseDurationSeconds) * 1000;
+      this.#lease = { leaseId: reg.leaseId, port: p.port, serial, renewAtMs: now + durMs * this.#ctx.config().registry.renewAtFraction, endsAtMs: now + durMs };
+      this.#probeFailures = 0;
+      Object.assign(this.status, { registered: true, port: p.port, serial, waiting: undefined, leaseExpiresAt: new Date(ports.clock.now().getTime() + durMs) });
+      metrics.registryRegistered.set({ node: this.node.name }, 1);
+      metrics.registryLeaseExpiry.set({ node: this.node.name }, (ports.clock.now().getTime() + durMs) / 1000);
+      logger.info({ node: this.node.name, port: p.port, serial, leaseSeconds: reg.leaseDurationSeconds, generation: reg.generation }, 'registered in the registry');
+      this.#ctx.hooks.onRegistryStep?.(this.node.name, 'registered');
+      // a new member: read the members at once (the peers file shows it in the same tick)
+      this.#nextRefreshMs = 0;
+    } catch (e) {
+      if (signal.aborted) throw signal.reason;
+      this.status.waiting = `registration failed: ${(e as Error).message}`;
+      this.#fail('register', e);
+    }
+  }
+
+  #dropLease(): void {
+    this.#lease = undefined;
+    Object.assign(this.status, { registered: false, leaseExpiresAt: undefined });
+    this.#ctx.metrics.registryRegistered.set({ node: this.node.name }, 0);
+  }
+
+  async #renew(signal: AbortSignal): Promise<void> {
+    const { ports, metrics, vault, logger } = this.#ctx;
+    const lease = this.#lease!;
+    const serial = await this.#probe(lease.port, signal);
+    if (!serial) {
+      if (++this.#probeFailures >= 2) {
+        logger.warn({ node: this.node.name, port: lease.port }, 'node no longer serves on its registered port; deregistering');
+        await this.#deregister(signal);
+        return;
+      }
+    } else this.#probeFailures = 0;
+    try {
+      const r = await renewRegistration(vault, { leaseId: lease.leaseId, signal });
+      const now = ports.clock.monotonicMs();
+      const durMs = Math.max(1, r.leaseDurationSeconds) * 1000;
+      this.#lease = { ...lease, leaseId: r.leaseId, renewAtMs: now + durMs * this.#ctx.config().registry.renewAtFraction, endsAtMs: now + durMs };
+      this.status.leaseExpiresAt = new Date(ports.clock.now().getTime() + durMs);
+      metrics.registryLeaseExpiry.set({ node: this.node.name }, this.status.leaseExpiresAt.getTime() / 1000);
+      this.#ctx.hooks.onRegistryStep?.(this.node.name, 'renewed');
+    } catch (e) {
+      if (signal.aborted) throw signal.reason;
+      this.#fail('renew', e);
+      // the lease is gone (expired, revoked, or the token behind it was): register again now
+      if ((isVaultHttpError(e) && e.status === 400) || ports.clock.monotonicMs() >= lease.endsAtMs) this.#dropLease();
+      // otherwise (Vault unreachable) try again at the next tick, while the lease lasts
+      else this.#lease = { ...lease, renewAtMs: ports.clock.monotonicMs() };
+    }
+  }
+
+  async #deregister(signal: AbortSignal): Promise<void> {
+    try {
+      await deregisterNode(this.#ctx.vault, { ...this.#target, node: this.node.name, signal });
+      this.#ctx.logger.info({ node: this.node.name }, 'deregistered from the registry');
+      this.#ctx.hooks.onRegistryStep?.(this.node.name, 'deregistered');
+    } catch (e) {
+      this.#fail('deregister', e);
+    }
+    this.#dropLease();
+  }
+
+  /** Reads the peers file left by a previous run (the last-known members through an outage). */
+  async loadFromDisk(): Promise<void> {
+    const text = await this.#ctx.ports.fs.readFile(this.status.peersFile).catch(() => undefined);
+    if (text === undefined) return;
+    const f = parsePeersFile(text);
+    if (f.cluster && f.cluster !== this.#target.cluster) return;
+    this.#last = { cluster: f.cluster, state: f.state, staleSince: f.staleSince, peers: f.peers };
+    this.#show(this.#last);
+  }
+
+  #show(f: PeersFile): void {
+    const stale = f.peers.filter((p) => p.state === 'stale').length;
+    Object.assign(this.status, { members: f.peers.length, staleMembers: stale, state: f.state, staleSince: f.staleSince });
+    this.#ctx.metrics.registryMembers.set({ node: this.node.name }, f.peers.length);
+    this.#ctx.metrics.registryStaleMembers.set({ node: this.node.name }, stale);
+  }
+
+  async #write(f: PeersFile): Promise<void> {
+    try {
+      const { changed } = await writePeersFile(this.status.peersFile, renderPeersFile(f), { owner: this.node.owner ?? undefined, fs: this.#ctx.writerFs });
+      if (changed) this.#ctx.logger.info({ node: this.node.name, members: f.peers.length, state: f.state }, 'peers file updated');
+    } catch (e) {
+      this.#fail('write', e);
+    }
+    this.#show(f);
+  }
+
+  /** Step 4. Returns whether the members were read. */
+  async refresh(signal: AbortSignal): Promise<boolean> {
+    const { ports, metrics, vault, logger, hooks } = this.#ctx;
+    const now = ports.clock.now();
+    try {
+      const m = await listMembers(vault, { ...this.#target, signal });
+      if (m.rejected.length) logger.warn({ node: this.node.name, rejected: m.rejected }, 'registry members failed validation; left out');
+      const f: PeersFile = {
+        cluster: this.#target.cluster,
+        state: 'fresh',
+        staleSince: undefined,
+        peers: m.members.map((x) => ({ node: x.node, host: x.host, port: x.port, state: 'live', expiresAt: x.expiresAt, otpRelease: x.otpRelease, serial: x.serial })),
+      };
+      this.#last = f;
+      await this.#write(f);
+      this.status.lastRefreshAt = now;
+      metrics.registryLastRefresh.set({ node: this.node.name }, now.getTime() / 1000);
+      hooks.onRegistryStep?.(this.node.name, 'refreshed');
+      return true;
+    } catch (e) {
+      if (signal.aborted) throw signal.reason;
+      this.#fail('members', e);
+      if (this.#last) {
+        const f: PeersFile = {
+          ...this.#last,
+          state: 'stale',
+          staleSince: this.#last.state === 'stale' ? this.#last.staleSince : now,
+          peers: this.#last.peers.map((p) => ({ ...p, state: p.state === 'stale' || (p.expiresAt !== undefined && p.expiresAt.getTime() <= now.getTime()) ? 'stale' : 'live' })),
+        };
+        this.#last = f;
+        await this.#write(f);
+        hooks.onRegistryStep?.(this.node.name, 'stale');
+      }
+      return false;
+    }
+  }
+
+  /** One tick (steps 1–4); returns how long to sleep. */
+  async tick(signal: AbortSignal): Promise<number> {
+    const { ports } = this.#ctx;
+    const cfg = this.#ctx.config().registry;
+    const served = this.#ctx.nodeStatus.servedSerial;
+    if (this.#lease) {
+      const p = await this.#port();
+      // a restarted node (new port) or a renewed certificate: register again with the new facts
+      if ((p && p.port !== this.#lease.port) || (served && this.#lease.serial && normalizeSerial(served) !== this.#lease.serial)) this.#dropLease();
+    }
+    if (!this.#lease) await this.#register(signal);
+    else if (ports.clock.monotonicMs() >= this.#lease.renewAtMs) await this.#renew(signal);
+    if (ports.clock.monotonicMs() >= this.#nextRefreshMs) {
+      await this.refresh(signal);
+      this.#nextRefreshMs = ports.clock.monotonicMs() + cfg.refreshIntervalSeconds * 1000;
+    }
+    const now = ports.clock.monotonicMs();
+    // not registered yet: look again soon (a node that is starting), never hot
+    const wake = Math.min(this.#nextRefreshMs, this.#lease ? this.#lease.renewAtMs : now + Math.min(1000, cfg.refreshIntervalSeconds * 1000));
+    return Math.max(100, wake - now);
+  }
+
+  /** The loop; on abort, deregisters (clean shutdown) and returns. */
+  async run(signal: AbortSignal): Promise<void> {
+    await this.loadFromDisk();
+    try {
+      for (;;) {
+        signal.throwIfAborted();
+        const ms = await this.tick(signal);
+        await this.#ctx.ports.clock.sleep(ms, signal);
+      }
+    } catch (e) {
+      if (!signal.aborted) throw e;
+    }
+    if (this.#lease) await this.#deregister(AbortSignal.timeout(3000));
+  }
+}
