@@ -80,20 +80,22 @@ export function buildProgram(io: CliIo, setCode: (code: number) => void): Comman
     .option('--import-root <pem-bundle>', 'import this CA certificate + key as the root')
     .option('--root-ttl <dur>', 'root CA lifetime = root mount max TTL', '87600h')
     .option('--int-ttl <dur>', 'intermediate lifetime = issuing mount max TTL (must exceed --leaf-max-ttl)', '43800h')
-    .option('--role <name>', 'PKI role for nodes (also the AppRole and cert-auth role name)', 'erlang-node')
+    .option('--role <name>', 'template PKI role for the per-node roles (hosts, key type, TTLs); signs no node identity', 'erlang-node')
     .option('--allowed-hosts <hosts>', 'hosts node certificates may name (comma list; globs like *.dist.example.com)', list, [])
     .option('--allow-any-host', 'allow any host name (quick starts and tests)', false)
     .addOption(new Option('--key-type <type>', 'key type for CAs and nodes').choices([...KEY_TYPES]).default('ec-p256'))
     .option('--leaf-ttl <dur>', 'default node certificate TTL', '24h')
     .option('--leaf-max-ttl <dur>', 'maximum node certificate TTL', '72h')
-    .option('--policy <name>', 'ACL policy for nodes', 'vaultdist-node')
+    .option('--policy <prefix>', 'prefix of the per-node ACL policies (<prefix>-<slug>); a shared policy of exactly this name (older vaultdist) is deleted', 'vaultdist-node')
+    .option('--node <name@host>', 'create this node\'s own Vault identity and print its role_id + wrapped secret_id (repeatable)', repeat, [])
+    .option('--registry-mount <path>', 'mount of the vaultdist registry plugin the node policies grant', 'vaultdist')
     .option('--auth <methods>', 'auth methods for nodes: approle, cert, token (comma list)', list)
     .option('--approle-mount <path>', 'AppRole auth mount', 'approle')
     .option('--cert-mount <path>', 'cert auth mount (renewal with the node certificate)', 'cert')
     .option('--secret-id-ttl <dur>', 'AppRole secret_id lifetime', '24h')
     .option('--wrap-ttl <dur>', 'response-wrapping TTL of the printed secret_id', '1h')
     .option('--new-secret-id', 'print a fresh wrapped secret_id even when nothing else changes', false)
-    .option('--create-token', 'with --auth token: create and print a periodic token for quick starts', false)
+    .option('--create-token', 'with --auth token and --node: create and print a periodic token with that node\'s policy', false)
     .option('--urls <vault-url>', 'configure AIA/CRL URLs on both mounts with this public Vault URL')
     .option('--crl-expiry <dur>', 'CRL lifetime on the issuing mount')
     .option('--dry-run', 'print the plan, change nothing', false)
@@ -122,6 +124,8 @@ export function buildProgram(io: CliIo, setCode: (code: number) => void): Comman
             leafTtl: opts.leafTtl as string,
             leafMaxTtl: opts.leafMaxTtl as string,
             policy: opts.policy as string,
+            nodes: opts.node as string[],
+            registryMount: opts.registryMount as string,
             auth,
             approleMount: opts.approleMount as string,
             certMount: opts.certMount as string,
@@ -141,7 +145,8 @@ export function buildProgram(io: CliIo, setCode: (code: number) => void): Comman
   examples(initVault, [
     'VAULT_ADDR=http://127.0.0.1:8200 VAULT_TOKEN=root vaultdist init vault --allow-any-host --dry-run',
     'vaultdist init vault --allowed-hosts 10.0.0.5,10.0.0.6,*.dist.example.com --auth approle,cert',
-    'vaultdist init vault --allow-any-host --auth token --create-token --json',
+    'vaultdist init vault --allowed-hosts 10.0.0.5 --node app@10.0.0.5 --node worker@10.0.0.5',
+    'vaultdist init vault --allow-any-host --auth token --node app@127.0.0.1 --create-token --json',
   ]);
   initVault.exitOverride();
 
@@ -149,7 +154,9 @@ export function buildProgram(io: CliIo, setCode: (code: number) => void): Comman
     .requiredOption('--name <name@host>', 'Erlang node name (the host goes into the certificate)')
     .requiredOption('--dir <dir>', 'node directory to write')
     .option('--mount <path>', 'issuing PKI mount (default pki_dist)')
-    .option('--role <name>', 'PKI role (default erlang-node)')
+    .option('--role <name>', 'template role `init vault` made (default erlang-node); the node signs through its own role vaultdist-<slug>')
+    .option('--policy <prefix>', 'prefix of the node\'s policy name, as `init vault --policy` (default vaultdist-node)')
+    .option('--registry-mount <path>', 'registry plugin mount the node\'s policy grants (default vaultdist)')
     .addOption(new Option('--key-type <type>', 'node key type (default ec-p256)').choices([...KEY_TYPES]))
     .option('--ttl <dur>', 'certificate TTL (default: the role\'s)')
     .option('--dist-port <port>', 'distribution port, the same on every node (default 9100)', int('--dist-port'))
@@ -158,7 +165,7 @@ export function buildProgram(io: CliIo, setCode: (code: number) => void): Comman
     .option('--no-companion', 'do not install the companion Erlang modules (vaultdist_reload …)')
     .option('--cert-auth-mount <path>', 'cert auth mount the agent renews with (default cert)')
     .option('--health-port <port>', 'agent health port on 127.0.0.1 (default 9464)', int('--health-port'))
-    .addOption(new Option('--agent-auth <method>', 'how the agent logs in for renewals (default: cert over HTTPS, else approle with --role-id, else token)').choices(['cert', 'approle', 'token']))
+    .addOption(new Option('--agent-auth <method>', 'how the agent logs in for renewals, as the node (default: cert over HTTPS, else the node\'s AppRole role, else token)').choices(['cert', 'approle', 'token']))
     .addOption(new Option('--name-check <mode>', 'bind peer certificates to node names after nodeup (vaultdist_name_check)').choices(['off', 'log', 'enforce']))
     .option('--crl', 'check peers against the CRL: optfile with {crl_check, peer} on DIR/crl, the first CRL written now, the agent keeps it fresh')
     .option('--no-crl', 'turn CRL checking off again (it is kept across re-runs otherwise)')
@@ -177,6 +184,8 @@ export function buildProgram(io: CliIo, setCode: (code: number) => void): Comman
             dir: opts.dir as string,
             mount: opts.mount as string | undefined,
             role: opts.role as string | undefined,
+            policy: opts.policy as string | undefined,
+            registryMount: opts.registryMount as string | undefined,
             keyType: opts.keyType as (typeof KEY_TYPES)[number] | undefined,
             ttl: opts.ttl as string | undefined,
             distPort: opts.distPort as number | undefined,
@@ -197,8 +206,8 @@ export function buildProgram(io: CliIo, setCode: (code: number) => void): Comman
       );
     });
   examples(initNode, [
-    'VAULT_TOKEN=… vaultdist init node --name app@10.0.0.5 --dir /etc/vaultdist/app',
-    'vaultdist init node --name app@10.0.0.5 --dir ./app --role-id 1c6… --wrapped-secret-id hvs.CAES…',
+    'VAULT_TOKEN=<operator token> vaultdist init node --name app@10.0.0.5 --dir /etc/vaultdist/app   # creates the node\'s identity, signs as the node',
+    'vaultdist init node --name app@10.0.0.5 --dir ./app --role-id 1c6… --wrapped-secret-id hvs.CAES…   # from `init vault --node app@10.0.0.5`',
     'vaultdist init node --name app@10.0.0.5 --dir /etc/vaultdist/app --crl     # revocation: peers checked against DIR/crl',
     'sudo vaultdist init node --name app@10.0.0.5 --dir /var/lib/vaultdist/app --owner beam   # key files owned by the node user',
     'erl -args_file /etc/vaultdist/app/vm.args     # then start the node from what was written',

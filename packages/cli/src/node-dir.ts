@@ -42,7 +42,14 @@ export interface NodeSettings {
   /** CA bundle for an HTTPS Vault (absolute), handed to the agent; null for HTTP or system trust. */
   vaultCaCert: string | null;
   mount: string;
+  /** The node's own PKI role, `vaultdist-<slug>` (issue #12: it signs for this node only). */
   role: string;
+  /** The role `init vault` made (`--role`), template of the node's own role: hosts, key type, TTLs. */
+  baseRole: string;
+  /** Prefix of the node's ACL policy name (`<prefix>-<slug>`), as `init vault --policy`. */
+  policyPrefix: string;
+  /** Mount of the registry plugin the node's policy grants (#13). */
+  registryMount: string;
   keyType: 'ec-p256' | 'ec-p384' | 'rsa-2048' | 'rsa-3072';
   ttl: string;
   distPort: number;
@@ -52,6 +59,7 @@ export interface NodeSettings {
   modules: string[];
   /** Cert auth mount path for the agent's renewal logins (`init vault` creates it). */
   certAuthMount: string;
+  /** The node's own cert-auth role, `vaultdist-<slug>` (the agent logs in with `name=` this). */
   certAuthRole: string;
   /** Agent health endpoint (loopback). */
   healthPort: number;
@@ -84,7 +92,22 @@ export async function readSettings(dir: string): Promise<NodeSettings | undefine
     throw new ExitError(EXIT.CONFIG, `${join(dir, SETTINGS_FILE)}: ${(e as Error).message}`);
   }
   try {
-    const s = { agentAuth: 'cert', approleMount: 'approle', nameCheck: 'off', vaultCaCert: null, crl: false, owner: null, ...(JSON.parse(text) as Partial<NodeSettings>) } as NodeSettings;
+    const raw = JSON.parse(text) as Partial<NodeSettings>;
+    // Settings from before per-node identities (issue #12): `role` was the shared role, now the template.
+    const legacy = typeof raw.role === 'string' && !raw.role.startsWith('vaultdist-') ? { baseRole: raw.role } : {};
+    const s = {
+      agentAuth: 'cert',
+      approleMount: 'approle',
+      nameCheck: 'off',
+      vaultCaCert: null,
+      crl: false,
+      owner: null,
+      baseRole: 'erlang-node',
+      policyPrefix: 'vaultdist-node',
+      registryMount: 'vaultdist',
+      ...legacy,
+      ...raw,
+    } as NodeSettings;
     if (s.version !== 1 || typeof s.node !== 'string') throw new Error('not a vaultdist node settings file (version 1)');
     parseNodeName(s.node);
     return { ...s, dir };
@@ -107,7 +130,8 @@ export const paths = (dir: string) => ({
   vmArgs: join(dir, 'vm.args'),
   ebin: join(dir, 'ebin'),
   erlangSrc: join(dir, 'erlang'),
-  pidfile: join(dir, 'beam.pid'),
+  // DIR/run is the node user's with --owner (DIR is root's): the node writes its pid file there
+  pidfile: join(dir, 'run', 'beam.pid'),
   agentConfig: join(dir, 'agent.yaml'),
   crlDir: join(dir, 'crl'),
   roleIdFile: join(dir, 'approle', 'role-id'),

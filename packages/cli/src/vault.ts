@@ -64,7 +64,8 @@ export function connectVault(flags: VaultFlags, out: Output, o: { requireToken?:
 /** What `authenticate` used, so `init node` can hand the same AppRole identity to the agent. */
 export interface Authenticated {
   vault: VaultClient;
-  appRole: { roleId: string; secretId: string; mount: string } | undefined;
+  /** `roleName`: the AppRole role the login landed on (token meta `role_name`), e.g. `vaultdist-<slug>`. */
+  appRole: { roleId: string; secretId: string; mount: string; roleName: string | undefined } | undefined;
 }
 
 /**
@@ -102,8 +103,10 @@ export async function authenticate(base: VaultClient, flags: AppRoleFlags, out: 
   out.progress(`logging in with AppRole at auth/${mount}`);
   const vault = base.extend({ auth: appRoleAuth({ roleId, secretId, mount }), token: undefined });
   // Log in now (the node policy allows lookup-self), so bad credentials fail here with exit 12.
+  let roleName: string | undefined;
   try {
-    await vault.read('auth/token/lookup-self');
+    const self = await vault.read<{ meta?: Record<string, string> | null }>('auth/token/lookup-self');
+    roleName = self.data?.meta?.role_name;
   } catch (e) {
     const status = (e as { status?: number }).status;
     if (status === 400 || status === 403) {
@@ -111,5 +114,5 @@ export async function authenticate(base: VaultClient, flags: AppRoleFlags, out: 
     }
     throw e;
   }
-  return { vault, appRole: { roleId, secretId, mount } };
+  return { vault, appRole: { roleId, secretId, mount, roleName } };
 }

@@ -85,6 +85,9 @@ export async function readCaPem(vault: VaultClient, mount: string, options: Opts
   } catch (e) {
     // OpenBao/Vault >= 1.11 answer 400 "no default issuer currently configured" on an empty mount.
     if (isVaultHttpError(e) && e.status === 400 && e.errors.some((m) => m.includes('no default issuer'))) return undefined;
+    // The read carries no token (cert/ca is unauthenticated on a PKI mount), so a path with no PKI
+    // mount behind it answers 403 rather than 404: nothing there, hence no CA.
+    if (isVaultHttpError(e) && e.status === 403) return undefined;
     throw e;
   }
   return pem && pem.includes('BEGIN CERTIFICATE') ? `${pem.trim()}\n` : undefined;

@@ -2,8 +2,10 @@
  * `vaultdist init node --name NAME@HOST --dir DIR`: the node side.
  *
  * 1. settings: flags over an existing DIR/vaultdist.json;
- * 2. credentials: keep a live set that is valid for the node with > 1/3 of its life left, else key + CSR
- *    here, Vault signs, validate, atomic swap (SDK issueNodeCredentials);
+ * 2. the node's own Vault identity (issue #12, ./identity.ts): with an operator token create/update it,
+ *    then sign AS THE NODE; with the node's AppRole credentials check they are this node's; then keep a
+ *    live set that is valid for the node with > 1/3 of its life left, else key + CSR here, Vault signs
+ *    through `<mount>/sign/vaultdist-<slug>`, validate, atomic swap (SDK issueNodeCredentials);
  * 3. companion Erlang modules (when the package ships them) into DIR/erlang + DIR/ebin;
  * 3b. with --crl: the first CRL directory (DIR/crl), before the node can ever start with CRL checking
  *    (fail-closed: an empty CRL directory refuses every peer);
@@ -13,20 +15,27 @@
 import { isAbsolute, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { fetchCrl, parseNodeName, readCredentialFiles, writeCrlDir, type TlsVersion } from '@vaultdist/sdk';
+import { readFile } from 'node:fs/promises';
+import { fetchCrl, nodeIdentityNames, parseNodeName, readCredentialFiles, writeCrlDir, type TlsVersion } from '@vaultdist/sdk';
 import { installCompanion } from '../../companion.js';
 import { issueInto, liveSetIsFresh } from '../../credentials.js';
 import { EXIT, ExitError } from '../../errors.js';
 import { checkCanChown, chownNodeFiles, resolveOwner } from '../../owner.js';
 import { paths, readSettings, renderAll, renderIex, erlFlagString, writeFileAtomic, type NodeSettings } from '../../node-dir.js';
 import { formatDuration, type Output } from '../../output.js';
-import { authenticate, connectVault, type AppRoleFlags, type VaultFlags } from '../../vault.js';
+import { connectVault, type AppRoleFlags, type VaultFlags } from '../../vault.js';
+import { nodeAccess } from './identity.js';
 
 export interface InitNodeOptions extends VaultFlags, AppRoleFlags {
   name: string;
   dir: string;
   mount: string | undefined;
+  /** The template role `init vault` made (`--role`); the node signs through its own `vaultdist-<slug>`. */
   role: string | undefined;
+  /** Prefix of the node's policy name (`init vault --policy`). */
+  policy: string | undefined;
+  /** Registry plugin mount the node's policy grants. */
+  registryMount: string | undefined;
   keyType: NodeSettings['keyType'] | undefined;
   ttl: string | undefined;
   distPort: number | undefined;
@@ -35,7 +44,7 @@ export interface InitNodeOptions extends VaultFlags, AppRoleFlags {
   companion: boolean;
   certAuthMount: string | undefined;
   healthPort: number | undefined;
-  /** Renewal login of the agent; default cert over HTTPS, else approle when --role-id was used, else token. */
+  /** Renewal login of the agent; default cert over HTTPS, else the node's AppRole role when it has one, else token. */
   agentAuth: NodeSettings['agentAuth'] | undefined;
   nameCheck: NodeSettings['nameCheck'] | undefined;
   /** CRL checking for distribution (--crl / --no-crl); undefined keeps the previous setting. */
@@ -46,10 +55,26 @@ export interface InitNodeOptions extends VaultFlags, AppRoleFlags {
   json: boolean;
 }
 
-export const NODE_DEFAULTS = { mount: 'pki_dist', role: 'erlang-node', keyType: 'ec-p256', distPort: 9100, certAuthMount: 'cert', healthPort: 9464 } as const;
+export const NODE_DEFAULTS = {
+  mount: 'pki_dist',
+  role: 'erlang-node',
+  policyPrefix: 'vaultdist-node',
+  registryMount: 'vaultdist',
+  keyType: 'ec-p256',
+  distPort: 9100,
+  certAuthMount: 'cert',
+  healthPort: 9464,
+} as const;
 
 export async function initNode(o: InitNodeOptions, out: Output): Promise<number> {
   const node = parseNodeName(o.name);
+  if (node.hostKind === 'ipv6') throw new ExitError(EXIT.USAGE, `--name ${o.name}: IPv6 hosts are not supported (use a DNS name or an IPv4 address)`);
+  for (const [flag, v] of [['--policy', o.policy], ['--role', o.role]] as const) {
+    if (v !== undefined && !/^[A-Za-z0-9_.-]+$/.test(v)) throw new ExitError(EXIT.USAGE, `${flag} ${JSON.stringify(v)}: letters, digits, "_", "-" and "." only`);
+  }
+  for (const [flag, v] of [['--mount', o.mount], ['--registry-mount', o.registryMount], ['--cert-auth-mount', o.certAuthMount], ['--approle-mount', o.approleMount]] as const) {
+    if (v !== undefined && !/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/.test(v)) throw new ExitError(EXIT.USAGE, `${flag} ${JSON.stringify(v)} has characters Vault paths do not allow`);
+  }
   const dir = isAbsolute(o.dir) ? o.dir : resolve(out.io.cwd, o.dir);
   if (/\s|#/.test(dir)) throw new ExitError(EXIT.USAGE, `--dir ${JSON.stringify(dir)}: whitespace and "#" cannot be written into vm.args`);
   const owner = o.owner !== undefined ? resolveOwner(o.owner) : undefined;
@@ -65,7 +90,10 @@ export async function initNode(o: InitNodeOptions, out: Output): Promise<number>
     vaultAddr: base.connection.address,
     vaultCaCert: base.connection.caCertPath ? resolve(out.io.cwd, base.connection.caCertPath) : (prev?.vaultCaCert ?? null),
     mount: o.mount ?? prev?.mount ?? NODE_DEFAULTS.mount,
-    role: o.role ?? prev?.role ?? NODE_DEFAULTS.role,
+    role: '',
+    baseRole: o.role ?? prev?.baseRole ?? NODE_DEFAULTS.role,
+    policyPrefix: o.policy ?? prev?.policyPrefix ?? NODE_DEFAULTS.policyPrefix,
+    registryMount: o.registryMount ?? prev?.registryMount ?? NODE_DEFAULTS.registryMount,
     keyType: o.keyType ?? prev?.keyType ?? NODE_DEFAULTS.keyType,
     ttl: o.ttl ?? prev?.ttl ?? '',
     distPort: o.distPort ?? prev?.distPort ?? NODE_DEFAULTS.distPort,
@@ -73,17 +101,29 @@ export async function initNode(o: InitNodeOptions, out: Output): Promise<number>
     tlsVersions: o.tls ?? prev?.tlsVersions ?? ['tlsv1.3'],
     modules: [],
     certAuthMount: o.certAuthMount ?? prev?.certAuthMount ?? NODE_DEFAULTS.certAuthMount,
-    certAuthRole: o.role ?? prev?.certAuthRole ?? NODE_DEFAULTS.role,
+    certAuthRole: '',
     healthPort: o.healthPort ?? prev?.healthPort ?? NODE_DEFAULTS.healthPort,
-    agentAuth:
-      o.agentAuth ??
-      prev?.agentAuth ??
-      (base.connection.address.startsWith('https:') ? 'cert' : (o.roleId ?? out.io.env.VAULTDIST_ROLE_ID) ? 'approle' : 'token'),
+    // resolved below, once it is known whether the node has an AppRole role (see (2))
+    agentAuth: o.agentAuth ?? prev?.agentAuth ?? 'token',
     approleMount: o.approleMount ?? prev?.approleMount ?? 'approle',
     nameCheck: o.nameCheck ?? prev?.nameCheck ?? 'off',
     crl: o.crl ?? prev?.crl ?? false,
     owner: owner ?? prev?.owner ?? null,
   };
+  const names = nodeIdentityNames(node, { policyPrefix: settings.policyPrefix });
+  settings.role = names.role;
+  settings.certAuthRole = names.role;
+
+  // (2) the node's Vault identity and a client signing as the node: every check before anything is written
+  const fresh = o.forceIssue ? undefined : await liveSetIsFresh(settings);
+  // 'token' was the old default on plain HTTP; a re-run moves such a node to its own identity (AppRole)
+  const explicitAgentAuth = o.agentAuth ?? (prev?.agentAuth === 'token' ? undefined : prev?.agentAuth);
+  const roleIdFile = await readFile(paths(dir).roleIdFile, 'utf8').then((t) => ({ roleId: t.trim() }), () => undefined);
+  const https = base.connection.address.startsWith('https:');
+  const access = await nodeAccess(base, { ...o, approleMount: settings.approleMount }, settings, node, names, { needSign: !fresh, agentAuth: explicitAgentAuth, https, haveAppRoleFiles: roleIdFile }, out);
+  // The agent logs in as the node: cert auth over HTTPS, else the node's AppRole role when it has one.
+  settings.agentAuth = access?.agentAuth ?? explicitAgentAuth ?? (https ? 'cert' : roleIdFile ? 'approle' : 'token');
+  const agentAppRole = access?.appRole;
   if (settings.agentAuth === 'cert' && !base.connection.address.startsWith('https:')) {
     out.warn(`the agent is set to renew with cert auth, which needs Vault over HTTPS (${base.connection.address} is not); pass --agent-auth approle or token`);
   }
@@ -95,31 +135,34 @@ export async function initNode(o: InitNodeOptions, out: Output): Promise<number>
   // fail before anything is issued when the files cannot be handed to the owner (not root)
   if (settings.owner) await checkCanChown(dir, settings.owner);
 
-  // (2)
   let serial: string;
   let notAfter: Date;
   let issued = false;
-  const fresh = o.forceIssue ? undefined : await liveSetIsFresh(settings);
-  if (fresh) {
-    out.progress(`keeping the current certificate ${fresh.serial} (valid until ${fresh.notAfter.toISOString()})`);
-    serial = fresh.serial;
-    notAfter = fresh.notAfter;
-  } else {
-    const { vault, appRole } = await authenticate(base, { ...o, approleMount: settings.approleMount }, out);
-    if (appRole && settings.agentAuth === 'approle') {
-      // The agent logs in with the same AppRole identity; the secret_id stays on this host only (0600).
-      await mkdir(resolve(dir, 'approle'), { recursive: true, mode: 0o700 });
-      await writeFileAtomic(paths(dir).roleIdFile, `${appRole.roleId}\n`, 0o600);
-      await writeFileAtomic(paths(dir).secretIdFile, `${appRole.secretId}\n`, 0o600);
-      out.progress(`AppRole credentials for the agent written to ${resolve(dir, 'approle')} (0600)`);
+  try {
+    if (fresh) {
+      out.progress(`keeping the current certificate ${fresh.serial} (valid until ${fresh.notAfter.toISOString()})`);
+      serial = fresh.serial;
+      notAfter = fresh.notAfter;
+    } else {
+      const signer = access?.signer;
+      if (!signer) throw new ExitError(EXIT.INTERNAL, 'no Vault client to sign with');
+      out.progress(`generating a ${settings.keyType} key and CSR for ${node.full}; asking ${settings.mount}/sign/${settings.role} as the node`);
+      const r = await issueInto(signer, settings);
+      for (const w of r.warnings) out.warn(`Vault: ${w}`);
+      out.progress(`certificate ${r.leaf.serial} valid until ${r.leaf.notAfter.toISOString()} written to ${paths(dir).bundle}`);
+      serial = r.leaf.serial;
+      notAfter = r.leaf.notAfter;
+      issued = true;
     }
-    out.progress(`generating a ${settings.keyType} key and CSR for ${node.full}; asking ${settings.mount}/sign/${settings.role}`);
-    const r = await issueInto(vault, settings);
-    for (const w of r.warnings) out.warn(`Vault: ${w}`);
-    out.progress(`certificate ${r.leaf.serial} valid until ${r.leaf.notAfter.toISOString()} written to ${paths(dir).bundle}`);
-    serial = r.leaf.serial;
-    notAfter = r.leaf.notAfter;
-    issued = true;
+  } finally {
+    await access?.done();
+  }
+  if (agentAppRole && settings.agentAuth === 'approle') {
+    // The agent logs in with the node's own AppRole role; the secret_id stays on this host only (0600).
+    await mkdir(resolve(dir, 'approle'), { recursive: true, mode: 0o700 });
+    await writeFileAtomic(paths(dir).roleIdFile, `${agentAppRole.roleId}\n`, 0o600);
+    await writeFileAtomic(paths(dir).secretIdFile, `${agentAppRole.secretId}\n`, 0o600);
+    out.progress(`AppRole credentials of ${names.role} for the agent written to ${resolve(dir, 'approle')} (0600)`);
   }
 
   if (settings.agentAuth === 'approle' && !existsSync(paths(dir).secretIdFile)) {
