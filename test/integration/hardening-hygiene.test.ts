@@ -43,7 +43,8 @@ describe('secrets hygiene', () => {
     const dir = join(t.dir, 'owned');
     const res = await issueNodeCredentials(pki.vault, { mount: pki.mount, role: pki.role, node: 'own@127.0.0.1', dir, write: { owner: { uid: 4242, gid: 4343 } } });
     for (const p of [res.written.bundlePath, res.written.caPath, res.written.setDir]) expect([p, statSync(p).uid, statSync(p).gid]).toEqual([p, 4242, 4343]);
-    expect(statSync(join(dir, '.sets')).uid).toBe(4242); // the node user must be able to traverse the 0700 .sets
+    // .sets stays root's, 0711: the node user traverses it to its key but cannot rename a set (issue #15)
+    expect([statSync(join(dir, '.sets')).uid, statSync(join(dir, '.sets')).mode & 0o777]).toEqual([0, 0o711]);
     for (const l of ['bundle.pem', 'ca.pem', 'current']) expect([l, lstatSync(join(dir, l)).uid]).toEqual([l, 4242]);
     // The same owner for a rewrite through writeCredentialSet directly.
     const again = await writeCredentialSet(dir, { privateKey: res.issued.privateKey, certificate: res.issued.certificate, chain: [], caBundle: [pki.rootPem, pki.rootPem] }, { owner: { uid: 4242, gid: 4343 } });

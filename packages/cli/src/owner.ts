@@ -6,16 +6,20 @@
  * (`getent passwd|group`, so LDAP/sssd users work), falling back to /etc/passwd and /etc/group when
  * getent is missing. An unknown user or group is a usage error naming the flag.
  *
- * What is chowned (`chownNodeFiles`): the credential set (DIR/.sets and its sets, the `current`,
- * `bundle.pem` and `ca.pem` links), ssl_dist.conf, vm.args, DIR/ebin, the CRL directory (its link and
- * DIR/.crl.sets) and DIR/approle (the agent's AppRole files, for an agent running as that user).
- * NOT the directory itself, agent.yaml or vaultdist.json: a node user who could rewrite the agent's
- * config (or rename entries in DIR) could make a root agent run a reload command of its choosing.
+ * What is chowned (`chownNodeFiles`): the credential sets in DIR/.sets, the `current`, `bundle.pem`
+ * and `ca.pem` links, ssl_dist.conf, vm.args, the CRL link and the CRL sets in DIR/.crl.sets, the files
+ * in DIR/approle (the agent's AppRole files, for an agent running as that user) and DIR/run (where the
+ * node writes its pid file).
+ * NOT the directory itself, the set containers (.sets, .crl.sets, approle), DIR/ebin, DIR/erlang,
+ * DIR/elixir, agent.yaml or vaultdist.json: a node user who could rename entries in a directory root
+ * writes into could redirect root's writes and chowns (issue #15), and one who could rewrite the
+ * agent's config could make a root agent run a reload command of its choosing.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { lchown, lstat, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { assertPrivatePath, fixDir, nodeWriterFs as nodeWriterFsForOwner } from '@vaultdist/sdk';
 import { EXIT, ExitError } from './errors.js';
 import { paths } from './node-dir.js';
 
@@ -89,6 +93,77 @@ export function resolveOwner(spec: string, db: AccountDb = systemAccounts): Owne
   return { uid, gid };
 }
 
+const euid = () => process.geteuid?.() ?? -1;
+
+/**
+ * lchown `p` and, for a directory of ours, everything under it, children first (post-order): a
+ * directory is handed over only after everything in it, so no path is ever resolved through a
+ * directory another user controls (issue #15). A directory another user already owns is not entered
+ * (it is theirs; a writer's set directory fchowned at creation), and symlinks are never followed.
+ */
+async function chownTree(p: string, o: Owner, done: string[]): Promise<void> {
+  const st = await lstat(p);
+  if (st.isDirectory()) {
+    if (st.uid !== euid() && st.uid !== o.uid) return; // another user's: never entered
+    if (st.uid === euid()) for (const e of await readdir(p)) await chownTree(join(p, e), o, done);
+  }
+  if (st.uid === o.uid && st.gid === o.gid) return;
+  await lchown(p, o.uid, o.gid);
+  done.push(p);
+}
+
+/**
+ * The directories whose entries the node user gets, while the directory itself stays ours with
+ * `mode` (the node user traverses it and cannot rename anything in it): the set directories.
+ */
+const CONTAINERS: Record<string, number> = { '.sets': 0o711, '.crl.sets': 0o755, approle: 0o711 };
+
+/**
+ * Chowns the node's credential set and the files the node reads (see the module comment). Returns what
+ * it changed. `.sets`, `.crl.sets` and `approle` stay ours (0711/0755/0711), their entries are handed
+ * over; DIR/ebin, DIR/erlang and DIR/elixir stay ours too (the node only reads them, and root must not
+ * later write or compile into a directory the node user controls); DIR/run (the pid file's directory)
+ * is the node user's, so the node can write its pid file.
+ */
+export async function chownNodeFiles(dir: string, o: Owner): Promise<string[]> {
+  const p = paths(dir);
+  const done: string[] = [];
+  const fail = (f: string, e: unknown) =>
+    new ExitError(EXIT.WRITE, `--owner: cannot chown ${f} to ${o.uid}:${o.gid}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e, hint: 'chown to another user needs root' });
+  try {
+    await assertPrivatePath(nodeWriterFsForOwner, dir, '--dir');
+  } catch (e) {
+    throw new ExitError(EXIT.WRITE, (e as Error).message, { cause: e, hint: 'make DIR and its parents owned by root and not group/world-writable (the node user gets only its files inside)' });
+  }
+  for (const [name, mode] of Object.entries(CONTAINERS)) {
+    const c = join(dir, name);
+    if (!(await exists(c))) continue;
+    try {
+      const st = await lstat(c);
+      if (st.isSymbolicLink() || !st.isDirectory()) throw Object.assign(new Error('not a directory (a planted symlink?)'), { code: 'ENOTDIR' });
+      if (st.uid !== euid()) await lchown(c, euid(), process.getegid?.() ?? 0); // left to the node user by an older vaultdist
+      await fixDir(nodeWriterFsForOwner, c, mode);
+      for (const e of await readdir(c)) await chownTree(join(c, e), o, done);
+    } catch (e) {
+      if (e instanceof ExitError) throw e;
+      throw fail(c, e);
+    }
+  }
+  for (const f of [join(dir, 'current'), p.bundle, p.ca, p.optfile, p.vmArgs, p.crlDir, dirname(p.pidfile)]) {
+    if (!(await exists(f))) continue;
+    try {
+      const st = await lstat(f);
+      if (st.isDirectory() && st.uid !== o.uid) {
+        await lchown(f, o.uid, o.gid); // DIR/run: the directory only, nothing in it
+        done.push(f);
+      } else if (!st.isDirectory()) await chownTree(f, o, done);
+    } catch (e) {
+      throw fail(f, e);
+    }
+  }
+  return done;
+}
+
 async function exists(p: string): Promise<boolean> {
   return lstat(p).then(
     () => true,
@@ -96,33 +171,17 @@ async function exists(p: string): Promise<boolean> {
   );
 }
 
-/** lchown `p` and, for a directory, everything under it (symlinks themselves, never followed). */
-async function chownTree(p: string, o: Owner, done: string[]): Promise<void> {
-  const st = await lstat(p);
-  await lchown(p, o.uid, o.gid);
-  done.push(p);
-  if (st.isDirectory()) for (const e of await readdir(p)) await chownTree(join(p, e), o, done);
-}
-
-/** Chowns the node's credential set and the files the node reads (see the module comment). Returns what it changed. */
-export async function chownNodeFiles(dir: string, o: Owner): Promise<string[]> {
-  const p = paths(dir);
-  const done: string[] = [];
-  const crlSets = join(dir, '.crl.sets');
-  for (const f of [join(dir, '.sets'), join(dir, 'current'), p.bundle, p.ca, p.optfile, p.vmArgs, p.ebin, p.crlDir, crlSets, join(dir, 'approle')]) {
-    if (!(await exists(f))) continue;
-    try {
-      await chownTree(f, o, done);
-    } catch (e) {
-      throw new ExitError(EXIT.WRITE, `--owner: cannot chown ${f} to ${o.uid}:${o.gid}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e, hint: 'chown to another user needs root' });
-    }
-  }
-  return done;
-}
-
-/** Fails early (before anything is issued) when this process may not chown files in `dir` to `o`. */
+/**
+ * Fails early (before anything is issued) when this process may not chown files in `dir` to `o`, or
+ * when `dir` sits below a directory another user controls (root would then chown across it).
+ */
 export async function checkCanChown(dir: string, o: Owner): Promise<void> {
   const { open, rm } = await import('node:fs/promises');
+  try {
+    await assertPrivatePath(nodeWriterFsForOwner, dir, '--dir');
+  } catch (e) {
+    throw new ExitError(EXIT.WRITE, (e as Error).message, { cause: e, hint: 'make DIR and its parents owned by root and not group/world-writable (the node user gets only its files inside)' });
+  }
   const probe = join(dir, `.owner-check-${process.pid}`);
   try {
     await (await open(probe, 'w', 0o600)).close();

@@ -154,6 +154,8 @@ export type { ReleaseVmArgsOptions, ReleaseEnvShOptions, IexCommandOptions } fro
 
 export { writeCredentialSet, readCredentialFiles, bundleText, caText, nodeWriterFs, CREDENTIAL_FILES } from './files/credential-set.js';
 export type { WriterFs, CredentialSetContent, WriteCredentialSetOptions, WriteCredentialSetResult } from './files/credential-set.js';
+export { assertPrivatePath, ownDir, fixDir, removeTree, writeFileDurable, O_NOFOLLOW, O_DIRECTORY } from './files/safe-fs.js';
+export type { SafeFs } from './files/safe-fs.js';
 
 export { issueNodeCredentials, splitChain } from './credentials.js';
 export type { IssueNodeCredentialsOptions, IssueNodeCredentialsResult } from './credentials.js';

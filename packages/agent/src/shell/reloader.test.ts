@@ -1,6 +1,6 @@
 import { validateConfig, type NodeConfig } from '../config/schema.js';
 import { mathRandom, systemClock, type AgentPorts } from '../ports.js';
-import { reloadNode, rpcArgv } from './reloader.js';
+import { isBeamOfNode, reloadNode, rpcArgv } from './reloader.js';
 
 const node = (reload: Record<string, unknown>, extra: Record<string, unknown> = {}): NodeConfig => {
   const r = validateConfig({
@@ -43,8 +43,10 @@ function fakePorts(files: Record<string, string> = {}) {
 describe('reloaders', () => {
   const signal = new AbortController().signal;
 
+  const BEAM = ['/usr/lib/erlang/erts-13.1.5/bin/beam.smp', '--', '-root', '/usr/lib/erlang', '--', '-name', 'bar@127.0.0.2', '-noshell', ''].join('\0');
+
   it('signal: SIGHUP to the pid in the pid file', async () => {
-    const f = fakePorts({ '/run/bar.pid': '4242\n' });
+    const f = fakePorts({ '/run/bar.pid': '4242\n', '/proc/4242/cmdline': BEAM });
     const r = await reloadNode(f.ports, node({ strategy: 'signal', pidFile: '/run/bar.pid', handlerInstalled: true }), 'aa', signal);
     expect(f.kills).toEqual([[4242, 'SIGHUP']]);
     expect(r.detail).toEqual({ nodePid: 4242, signal: 'SIGHUP' });
@@ -58,9 +60,31 @@ describe('reloaders', () => {
     expect(f.kills).toEqual([]);
   });
 
-  it('signal: a garbage pid file is a reload error', async () => {
-    const f = fakePorts({ '/run/bar.pid': 'hello' });
-    await expect(reloadNode(f.ports, node({ strategy: 'signal', pidFile: '/run/bar.pid', handlerInstalled: true }), 'aa', signal)).rejects.toMatchObject({ kind: 'reload' });
+  it.each([
+    ['an unrelated process', ['/usr/sbin/cron', '-f', ''].join('\0'), /is not a BEAM running bar@127.0.0.2 \(it is "cron"\)/],
+    ['a BEAM running another node', BEAM.replace('bar@127.0.0.2', 'baz@127.0.0.2'), /is not a BEAM running bar@127.0.0.2/],
+    ['a process that is gone', undefined, /pid 4242 from \/run\/bar.pid is not running/],
+  ])('signal: refuses (and signals nothing) when the pid is %s', async (_what, cmdline, message) => {
+    const f = fakePorts({ '/run/bar.pid': '4242\n', ...(cmdline === undefined ? {} : { '/proc/4242/cmdline': cmdline }) });
+    await expect(reloadNode(f.ports, node({ strategy: 'signal', pidFile: '/run/bar.pid', handlerInstalled: true }), 'aa', signal)).rejects.toMatchObject({ kind: 'reload', message: expect.stringMatching(message) });
+    expect(f.kills).toEqual([]);
+  });
+
+  it('isBeamOfNode: beam flavours, -name/-sname, the name part alone', () => {
+    const argv = (...a: string[]) => [...a, ''].join('\0');
+    expect(isBeamOfNode(argv('/x/beam.smp', '-sname', 'bar'), 'bar@127.0.0.2')).toBe(true);
+    expect(isBeamOfNode(argv('beam.debug.smp', '-name', 'bar@127.0.0.2'), 'bar@127.0.0.2')).toBe(true);
+    expect(isBeamOfNode(argv('/x/beam.smp', '-name', 'bar@127.0.0.3'), 'bar@127.0.0.2')).toBe(false);
+    expect(isBeamOfNode(argv('/x/beam.smp', '-eval', '-name bar@127.0.0.2'), 'bar@127.0.0.2')).toBe(false);
+    expect(isBeamOfNode(argv('/bin/sh', '-name', 'bar@127.0.0.2'), 'bar@127.0.0.2')).toBe(false);
+    expect(isBeamOfNode('', 'bar@127.0.0.2')).toBe(false);
+  });
+
+  it('signal: a garbage pid file is a reload error that does not echo the file', async () => {
+    const f = fakePorts({ '/run/bar.pid': 'root:$6$secret' });
+    const err = await reloadNode(f.ports, node({ strategy: 'signal', pidFile: '/run/bar.pid', handlerInstalled: true }), 'aa', signal).catch((e: unknown) => e);
+    expect(err).toMatchObject({ kind: 'reload' });
+    expect((err as Error).message).not.toMatch(/root|secret/);
   });
 
   it('rpc: a hidden, non-listening TLS node; the cookie goes through a 0600 args file, never argv', async () => {

@@ -33,9 +33,49 @@ async function readPid(ports: AgentPorts, node: NodeConfig, pidFile: string): Pr
   } catch (e) {
     throw new AgentError('reload', `cannot read pid file ${pidFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { node: node.name, cause: e });
   }
-  const pid = Number(text.trim());
-  if (!Number.isInteger(pid) || pid <= 1) throw new AgentError('reload', `pid file ${pidFile} does not hold a pid (${JSON.stringify(text.trim().slice(0, 20))})`, { node: node.name });
+  // The content is never echoed: the pid file may live in a directory the node user controls, and a
+  // symlink planted there must not make a root agent print another file's first bytes.
+  const pid = /^\d{1,10}$/.test(text.trim()) ? Number(text.trim()) : NaN;
+  if (!Number.isInteger(pid) || pid <= 1) throw new AgentError('reload', `pid file ${pidFile} does not hold a pid`, { node: node.name });
   return pid;
+}
+
+/**
+ * Whether a process's argv (`/proc/<pid>/cmdline`, NUL-separated) is a BEAM emulator running `node`:
+ * argv[0] is `beam`/`beam.smp` (any build flavour), with `-name` or `-sname` followed by the node's full
+ * name, or by its name part alone (OTP then adds the host). Pure.
+ */
+export function isBeamOfNode(cmdline: string, nodeName: string): boolean {
+  const argv = cmdline.split('\0').filter((a) => a.length > 0);
+  const exe = argv[0]?.split('/').pop() ?? '';
+  if (!/^beam(\.[a-z]+)*$/.test(exe)) return false;
+  const n = parseNodeName(nodeName);
+  for (let i = 1; i < argv.length - 1; i++) {
+    if (argv[i] !== '-name' && argv[i] !== '-sname') continue;
+    const v = argv[i + 1]!;
+    if (v === n.full || (!v.includes('@') && v === n.name)) return true;
+  }
+  return false;
+}
+
+/**
+ * Before a signal: the pid must be a BEAM running this node (issue #15: a pid file holding another
+ * process's pid made the agent kill an unrelated root process). Reads `/proc/<pid>/cmdline`; where
+ * there is no /proc the signal strategy is refused (use `rpc` or `command`).
+ */
+async function checkPidIsNode(ports: AgentPorts, node: NodeConfig, pid: number, pidFile: string): Promise<void> {
+  let cmdline: string;
+  try {
+    cmdline = await ports.fs.readFile(`/proc/${pid}/cmdline`);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ESRCH') throw new AgentError('reload', `pid ${pid} from ${pidFile} is not running (a stale pid file?); nothing signalled`, { node: node.name, cause: e });
+    throw new AgentError('reload', `cannot check that pid ${pid} from ${pidFile} is the node (/proc/${pid}/cmdline: ${code ?? (e as Error).message}); nothing signalled (without /proc use reload strategy rpc or command)`, { node: node.name, cause: e });
+  }
+  if (!isBeamOfNode(cmdline, node.name)) {
+    const exe = cmdline.split('\0')[0]?.split('/').pop()?.slice(0, 40) ?? '';
+    throw new AgentError('reload', `pid ${pid} from ${pidFile} is not a BEAM running ${node.name} (it is ${JSON.stringify(exe)}); nothing signalled`, { node: node.name });
+  }
 }
 
 /** Builds the hidden node's argv (exported for tests and `doctor`). */
@@ -72,6 +112,7 @@ export async function reloadNode(ports: AgentPorts, node: NodeConfig, serial: st
         throw new AgentError('config', `refusing to send ${r.signal}: the node is not declared to run vaultdist's handler (reload.handlerInstalled), and SIGHUP kills an OTP 25 node without one`, { node: node.name });
       }
       const pid = await readPid(ports, node, r.pidFile);
+      await checkPidIsNode(ports, node, pid, r.pidFile);
       try {
         ports.process.kill(pid, r.signal);
       } catch (e) {

@@ -1,6 +1,9 @@
-import { constants as C, promises as nodeFs } from 'node:fs';
+import { constants as C, promises as nodeFs, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { WriteError } from '../errors.js';
+import { assertPrivatePath, fixDir, ownDir, removeTree, writeFileDurable } from './safe-fs.js';
+
+export { writeFileDurable } from './safe-fs.js';
 
 /**
  * The file-system calls the writer uses: a port, so tests inject failures without module mocking.
@@ -14,8 +17,16 @@ export interface WriterFs {
   readFile(path: string, enc: 'utf8'): Promise<string>;
   readdir(path: string): Promise<string[]>;
   rm(path: string, options: { recursive: boolean; force: boolean }): Promise<void>;
+  /**
+   * Path-based chown (follows symlinks). Note: the credential-set and CRL writers never use it: a
+   * chown by path inside a directory another user can change is the issue #15 race; pass `owner` to
+   * `writeFileDurable` (fchown on the descriptor) instead.
+   */
   chown(path: string, uid: number, gid: number): Promise<void>;
   lchown(path: string, uid: number, gid: number): Promise<void>;
+  lstat(path: string): Promise<Stats>;
+  unlink(path: string): Promise<void>;
+  rmdir(path: string): Promise<void>;
 }
 
 export const nodeWriterFs: WriterFs = {
@@ -29,6 +40,9 @@ export const nodeWriterFs: WriterFs = {
   rm: (p, o) => nodeFs.rm(p, o),
   chown: (p, u, g) => nodeFs.chown(p, u, g),
   lchown: (p, u, g) => nodeFs.lchown(p, u, g),
+  lstat: (p) => nodeFs.lstat(p),
+  unlink: (p) => nodeFs.unlink(p),
+  rmdir: (p) => nodeFs.rmdir(p),
 };
 
 /** File names inside a credential directory. These are what the optfile points at. */
@@ -81,22 +95,6 @@ export function caText(c: CredentialSetContent): string {
   return c.caBundle.map((s) => withNl(s.trim())).join('');
 }
 
-/**
- * Writes one file durably: created with its final mode from the first byte (O_EXCL: never follows a
- * planted file), chmod again (umask may have narrowed it), written, fsynced, closed. Shared by the
- * credential-set and CRL-directory writers.
- */
-export async function writeFileDurable(fs: WriterFs, path: string, data: string | Buffer, mode: number): Promise<void> {
-  const fh = await fs.open(path, C.O_WRONLY | C.O_CREAT | C.O_EXCL, mode);
-  try {
-    await fh.writeFile(data);
-    await fh.chmod(mode);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
 /** fsync of a directory after renames in it; best effort (some file systems refuse it). */
 export async function fsyncDir(fs: WriterFs, dir: string): Promise<void> {
   try {
@@ -134,15 +132,24 @@ export async function readCredentialFiles(dir: string, fs: WriterFs = nodeWriter
 /**
  * Atomically replaces the credential set in `dir` (Kubernetes AtomicWriter-style symlink swap):
  *
+ * 0. `dir` is created or checked: as root, no directory on the way may be controlled by another user
+ *    (`assertPrivatePath`); `dir/.sets` must be a real directory (a planted symlink is refused, never
+ *    followed) owned by this process, mode 0700, or 0711 with an `owner` (the node user traverses it
+ *    but cannot rename anything in it);
  * 1. compare with the live set; identical content → nothing is written;
- * 2. write `bundle.pem` (0600) and `ca.pem` (0644) into a fresh `.sets/<id>.tmp` (0700), fsync each;
+ * 2. write `bundle.pem` (0600) and `ca.pem` (0644) into a fresh `.sets/<id>.tmp` (0700), `O_EXCL |
+ *    O_NOFOLLOW`, each fchowned to `owner` through its descriptor and fsynced; then the set directory
+ *    itself is fchowned (last: until then only this process can change it);
  * 3. rename `.sets/<id>.tmp` → `.sets/<id>`, fsync `.sets`;
  * 4. point `current` at `.sets/<id>` by renaming a new symlink over it (the one atomic switch), fsync dir;
- * 5. make sure `bundle.pem` and `ca.pem` are symlinks through `current` (created once);
- * 6. remove older sets and stale temp entries.
+ * 5. make sure `bundle.pem` and `ca.pem` are symlinks through `current` (created once; lchown only);
+ * 6. remove older sets and stale temp entries (`removeTree`: never follows a symlink, takes a set
+ *    directory the node user owns back before emptying it).
  *
  * A crash anywhere leaves either the old complete set or the new complete set live: readers
  * (OTP opens `DIR/bundle.pem`) always resolve through `current`, which changes in one rename.
+ * No chown ever goes through a path another user could have swapped (issue #15: a symlink race made
+ * root hand a root-only file to the node user).
  * Note: validate the set (`validateCredentials`) before calling this; this function only writes.
  */
 export async function writeCredentialSet(dir: string, content: CredentialSetContent, o: WriteCredentialSetOptions = {}): Promise<WriteCredentialSetResult> {
@@ -152,12 +159,14 @@ export async function writeCredentialSet(dir: string, content: CredentialSetCont
   const ca = caText(content);
   const bundlePath = join(dir, CREDENTIAL_FILES.bundle);
   const caPath = join(dir, CREDENTIAL_FILES.ca);
+  const owner = o.owner;
   try {
+    // (0)
+    await assertPrivatePath(fs, dir);
     await fs.mkdir(dir, { recursive: true, mode: 0o755 });
+    await assertPrivatePath(fs, dir);
     const setsDir = join(dir, '.sets');
-    await fs.mkdir(setsDir, { recursive: true, mode: 0o700 });
-    // The node user must be able to traverse .sets to reach its key (0700): own it too.
-    if (o.owner) await fs.chown(setsDir, o.owner.uid, o.owner.gid);
+    await ownDir(fs, setsDir, owner ? 0o711 : 0o700);
     // (1)
     const live = await readCredentialFiles(dir, fs);
     let liveTarget: string | undefined;
@@ -177,14 +186,11 @@ export async function writeCredentialSet(dir: string, content: CredentialSetCont
     const tmpSet = join(setsDir, `${id}.tmp`);
     const finalSet = join(setsDir, id);
     await fs.mkdir(tmpSet, { mode: 0o700 });
-    await writeFileDurable(fs, join(tmpSet, CREDENTIAL_FILES.bundle), bundle, 0o600);
+    await fixDir(fs, tmpSet, 0o700);
+    await writeFileDurable(fs, join(tmpSet, CREDENTIAL_FILES.bundle), bundle, 0o600, owner);
     await step(2);
-    await writeFileDurable(fs, join(tmpSet, CREDENTIAL_FILES.ca), ca, 0o644);
-    if (o.owner) {
-      await fs.chown(tmpSet, o.owner.uid, o.owner.gid);
-      await fs.chown(join(tmpSet, CREDENTIAL_FILES.bundle), o.owner.uid, o.owner.gid);
-      await fs.chown(join(tmpSet, CREDENTIAL_FILES.ca), o.owner.uid, o.owner.gid);
-    }
+    await writeFileDurable(fs, join(tmpSet, CREDENTIAL_FILES.ca), ca, 0o644, owner);
+    if (owner) await fixDir(fs, tmpSet, 0o700, owner);
     await fsyncDir(fs, tmpSet);
     // (3)
     await fs.rename(tmpSet, finalSet);
@@ -199,12 +205,12 @@ export async function writeCredentialSet(dir: string, content: CredentialSetCont
     if (!linksOk) {
       await replaceSymlink(fs, join('current', CREDENTIAL_FILES.ca), caPath);
       await replaceSymlink(fs, join('current', CREDENTIAL_FILES.bundle), bundlePath);
-      if (o.owner) {
-        for (const p of [join(dir, 'current'), caPath, bundlePath]) await fs.lchown(p, o.owner.uid, o.owner.gid);
+      if (owner) {
+        for (const p of [join(dir, 'current'), caPath, bundlePath]) await fs.lchown(p, owner.uid, owner.gid);
       }
       await fsyncDir(fs, dir);
-    } else if (o.owner) {
-      await fs.lchown(join(dir, 'current'), o.owner.uid, o.owner.gid);
+    } else if (owner) {
+      await fs.lchown(join(dir, 'current'), owner.uid, owner.gid);
     }
     await step(5);
     // (6)
@@ -213,7 +219,7 @@ export async function writeCredentialSet(dir: string, content: CredentialSetCont
     const olderSets = entries.filter((e) => !e.endsWith('.tmp') && !keep.has(e));
     const extra = Math.max(0, (o.keepPrevious ?? 1) - (liveTarget ? 1 : 0));
     const toRemove = [...entries.filter((e) => e.endsWith('.tmp')), ...olderSets.slice(0, Math.max(0, olderSets.length - extra))];
-    for (const e of toRemove) await fs.rm(join(setsDir, e), { recursive: true, force: true });
+    for (const e of toRemove) await removeTree(fs, join(setsDir, e));
     for (const e of await fs.readdir(dir)) {
       if (/\.tmp-\d+-\d+$/.test(e)) await fs.rm(join(dir, e), { recursive: false, force: true });
     }

@@ -3,7 +3,8 @@ import { basename, dirname, join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import type { VaultClient } from '../client.js';
 import { CertificateError, VaultResponseError, WriteError } from '../errors.js';
-import { fsyncDir, nodeWriterFs, writeFileDurable, type WriterFs } from '../files/credential-set.js';
+import { fsyncDir, nodeWriterFs, type WriterFs } from '../files/credential-set.js';
+import { assertPrivatePath, fixDir, ownDir, removeTree, writeFileDurable } from '../files/safe-fs.js';
 import { splitPem, toPem } from '../x509/keys.js';
 import { normalizeSerial } from '../x509/parse.js';
 
@@ -315,9 +316,13 @@ async function planCrlFiles(crlPems: string[], caPems: string[], now: Date): Pro
  * 1. every CRL is parsed, its signature checked against `caPems` and its `nextUpdate` checked; any
  *    failure throws before anything is written;
  * 2. the files `<issuer hash>.r<N>` (PEM; OTP accepts PEM and DER) are written into a fresh
- *    `.<name>.sets/<id>.tmp` next to `dir`, fsynced, and the set renamed to `.<name>.sets/<id>`;
+ *    `.<name>.sets/<id>.tmp` next to `dir` (`O_EXCL | O_NOFOLLOW`, 0644, fchowned to `owner` through
+ *    their descriptors), fsynced, and the set renamed to `.<name>.sets/<id>`. `.<name>.sets` itself is
+ *    a real directory of this process (0755; a planted symlink is refused, never followed), and as
+ *    root no directory on the way may be controlled by another user (`assertPrivatePath`): the node
+ *    user can never swap an entry between a write and a chown (issue #15);
  * 3. `dir` itself is a symlink to the live set, switched by renaming a new symlink over it;
- * 4. sets older than the previous one are removed.
+ * 4. sets older than the previous one are removed (`removeTree`: no symlink followed).
  * Identical content → nothing is written. A missing `dir` or an empty real directory is taken over;
  * a non-empty real directory is refused (it is not vaultdist's).
  * @throws CertificateError for bad input, WriteError when the file system fails (the old set stays live).
@@ -331,7 +336,9 @@ export async function writeCrlDir(dir: string, crlPems: string[], caPems: string
   const parent = dirname(dir);
   const setsDir = join(parent, `.${basename(dir)}.sets`);
   try {
+    await assertPrivatePath(fs, parent, 'the CRL directory');
     await fs.mkdir(parent, { recursive: true, mode: 0o755 });
+    await assertPrivatePath(fs, parent, 'the CRL directory');
     // Is the live set identical?
     let liveTarget: string | undefined;
     try {
@@ -340,9 +347,11 @@ export async function writeCrlDir(dir: string, crlPems: string[], caPems: string
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EINVAL') {
         // A real directory (or file) is in the way: take over only an empty directory.
+        const st = await fs.lstat(dir);
+        if (!st.isDirectory()) throw new WriteError(dir, 'is not a directory; move it away or choose another CRL directory');
         const entries = await fs.readdir(dir);
         if (entries.length) throw new WriteError(dir, 'is a non-empty directory not managed by vaultdist; move it away or choose another CRL directory');
-        await fs.rm(dir, { recursive: true, force: true });
+        await fs.rmdir(dir);
       } else if (code !== 'ENOENT') throw e;
     }
     if (liveTarget) {
@@ -353,15 +362,13 @@ export async function writeCrlDir(dir: string, crlPems: string[], caPems: string
       }
     }
     // (2)
-    await fs.mkdir(setsDir, { recursive: true, mode: 0o755 });
+    await ownDir(fs, setsDir, 0o755);
     const id = `${Date.now().toString(36)}-${process.pid.toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
     const tmpSet = join(setsDir, `${id}.tmp`);
     await fs.mkdir(tmpSet, { mode: 0o755 });
-    for (const [n, data] of files) await writeFileDurable(fs, join(tmpSet, n), data, 0o644);
-    if (o.owner) {
-      await fs.chown(tmpSet, o.owner.uid, o.owner.gid);
-      for (const n of names) await fs.chown(join(tmpSet, n), o.owner.uid, o.owner.gid);
-    }
+    await fixDir(fs, tmpSet, 0o755);
+    for (const [n, data] of files) await writeFileDurable(fs, join(tmpSet, n), data, 0o644, o.owner);
+    if (o.owner) await fixDir(fs, tmpSet, 0o755, o.owner);
     await fsyncDir(fs, tmpSet);
     await fs.rename(tmpSet, join(setsDir, id));
     await fsyncDir(fs, setsDir);
@@ -375,7 +382,7 @@ export async function writeCrlDir(dir: string, crlPems: string[], caPems: string
     // (4)
     // Keep the previous set too: a handshake that resolved the old link a moment ago may still be reading it.
     const keep = new Set([id, ...(liveTarget ? [basename(liveTarget)] : [])]);
-    for (const e of await fs.readdir(setsDir)) if (!keep.has(e)) await fs.rm(join(setsDir, e), { recursive: true, force: true });
+    for (const e of await fs.readdir(setsDir)) if (!keep.has(e)) await removeTree(fs, join(setsDir, e));
     return { changed: true, dir, files: names, nextUpdate };
   } catch (e) {
     if (e instanceof WriteError) throw e;
