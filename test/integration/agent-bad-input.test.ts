@@ -63,13 +63,23 @@ describe('agent rejects bad Vault answers before writing', () => {
         return { certificate: old.certPem, private_key: old.keyPem, ca_chain: [ca.pem] };
       },
     ],
+    [
+      // trust pinning (#12): whoever answers as Vault with a self-consistent chain to a root the node
+      // never trusted would otherwise replace ca.pem and take over who the node trusts
+      'a consistent answer chaining to a root the set in use does not chain to',
+      'trust-anchor',
+      async () => {
+        const rogue = await makeLeaf({ ca: otherCa, serial: '4001', notBefore: new Date(Date.now() - 1000), notAfter: new Date(Date.now() + 3600_000) });
+        return { certificate: rogue.certPem, private_key: rogue.keyPem, ca_chain: [otherCa.pem] };
+      },
+    ],
   ];
 
   it.each(cases)('%s', async (_what, problem, answer) => {
     const a = await answer();
     server.use(
       http.post(`${ADDR}/v1/pki/issue/node`, () =>
-        HttpResponse.json(vaultOk({ certificate: a.certificate, issuing_ca: ca.pem, ca_chain: a.ca_chain, private_key: a.private_key, private_key_type: 'ec', serial_number: 'aa:bb', expiration: 0 })),
+        HttpResponse.json(vaultOk({ certificate: a.certificate, issuing_ca: a.ca_chain[0], ca_chain: a.ca_chain, private_key: a.private_key, private_key_type: 'ec', serial_number: 'aa:bb', expiration: 0 })),
       ),
     );
     const before = { bundle: readFileSync(join(dir, 'bundle.pem'), 'utf8'), ca: readFileSync(join(dir, 'ca.pem'), 'utf8'), current: readlinkSync(join(dir, 'current')) };

@@ -3,7 +3,7 @@
  * certificate that does not match the node's key, or one chaining to a CA other than the one its
  * ca_chain names. Each is a specific CertificateError problem, and nothing is written.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { http, HttpResponse } from 'msw';
@@ -103,6 +103,29 @@ describe('issueNodeCredentials with a misbehaving Vault (msw)', () => {
     const r = await issueNodeCredentials(vault(), { mount: 'pki', role: 'node', node: 'foo@127.0.0.1', dir });
     expect(r.written.changed).toBe(true);
     expect(existsSync(join(dir, 'bundle.pem'))).toBe(true);
+  });
+
+  it('trust pinning: a consistent answer from another CA than ca.pem in use → trust-anchor, old files untouched; the rotation step (extraTrust) adopts it', async () => {
+    const answerFrom = (from: TestCa) =>
+      http.post(`${ADDR}/v1/pki/sign/node`, async ({ request }) => {
+        const { csr } = (await request.json()) as { csr: string };
+        return HttpResponse.json(signAnswer(await signCsrWith(from, csr), [from.pem]));
+      });
+    const dir = join(t.dir, 'pinned');
+    server.use(answerFrom(ca));
+    await issueNodeCredentials(vault(), { mount: 'pki', role: 'node', node: 'foo@127.0.0.1', dir });
+    const before = [readFileSync(join(dir, 'bundle.pem'), 'utf8'), readFileSync(join(dir, 'ca.pem'), 'utf8')];
+    // whoever answers as Vault now: a self-consistent chain to a root the node never trusted
+    server.use(answerFrom(otherCa));
+    const e = await failure(issueNodeCredentials(vault(), { mount: 'pki', role: 'node', node: 'foo@127.0.0.1', dir }));
+    expect(e.problem).toBe('trust-anchor');
+    expect(e.message).toMatch(/"CN=some other root".*not in, and not issued by, the trust set in use \("CN=vault root"\)/);
+    expect([readFileSync(join(dir, 'bundle.pem'), 'utf8'), readFileSync(join(dir, 'ca.pem'), 'utf8')]).toEqual(before);
+    // the documented rotation step: old + new issuing CA as extra anchors → adopted, both trusted (overlap)
+    const r = await issueNodeCredentials(vault(), { mount: 'pki', role: 'node', node: 'foo@127.0.0.1', dir, extraTrust: [ca.pem, otherCa.pem] });
+    expect(r.written.changed).toBe(true);
+    const caPem = readFileSync(join(dir, 'ca.pem'), 'utf8');
+    expect([caPem.includes(otherCa.pem.trim()), caPem.includes(ca.pem.trim())]).toEqual([true, true]);
   });
 });
 

@@ -1,9 +1,12 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { VaultClient } from './client.js';
 import { CertificateError } from './errors.js';
 import { parseNodeName, type NodeName } from './node-name.js';
 import { requestNodeCertificate, type NodeCertificate } from './pki/sign.js';
 import { writeCredentialSet, type WriteCredentialSetOptions, type WriteCredentialSetResult } from './files/credential-set.js';
-import { validateCredentials } from './x509/validate.js';
+import { validateCredentials, verifyChain } from './x509/validate.js';
+import { splitPem } from './x509/keys.js';
 import { parseCertificate, type CertificateInfo } from './x509/parse.js';
 import type { KeyType } from './x509/keys.js';
 
@@ -18,10 +21,19 @@ export interface IssueNodeCredentialsOptions {
   ttl?: string | undefined;
   mode?: 'sign' | 'issue' | undefined;
   /**
-   * Trust anchors for ca.pem. @default the self-signed certificates in Vault's `ca_chain`
-   * (during a CA rotation pass old + new roots here).
+   * Trust anchors for ca.pem, given by the operator: the documented CA-rotation step (old + new issuing
+   * CA) or a first setup with known anchors. The leaf must chain to them; no pinning check.
+   * @default Vault's issuing CA (the CA that signed the leaf, `ca_chain[0]`), adopted only when it is
+   * in, or issued by a certificate in, the trust set in use (`pinned`): see {@link adoptTrust}
    */
   trust?: string[] | undefined;
+  /**
+   * The trust set in use. @default the certificates in DIR/ca.pem (none on a first issuance: Vault's
+   * issuing CA is then taken on first use). `false`: no pinning (not recommended).
+   */
+  pinned?: string[] | false | undefined;
+  /** Extra anchors kept in ca.pem next to the issuing CA (rotation overlap), and accepted for pinning. */
+  extraTrust?: string[] | undefined;
   /** Reject certificates with less lifetime than this left. @default 0 */
   minRemainingMs?: number | undefined;
   now?: Date | undefined;
@@ -50,6 +62,67 @@ export function splitChain(caChain: string[]): { intermediates: string[]; roots:
   return { intermediates, roots };
 }
 
+const certBlocks = (pems: string[]) => pems.flatMap((p) => splitPem(p).filter((b) => b.label === 'CERTIFICATE').map((b) => b.pem));
+
+/** The CERTIFICATE blocks of DIR/ca.pem, or [] when there is none yet. */
+export async function readTrustInUse(dir: string): Promise<string[]> {
+  try {
+    return certBlocks([await readFile(join(dir, 'ca.pem'), 'utf8')]);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+}
+
+export interface AdoptTrustOptions {
+  /** The CA that signed the new leaf (Vault's `issuing_ca` / `ca_chain[0]`). */
+  issuingCa: string;
+  /** The trust set in use (DIR/ca.pem). Empty: first issuance, the issuing CA is taken on first use. */
+  inUse: string[];
+  /** Operator-configured anchors (CA rotation): kept in the new set and accepted for pinning. */
+  extra?: string[] | undefined;
+  now?: Date | undefined;
+}
+
+/**
+ * Trust pinning across renewals: the new trust set is Vault's issuing CA (plus `extra`), and the issuing
+ * CA is adopted only when it is one of the anchors in use or `extra`, or is issued by one of them (an
+ * old ca.pem holding the root narrows to the root's issuing intermediate). Anything else is a trust
+ * anchor the current set does not chain to (a rotated CA not announced through the rotation step, or
+ * an answer from whoever impersonates Vault): refused before anything is written.
+ * @throws CertificateError('trust-anchor')
+ */
+export async function adoptTrust(o: AdoptTrustOptions): Promise<string[]> {
+  const now = o.now ?? new Date();
+  const [issuing] = certBlocks([o.issuingCa]);
+  if (!issuing) throw new CertificateError('chain', "Vault's answer names no issuing CA certificate");
+  const extra = certBlocks(o.extra ?? []);
+  const accepted = [...certBlocks(o.inUse), ...extra];
+  if (accepted.length) {
+    try {
+      await verifyChain(issuing, [], accepted, now);
+    } catch (e) {
+      const ca = parseCertificate(issuing);
+      const have = accepted.map((p) => parseCertificate(p).subject);
+      throw new CertificateError(
+        'trust-anchor',
+        `Vault's issuing CA ${JSON.stringify(ca.subject)} (sha256 ${ca.fingerprint256.slice(0, 16)}…) is not in, and not issued by, the trust set in use (${have.map((h) => JSON.stringify(h)).join(', ')}); refusing to adopt it. For a planned CA rotation, add the new issuing CA as an extra trust anchor first (agent trust.extraCaFiles, vaultdist issue --trust-ca, SDK trust/extraTrust)`,
+        { cause: e },
+      );
+    }
+  }
+  const out: string[] = [];
+  const seen = new Set<string>();
+  for (const pem of [issuing, ...extra]) {
+    const fp = parseCertificate(pem).fingerprint256;
+    if (!seen.has(fp)) {
+      seen.add(fp);
+      out.push(pem);
+    }
+  }
+  return out;
+}
+
 /**
  * The whole node-side flow: key + CSR here, Vault signs, validate everything, then swap the files
  * atomically. Nothing is written when validation fails; the old set stays live.
@@ -65,11 +138,16 @@ export async function issueNodeCredentials(vault: VaultClient, o: IssueNodeCrede
     mode: o.mode,
     signal: o.signal,
   });
-  const { intermediates, roots } = splitChain(issued.caChain);
-  const trust = o.trust ?? roots;
-  if (!trust.length) {
-    throw new CertificateError('chain', `Vault's ca_chain for ${o.mount} has no root certificate; pass the root(s) as "trust"`);
-  }
+  const { intermediates } = splitChain(issued.caChain);
+  const trust =
+    o.trust ??
+    (await adoptTrust({
+      issuingCa: issued.issuingCa,
+      inUse: o.pinned === false ? [] : (o.pinned ?? (await readTrustInUse(o.dir))),
+      extra: o.extraTrust,
+      now: o.now,
+    }));
+  if (!trust.length) throw new CertificateError('chain', 'no trust anchor given');
   const leaf = await validateCredentials({
     keyPem: issued.privateKey,
     certPem: issued.certificate,

@@ -151,7 +151,9 @@ export type CertificateProblem =
   | 'not-yet-valid'
   | 'lifetime'
   | 'eku'
-  | 'key-type';
+  | 'key-type'
+  /** Vault's issuing CA is not in, and not issued by, the trust set already in use (trust pinning). */
+  | 'trust-anchor';
 
 /** A certificate, key or chain failed validation. Wraps every @peculiar/x509 throw in `cause`. */
 export class CertificateError extends VaultSdkError {

@@ -157,8 +157,8 @@ export type { WriterFs, CredentialSetContent, WriteCredentialSetOptions, WriteCr
 export { assertPrivatePath, ownDir, fixDir, removeTree, writeFileDurable, O_NOFOLLOW, O_DIRECTORY } from './files/safe-fs.js';
 export type { SafeFs } from './files/safe-fs.js';
 
-export { issueNodeCredentials, splitChain } from './credentials.js';
-export type { IssueNodeCredentialsOptions, IssueNodeCredentialsResult } from './credentials.js';
+export { issueNodeCredentials, splitChain, adoptTrust, readTrustInUse } from './credentials.js';
+export type { IssueNodeCredentialsOptions, IssueNodeCredentialsResult, AdoptTrustOptions } from './credentials.js';
 
 export { probeDistCertificate } from './probe.js';
 export type { ProbeOptions, ProbeResult } from './probe.js';

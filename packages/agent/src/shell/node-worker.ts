@@ -16,6 +16,7 @@
  */
 import { join } from 'node:path';
 import {
+  adoptTrust,
   CREDENTIAL_FILES,
   normalizeSerial,
   parseCertificate,
@@ -181,7 +182,7 @@ export class NodeWorker {
     const node = parseNodeName(n.name);
     const issued = await requestNodeCertificate(vault, { mount: n.mount, role: n.role, node, keyType: n.keyType, ttl: n.ttl ?? undefined, mode: n.mode, signal });
     await hooks.onStep?.(n.name, 'issued');
-    const { intermediates, roots } = splitChain(issued.caChain);
+    const { intermediates } = splitChain(issued.caChain);
     const extra: string[] = [];
     for (const f of n.trust.extraCaFiles) {
       let text: string;
@@ -194,23 +195,18 @@ export class NodeWorker {
       if (!blocks) throw new AgentError('config', `trust.extraCaFiles entry ${f} holds no PEM certificate`, { node: n.name });
       extra.push(...blocks);
     }
-    // trust = Vault's roots + configured extra anchors (CA rotation: old + new), de-duplicated
-    const trust: string[] = [];
-    const seen = new Set<string>();
-    for (const pem of [...roots, ...extra]) {
-      const fp = parseCertificate(pem).fingerprint256;
-      if (!seen.has(fp)) {
-        seen.add(fp);
-        trust.push(pem);
-      }
-    }
-    // (2) validate BEFORE anything is written: wrong key, wrong CA, expired → CertificateError
+    // Trust pinning: the anchors in use are DIR/ca.pem. A missing set (first issuance) takes Vault's
+    // issuing CA on first use; an unreadable one is an error, never a reason to trust anew.
+    const live = await readCredentialFiles(n.dir, this.#ctx.writerFs);
+    const inUse = live?.ca.match(CERT_BLOCKS) ?? [];
+    // (2) validate BEFORE anything is written: an issuing CA the set in use does not chain to (and no
+    // trust.extraCaFiles anchor announces), wrong key, wrong CA, expired → CertificateError
     let leaf: CertificateInfo;
+    let trust: string[];
     try {
-      if (!trust.length) throw new AgentError('rejected', `Vault's ca_chain for ${n.mount} has no root certificate; add the root to trust.extraCaFiles`, { node: n.name });
-      // the issuing chain must lead to one of Vault's own roots when it has any (a wrong-CA answer is
-      // not rescued by an extra anchor that happens to be configured for rotation)
-      leaf = await validateCredentials({ keyPem: issued.privateKey, certPem: issued.certificate, chainPems: intermediates, trustPems: roots.length ? roots : trust, node, now: ports.clock.now() });
+      // new ca.pem = Vault's issuing CA (+ the configured extra anchors during a CA rotation)
+      trust = await adoptTrust({ issuingCa: issued.issuingCa, inUse, extra, now: ports.clock.now() });
+      leaf = await validateCredentials({ keyPem: issued.privateKey, certPem: issued.certificate, chainPems: intermediates, trustPems: trust, node, now: ports.clock.now() });
     } catch (e) {
       const problem = (e as { problem?: string }).problem ?? 'invalid';
       metrics.rejected.inc({ node: n.name, problem });
