@@ -76,7 +76,7 @@ export function checkSerial(v: string, path = 'serial'): string {
 export function checkMeta(meta: Record<string, string>, path = 'meta'): Record<string, string> {
   if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) fail(path, 'must be an object of string values');
   const entries = Object.entries(meta);
-  if (entries.length > 32) fail(path, `at most 32 keys, got ${entries.length}`);
+  if (entries.length > 16) fail(path, `at most 16 keys, got ${entries.length}`);
   for (const [k, v] of entries) {
     if (!META_KEY.test(k)) fail(`${path}.${k}`, 'key must be 1-64 characters of letters, digits, ".", "_" or "-"');
     if (typeof v !== 'string' || v.length > 512 || /[\u0000-\u001f]/.test(v)) fail(`${path}.${k}`, 'must be a string of at most 512 characters without control characters');

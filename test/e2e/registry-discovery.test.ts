@@ -1,0 +1,281 @@
+/**
+ * Issue #13, discovery end to end, all real: an OpenBao with the vaultdist registry plugin registered
+ * through its config file (plugin_directory + sha256), three BEAM nodes on DYNAMIC ports (no port map,
+ * no port base, no -erl_epmd_port: vaultdist_epmd listens on a free port and reports it in DIR/dist.port),
+ * one vaultdist agent registering each node with that node's OWN token (a per-node policy as in the
+ * plan's identity model), and vaultdist_cluster on every node dialling the members of DIR/peers.
+ *
+ * 1. the three nodes find each other through the registry alone (one on OTP 27 when the lane exists;
+ *    one with -connect_all false); a clean agent stop deregisters all three at once;
+ * 2. revoking one node's token removes it from `members` and from the other nodes' peers files
+ *    within one refresh;
+ * 3. an OpenBao outage longer than the registration lease: the peers files keep the members, marked
+ *    stale, the nodes stay connected, and a dropped connection is re-established from the last-known
+ *    peers while OpenBao is still down.
+ *
+ * This file starts its OWN OpenBao (the outage stops it), from `packages/vault-plugin` built by its
+ * build.sh into a temp plugin directory.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  createVaultClient,
+  distFlags,
+  ensureMount,
+  ensureRole,
+  ensureRootCa,
+  issueNodeCredentials,
+  listMembers,
+  nodeRoleBody,
+  parseDistPortFile,
+  parsePeersFile,
+  renderOptfile,
+  silentLogger,
+  writeClusterConfig,
+  type VaultClient,
+} from '../../packages/sdk/src/index.js';
+import { createAgent, validateConfig, type Agent } from '../../packages/agent/src/index.js';
+import { findBao, freePort } from '../../scripts/vault-dev/src/index.js';
+import { testdir } from '../helpers/vault.js';
+import { compileErlang, startNode, stopAllNodes, type ErlNode } from '../helpers/erlang.js';
+import { otp27Status } from '../helpers/otp27.js';
+
+const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
+const ERLANG = join(ROOT, 'packages', 'cli', 'erlang');
+const PLUGIN_DIR = join(ROOT, 'packages', 'vault-plugin');
+const CLUSTER = 'e2e';
+const LEASE_SECONDS = 4;
+const REFRESH_SECONDS = 1;
+const NAMES = ['n1@127.0.0.1', 'n2@127.0.0.1', 'n3@127.0.0.1'];
+
+async function eventually<T>(what: string, fn: () => T | Promise<T>, pred: (v: T) => boolean, timeoutMs = 20000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last = await fn();
+  while (!pred(last)) {
+    if (Date.now() > deadline) throw new Error(`${what}: not reached within ${timeoutMs} ms (last ${JSON.stringify(last).slice(-600)})`);
+    await new Promise((r) => setTimeout(r, 100));
+    last = await fn();
+  }
+  return last;
+}
+
+/** OpenBao dev server with the plugin declared in its config file; pause/restart for the outage. */
+async function startRegistryBao(dir: string) {
+  const plugins = join(dir, 'plugins');
+  mkdirSync(plugins, { recursive: true });
+  const built = execFileSync('bash', [join(PLUGIN_DIR, 'build.sh'), '--out', join(dir, 'build')], { encoding: 'utf8', timeout: 300_000 }).trim().split('\n').at(-1)!;
+  const [sha256, binary] = built.split(/\s+/);
+  const version = readFileSync(join(PLUGIN_DIR, 'VERSION'), 'utf8').trim();
+  copyFileSync(binary!, join(plugins, 'vaultdist'));
+  execFileSync('chmod', ['0755', join(plugins, 'vaultdist')]);
+  const hcl = join(dir, 'plugin.hcl');
+  writeFileSync(hcl, `plugin_directory = "${plugins}"\nplugin "secret" "vaultdist" {\n  command = "vaultdist"\n  version = "${version}"\n  sha256sum = "${sha256}"\n}\n`);
+  const port = await freePort();
+  const token = `root-${randomBytes(8).toString('hex')}`;
+  const addr = `http://127.0.0.1:${port}`;
+  let child: ChildProcess | undefined;
+  const launch = async () => {
+    const log = createWriteStream(join(dir, 'bao.log'), { flags: 'a' });
+    await new Promise((r) => log.once('open', r));
+    child = spawn(findBao(), ['server', '-dev', `-dev-root-token-id=${token}`, `-dev-listen-address=127.0.0.1:${port}`, '-dev-no-store-token', `-config=${hcl}`], {
+      stdio: ['ignore', log, log],
+      env: { ...process.env, HOME: dir, BAO_ADDR: '', VAULT_ADDR: '' },
+    });
+    await eventually('OpenBao active', async () => (await fetch(`${addr}/v1/sys/health`).then((r) => r.status).catch(() => 0)), (s) => s === 200, 30_000);
+  };
+  const halt = async () => {
+    const c = child;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    const exited = new Promise((r) => c.once('exit', r));
+    c.kill('SIGTERM');
+    const t = setTimeout(() => c.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(t);
+  };
+  await launch();
+  return { addr, token, version, pause: halt, restart: launch, stop: halt };
+}
+
+/** The node's policy of the identity model (#12/#13), registry part: its own node path, the members. */
+const nodePolicy = (node: string) =>
+  [
+    `path "vaultdist/clusters/+/nodes/${node}" {\n  capabilities = ["create", "update", "delete"]\n}`,
+    `path "vaultdist/clusters/+/members" {\n  capabilities = ["read", "list"]\n}`,
+    `path "vaultdist/clusters/+/members/*" {\n  capabilities = ["read", "list"]\n}`,
+  ].join('\n');
+
+const peersOf = (dir: string) => {
+  const p = join(dir, 'peers');
+  return existsSync(p) ? parsePeersFile(readFileSync(p, 'utf8')) : undefined;
+};
+
+describe('registry discovery: three nodes on dynamic ports, real OpenBao + plugin + agent', () => {
+  let bao: Awaited<ReturnType<typeof startRegistryBao>>;
+  let admin: VaultClient;
+  let tmp: ReturnType<typeof testdir>;
+  let ebin: string;
+  const nodes = new Map<string, ErlNode>();
+  const dirs = new Map<string, string>();
+  const tokens = new Map<string, string>();
+  let agent: Agent;
+  let agentStop: AbortController;
+  let agentDone: Promise<void>;
+  let otp27: string | undefined;
+
+  const startAgent = () => {
+    const v = validateConfig({
+      vault: { address: bao.addr, auth: { method: 'token', token: bao.token }, requestTimeoutMs: 2000 },
+      health: { enabled: false },
+      registry: { enabled: true, cluster: CLUSTER, refreshIntervalSeconds: REFRESH_SECONDS, renewAtFraction: 0.5 },
+      nodes: NAMES.map((name) => ({
+        name,
+        dir: dirs.get(name)!,
+        mount: 'pki',
+        role: 'node',
+        auth: { method: 'token', token: tokens.get(name)! },
+        reload: { strategy: 'poll' },
+        // the port is dynamic: the registry worker finds it in DIR/dist.port and probes it itself
+        verify: { enabled: false },
+      })),
+    });
+    expect(v.errors).toEqual([]);
+    agent = createAgent(v.config!, {});
+    agentStop = new AbortController();
+    agentDone = agent.run(agentStop.signal);
+  };
+  const stopAgent = async () => {
+    agentStop.abort();
+    await agentDone;
+  };
+
+  beforeAll(async () => {
+    tmp = testdir('vaultdist-registry-');
+    bao = await startRegistryBao(join(tmp.dir, 'bao'));
+    admin = createVaultClient({ address: bao.addr, token: bao.token, env: {}, logger: silentLogger });
+    await ensureMount(admin, 'pki', { maxLeaseTtl: '87600h' });
+    await ensureRootCa(admin, 'pki', { commonName: 'registry e2e root', ttl: '8760h' });
+    await ensureRole(admin, 'pki', 'node', nodeRoleBody({ allowAnyName: true, ttl: '1h', maxTtl: '24h' }));
+    await admin.write('sys/mounts/vaultdist', { type: 'vaultdist', plugin_version: bao.version });
+    await writeClusterConfig(admin, { cluster: CLUSTER, allowedNodes: ['*@127.0.0.1'], ttl: `${LEASE_SECONDS}s`, maxTtl: '1h' });
+    for (const name of NAMES) {
+      const short = name.replace(/@.*/, '');
+      await admin.write(`sys/policies/acl/vaultdist-node-${short}`, { policy: nodePolicy(name) });
+      const t = await admin.write('auth/token/create', { policies: [`vaultdist-node-${short}`], ttl: '1h' });
+      tokens.set(name, t.auth!.client_token);
+    }
+    ebin = compileErlang([join(ERLANG, 'vaultdist_epmd.erl'), join(ERLANG, 'vaultdist_cluster.erl')]);
+    const s = otp27Status();
+    otp27 = s.ok ? s.lane.erl : undefined;
+  }, 360_000);
+
+  afterAll(async () => {
+    agentStop?.abort();
+    await agentDone?.catch(() => undefined);
+    await stopAllNodes();
+    await bao?.stop();
+    tmp?.cleanup();
+  });
+
+  it('three nodes on dynamic ports find each other through the registry alone', async () => {
+    for (const [i, name] of NAMES.entries()) {
+      const dir = join(tmp.dir, name.replace(/@.*/, ''));
+      dirs.set(name, dir);
+      const r = await issueNodeCredentials(admin, { mount: 'pki', role: 'node', node: name, dir });
+      writeFileSync(join(dir, 'ssl_dist.conf'), renderOptfile({ bundleFile: r.written.bundlePath, caFile: r.written.caPath }));
+      // distFlags always renders the fixed -erl_epmd_port; here there is no port configuration at all
+      const base = distFlags({ optfile: join(dir, 'ssl_dist.conf'), distPort: 1, epmdModule: 'vaultdist_epmd', codePaths: [ebin], listenInterface: '127.0.0.1', connectAllFalse: i === 0 });
+      const at = base.indexOf('-erl_epmd_port');
+      base.splice(at, 2);
+      const flags = [
+        ...base,
+        '-vaultdist_epmd_port_file', join(dir, 'dist.port'),
+        '-vaultdist_epmd_peers_file', join(dir, 'peers'),
+        '-vaultdist_cluster_interval_ms', '500',
+        '-s', 'vaultdist_cluster', 'start',
+      ];
+      expect(flags.join(' ')).not.toMatch(/erl_epmd_port|vaultdist_epmd_ports|port_base|inet_dist_listen/);
+      nodes.set(name, await startNode({ name, dir, flags, erl: i === 2 ? otp27 : undefined }));
+    }
+    const ports = NAMES.map((n) => parseDistPortFile(readFileSync(join(dirs.get(n)!, 'dist.port'), 'utf8'))!);
+    expect(new Set(ports.map((p) => p.port)).size).toBe(3);
+    if (otp27) expect(ports[2]!.otpRelease).toBe('27');
+
+    const t0 = Date.now();
+    startAgent();
+    // every node ends up connected to the two others, by nothing but the registry's members
+    for (const name of NAMES) {
+      const others = NAMES.filter((n) => n !== name);
+      await eventually(`${name} connected to ${others.join(', ')}`, () => nodes.get(name)!.nodes(), (ns) => others.every((o) => ns.includes(o)), 30_000);
+    }
+    process.stderr.write(`[registry-discovery] full mesh of 3 through the registry ${Date.now() - t0} ms after the agent started\n`);
+    expect((await nodes.get(NAMES[0]!)!.nodes('hidden')).length).toBe(0);
+
+    const m = await listMembers(admin, { cluster: CLUSTER });
+    expect(m.members.map((x) => [x.node, x.port, x.otpRelease])).toEqual(NAMES.map((n, i) => [n, ports[i]!.port, ports[i]!.otpRelease]));
+    for (const [i, name] of NAMES.entries()) {
+      // the registered serial is the one the node serves (probed), i.e. the one on disk
+      const issuedSerial = agent.registry().find((r) => r.node === name)!.serial;
+      expect(m.members[i]!.serial).toBe(issuedSerial);
+      // (a peers file written before the last node registered catches up at the next refresh)
+      const want = JSON.stringify(NAMES.map((n, j) => [n, ports[j]!.port, 'live']));
+      const f = await eventually(`${name}'s peers file lists all three`, () => peersOf(dirs.get(name)!), (x) => JSON.stringify(x?.peers.map((p) => [p.node, p.port, p.state])) === want, 5000);
+      expect(f!.state).toBe('fresh');
+      expect(await nodes.get(name)!.eval(`vaultdist_epmd:port_for("n2", "127.0.0.1")`)).toBe(`{ok,${ports[1]!.port}}`);
+    }
+    const metrics = await agent.metrics.registry.metrics();
+    expect(metrics).toMatch(/vaultdist_agent_registry_registered\{node="n1@127.0.0.1"\} 1/);
+    expect(metrics).toMatch(/vaultdist_agent_registry_members\{node="n3@127.0.0.1"\} 3/);
+
+    // a clean stop deregisters at once (not after the lease)
+    const s0 = Date.now();
+    await stopAgent();
+    expect((await listMembers(admin, { cluster: CLUSTER })).members).toEqual([]);
+    process.stderr.write(`[registry-discovery] clean agent stop deregistered 3 nodes in ${Date.now() - s0} ms\n`);
+    startAgent();
+    await eventually('all three registered again', async () => (await listMembers(admin, { cluster: CLUSTER })).members.length, (n) => n === 3);
+  }, 180_000);
+
+  it('revoking a node\'s token removes it from members and from the peers files within one refresh', async () => {
+    const victim = NAMES[2]!;
+    await eventually('n1 and n2 list n3', () => [peersOf(dirs.get(NAMES[0]!)!), peersOf(dirs.get(NAMES[1]!)!)], (fs) => fs.every((f) => f?.peers.some((p) => p.node === victim)));
+    const t0 = Date.now();
+    await admin.write('auth/token/revoke', { token: tokens.get(victim)! });
+    expect((await listMembers(admin, { cluster: CLUSTER })).members.map((x) => x.node)).toEqual(NAMES.slice(0, 2));
+    const revokedToMembers = Date.now() - t0;
+    for (const name of NAMES.slice(0, 2)) {
+      await eventually(`${name}'s peers file without ${victim}`, () => peersOf(dirs.get(name)!)!, (f) => !f.peers.some((p) => p.node === victim), 10_000);
+    }
+    const elapsed = Date.now() - t0;
+    process.stderr.write(`[registry-discovery] token revoked -> gone from members ${revokedToMembers} ms, from both peers files ${elapsed} ms (refresh ${REFRESH_SECONDS} s)\n`);
+    // within one refresh interval (plus the read and the write themselves)
+    expect(elapsed).toBeLessThan(REFRESH_SECONDS * 1000 + 1500);
+    // and it stays out: the victim's agent cannot register it again (403), across two more leases
+    await new Promise((r) => setTimeout(r, 2 * LEASE_SECONDS * 1000));
+    expect((await listMembers(admin, { cluster: CLUSTER })).members.map((x) => x.node)).toEqual(NAMES.slice(0, 2));
+    expect(await agent.metrics.registry.metrics()).toMatch(/vaultdist_agent_registry_failures_total\{node="n3@127.0.0.1",op="register",kind="auth"\} [1-9]/);
+  }, 120_000);
+
+  it('an OpenBao outage longer than the lease keeps the cluster connected on last-known peers', async () => {
+    const [a, b] = [NAMES[0]!, NAMES[1]!];
+    const na = nodes.get(a)!;
+    await bao.pause();
+    const t0 = Date.now();
+    // past the lease of every entry and two more refreshes: the files are stale, the members kept
+    for (const name of [a, b]) {
+      const f = await eventually(`${name}'s peers file stale`, () => peersOf(dirs.get(name)!)!, (f) => f.state === 'stale' && f.peers.every((p) => p.state === 'stale'), (LEASE_SECONDS + 3 * REFRESH_SECONDS) * 1000 + 5000);
+      expect(f.peers.map((p) => p.node)).toEqual([a, b]);
+    }
+    await new Promise((r) => setTimeout(r, Math.max(0, LEASE_SECONDS * 1000 + 2000 - (Date.now() - t0))));
+    expect(await na.nodes()).toContain(b);
+    expect(await agent.metrics.registry.metrics()).toMatch(/vaultdist_agent_registry_stale_members\{node="n1@127.0.0.1"\} 2/);
+    // a dropped connection comes back from the last-known peers file, OpenBao still down
+    expect(await na.eval(`erlang:disconnect_node('${b}')`)).toBe('true');
+    const r0 = Date.now();
+    await eventually(`${a} reconnected to ${b} during the outage`, () => na.nodes(), (ns) => ns.includes(b), 15_000);
+    process.stderr.write(`[registry-discovery] outage ${Date.now() - t0} ms (lease ${LEASE_SECONDS} s): stale files kept both members; reconnect after a drop took ${Date.now() - r0} ms\n`);
+    await bao.restart();
+  }, 120_000);
+});
