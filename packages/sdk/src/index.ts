@@ -136,6 +136,7 @@ export {
   ensureConfigured,
 } from './pki/admin.js';
 export type { Changed, GenerateRootOptions, IntermediateOptions, NodeRoleOptions, CaResult } from './pki/admin.js';
+export { parseDurationMs, isDuration, DurationSyntaxError, DURATION_FORMS } from './duration.js';
 
 export { erlangString, erlangAtom, flagWord, requireAbsolute } from './render/erlang.js';
 export { renderOptfile, TLS_CIPHERS } from './render/optfile.js';

@@ -11,6 +11,7 @@
  * Pure: no I/O, no time, no randomness (the loader in `load.ts` reads files and the environment).
  */
 import { Document, isMap, isSeq, YAMLMap, type Node as YamlNode } from 'yaml';
+import { DURATION_FORMS, DURATION_PATTERN } from '@vaultdist/sdk/duration';
 
 // ---------------------------------------------------------------------------------------------------
 // Resolved types (what the agent runs with: every field present)
@@ -274,7 +275,7 @@ const NODE_FIELDS: Record<string, Field> = {
   dir: absPath('Output directory: `bundle.pem` (key + leaf + chain, 0600) and `ca.pem` via an atomic `current` symlink swap.', '/var/lib/vaultdist/foo'),
   mount: { kind: 'string', description: 'Vault PKI mount path.', example: 'pki_int' },
   role: { kind: 'string', description: 'Vault PKI role.', example: 'vaultdist-node' },
-  ttl: { kind: 'string', default: null, pattern: { re: /^\d+[smhd]?$/, message: 'must be a Vault duration such as "90s", "24h" or "3600"' }, description: 'Requested certificate TTL; null uses the role\'s default.', example: '24h' },
+  ttl: { kind: 'string', default: null, pattern: { re: DURATION_PATTERN, message: `must be ${DURATION_FORMS}` }, description: 'Requested certificate TTL; null uses the role\'s default.', example: '24h' },
   keyType: { kind: 'string', enum: KEY_TYPE_NAMES, default: 'ec-p256', description: 'Key generated on this host for the CSR (the key never leaves the host).', example: 'ec-p256' },
   mode: { kind: 'string', enum: ['sign', 'issue'], default: 'sign', description: '`sign`: local key + CSR (pki/sign); `issue`: Vault generates the key (pki/issue).', example: 'sign' },
   keepPrevious: { kind: 'number', integer: true, min: 0, max: 10, default: 1, description: 'Previous credential sets kept under `<dir>/.sets` for diagnosis.', example: 1 },

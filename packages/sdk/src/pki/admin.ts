@@ -1,5 +1,6 @@
 import type { VaultClient } from '../client.js';
 import { isVaultHttpError } from '../errors.js';
+import { isDuration, parseDurationSeconds } from '../duration.js';
 
 /**
  * Idempotent admin calls used by bootstrap (`vaultdist init vault`) and tests.
@@ -17,16 +18,7 @@ interface Opts {
   dryRun?: boolean | undefined;
 }
 
-function parseDurationSeconds(v: string | number): number {
-  if (typeof v === 'number') return v;
-  let total = 0;
-  const re = /(\d+)(h|m|s|d)?/g;
-  for (let m = re.exec(v); m; m = re.exec(v)) {
-    const n = Number(m[1]);
-    total += n * ({ d: 86400, h: 3600, m: 60, s: 1 }[m[2] as 'd' | 'h' | 'm' | 's'] ?? 1);
-  }
-  return total;
-}
+// the one duration parser (issue #14), re-exported here for the existing public name
 export { parseDurationSeconds };
 
 /** Enables a secrets engine mount (PKI by default) and tunes its max lease TTL. */
@@ -200,7 +192,7 @@ export function sameValue(want: unknown, have: unknown): boolean {
     return want.length === h.length && want.every((w, i) => sameValue(w, h[i]) || String(w).trim() === String(h[i]).trim());
   }
   if (typeof want === 'string' && typeof have === 'string') return want.trim() === have.trim();
-  if (typeof want === 'string' && typeof have === 'number' && /^\d+[smhd]?$|^(\d+[smhd])+$/.test(want)) {
+  if (typeof want === 'string' && typeof have === 'number' && isDuration(want)) {
     return parseDurationSeconds(want) === have;
   }
   return want === have;
