@@ -1,14 +1,14 @@
 /**
  * `vaultdist init vault` against the run's real OpenBao: plan/dry-run, idempotence (read back from
- * Vault), least-privilege policy through the printed AppRole credentials, and errors that name the
- * variable/address at fault with the documented exit codes.
+ * Vault), the per-node identity of `--node` (issue #12) and least privilege through the AppRole
+ * credentials it prints, and errors that name the variable/address at fault with the documented exit codes.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { adminClient, suffix, testVault } from '../helpers/vault.js';
 import { vaultdist } from '../../packages/cli/test/helpers.js';
-import { createVaultClient, silentLogger, type VaultClient } from '../../packages/sdk/src/index.js';
+import { createVaultClient, nodeIdentityNames, silentLogger, type VaultClient } from '../../packages/sdk/src/index.js';
 
 describe('vaultdist init vault (real OpenBao)', () => {
   const id = suffix();
@@ -26,7 +26,9 @@ describe('vaultdist init vault (real OpenBao)', () => {
     '--approle-mount', names.approle, '--cert-mount', names.cert,
     '--allowed-hosts', '127.0.0.1,127.0.0.2,*.dist.example.test',
     '--leaf-ttl', '1h', '--leaf-max-ttl', '4h', '--int-ttl', '720h', '--root-ttl', '1440h',
+    '--node', 'app@127.0.0.1',
   ];
+  const app = nodeIdentityNames('app@127.0.0.1', { policyPrefix: names.policy });
   const v = testVault();
   const env = { VAULT_ADDR: v.addr, VAULT_TOKEN: v.token };
   let admin: VaultClient;
@@ -37,7 +39,7 @@ describe('vaultdist init vault (real OpenBao)', () => {
   afterAll(async () => {
     for (const m of [names.mount, names.rootMount]) await admin.delete(`sys/mounts/${m}`, { idempotent: true });
     for (const a of [names.approle, names.cert]) await admin.delete(`sys/auth/${a}`, { idempotent: true });
-    await admin.delete(`sys/policies/acl/${names.policy}`, { idempotent: true });
+    for (const p of [names.policy, app.policy]) await admin.delete(`sys/policies/acl/${p}`, { idempotent: true });
   });
 
   /** Everything init vault manages, read back from Vault. */
@@ -53,9 +55,13 @@ describe('vaultdist init vault (real OpenBao)', () => {
       issuers: [mounts[`${names.rootMount}/`] ? await admin.list(`${names.rootMount}/issuers`) : [], mounts[`${names.mount}/`] ? await admin.list(`${names.mount}/issuers`) : []],
       role: mounts[`${names.mount}/`] ? await read(`${names.mount}/roles/${names.role}`) : null,
       policy: await read(`sys/policies/acl/${names.policy}`),
-      approleRole: auths[`${names.approle}/`] ? await read(`auth/${names.approle}/role/${names.role}`) : null,
-      secretIds: auths[`${names.approle}/`] ? await admin.list(`auth/${names.approle}/role/${names.role}/secret-id`) : [],
-      certRole: auths[`${names.cert}/`] ? await read(`auth/${names.cert}/certs/${names.role}`) : null,
+      sharedApprole: auths[`${names.approle}/`] ? await read(`auth/${names.approle}/role/${names.role}`) : null,
+      sharedCertRole: auths[`${names.cert}/`] ? await read(`auth/${names.cert}/certs/${names.role}`) : null,
+      nodeRole: mounts[`${names.mount}/`] ? await read(`${names.mount}/roles/${app.role}`) : null,
+      nodePolicy: await read(`sys/policies/acl/${app.policy}`),
+      approleRole: auths[`${names.approle}/`] ? await read(`auth/${names.approle}/role/${app.role}`) : null,
+      secretIds: auths[`${names.approle}/`] ? await admin.list(`auth/${names.approle}/role/${app.role}/secret-id`) : [],
+      certRole: auths[`${names.cert}/`] ? await read(`auth/${names.cert}/certs/${app.role}`) : null,
     };
   }
 
@@ -73,10 +79,12 @@ describe('vaultdist init vault (real OpenBao)', () => {
 
     const first = await vaultdist([...args, '--json'], { env, allowPrintedToken: 'init vault prints the response-wrapped secret_id once (its purpose)' });
     expect(first.code).toBe(0);
-    const res = JSON.parse(first.stdout) as { changed: boolean; roleId: string; wrappedSecretId: { token: string; ttlSeconds: number }; applied: string[] };
+    const res = JSON.parse(first.stdout) as { changed: boolean; nodes: { node: string; roleId: string; wrappedSecretId: { token: string; ttlSeconds: number } }[]; applied: string[] };
     expect(res.changed).toBe(true);
-    expect(res.roleId).toMatch(/^[0-9a-f-]{36}$/);
-    expect(res.wrappedSecretId.ttlSeconds).toBe(3600);
+    expect(res.nodes.map((x) => x.node)).toEqual(['app@127.0.0.1']);
+    const creds = res.nodes[0]!;
+    expect(creds.roleId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(creds.wrappedSecretId.ttlSeconds).toBe(3600);
     const after1 = await snapshot();
     expect(after1.mounts).toEqual(['pki', 'pki']);
     expect(after1.auths).toEqual(['approle', 'cert']);
@@ -89,7 +97,8 @@ describe('vaultdist init vault (real OpenBao)', () => {
       allow_bare_domains: true,
       allow_glob_domains: true,
       allow_any_name: false,
-      allowed_uri_sans: ['erlang://*@127.0.0.1', 'erlang://*@127.0.0.2', 'erlang://*@*.dist.example.test'],
+      // the template of the per-node roles: it signs no node identity
+      allowed_uri_sans: [],
       server_flag: true,
       client_flag: true,
       key_type: 'ec',
@@ -97,6 +106,12 @@ describe('vaultdist init vault (real OpenBao)', () => {
       ttl: 3600,
       max_ttl: 4 * 3600,
     });
+    // No shared objects: the node's own role, policy, AppRole and cert role.
+    expect([after1.policy, after1.sharedApprole, after1.sharedCertRole]).toEqual([null, null, null]);
+    expect(after1.nodeRole).toMatchObject({ allowed_domains: ['127.0.0.1'], allowed_uri_sans: ['erlang://app@127.0.0.1'], allow_glob_domains: false, ttl: 3600, max_ttl: 4 * 3600 });
+    expect(after1.nodePolicy).toBeTruthy();
+    expect(after1.approleRole).toMatchObject({ token_policies: [app.policy] });
+    expect(after1.certRole).toMatchObject({ allowed_uri_sans: ['erlang://app@127.0.0.1'], token_policies: [app.policy] });
     expect(after1.secretIds).toHaveLength(1);
 
     const second = await vaultdist(args, { env });
@@ -107,20 +122,21 @@ describe('vaultdist init vault (real OpenBao)', () => {
 
     // The printed credentials work, and only for what the policy allows.
     const unauth = createVaultClient({ address: v.addr, env: {}, logger: silentLogger });
-    const unwrapped = await unauth.write<{ secret_id: string }>('sys/wrapping/unwrap', undefined, { token: res.wrappedSecretId.token });
-    const login = await unauth.write(`auth/${names.approle}/login`, { role_id: res.roleId, secret_id: unwrapped.data.secret_id }, { unauthenticated: true });
-    expect(login.auth?.token_policies).toContain(names.policy);
+    const unwrapped = await unauth.write<{ secret_id: string }>('sys/wrapping/unwrap', undefined, { token: creds.wrappedSecretId.token });
+    const login = await unauth.write(`auth/${names.approle}/login`, { role_id: creds.roleId, secret_id: unwrapped.data.secret_id }, { unauthenticated: true });
+    expect(login.auth?.token_policies).toContain(app.policy);
     const node = createVaultClient({ address: v.addr, token: login.auth!.client_token, env: {}, logger: silentLogger, retry: { retries: 0 } });
     await expect(node.read('sys/mounts')).rejects.toMatchObject({ status: 403 });
     await expect(node.write(`${names.mount}/roles/${names.role}`, { ttl: '99h' })).rejects.toMatchObject({ status: 403 });
+    await expect(node.write(`${names.mount}/sign/${names.role}`, { csr: 'x' })).rejects.toMatchObject({ status: 403 });
     await expect(node.read('auth/token/lookup-self')).resolves.toMatchObject({ status: 200 });
 
     // A host outside --allowed-hosts: exit 13, the URL and a fix naming the host.
     const dir = mkdtempSync(join(tmpdir(), 'vaultdist-cli-'));
     try {
-      const refused = await vaultdist(['init', 'node', '--name', 'x@127.0.0.9', '--dir', dir, '--mount', names.mount, '--role', names.role], { env });
+      const refused = await vaultdist(['init', 'node', '--name', 'x@127.0.0.9', '--dir', dir, '--mount', names.mount, '--role', names.role, '--policy', names.policy, '--approle-mount', names.approle], { env });
       expect(refused.code).toBe(13);
-      expect(refused.stderr).toContain(`${v.addr}/v1/${names.mount}/sign/${names.role}`);
+      expect(refused.stderr).toContain(`${v.addr}/v1/${names.mount}/roles/${names.role}`);
       expect(refused.stderr).toMatch(/fix: .*--allowed-hosts.*127\.0\.0\.9/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
