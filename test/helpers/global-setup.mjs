@@ -5,7 +5,9 @@ import { tsImport } from 'tsx/esm/api';
 
 export default async function globalSetup() {
   const { startVaultDev } = await tsImport('../../scripts/vault-dev/src/index.ts', import.meta.url);
-  const dev = await startVaultDev();
+  // The vaultdist registry plugin (#13) is registered through the server config and enabled at
+  // vaultdist/ (VAULTDIST_TEST_REGISTRY_MOUNT), so registry tests can use this server.
+  const dev = await startVaultDev({ registryPlugin: true });
   globalThis.__VAULTDIST_DEV__ = dev;
   process.env.VAULTDIST_TEST_VAULT_ADDR = dev.addr;
   process.env.VAULTDIST_TEST_VAULT_TLS_ADDR = dev.tlsAddr;
@@ -13,4 +15,5 @@ export default async function globalSetup() {
   process.env.VAULTDIST_TEST_VAULT_CACERT = dev.caCertPath;
   process.env.VAULTDIST_TEST_VAULT_LOG = dev.logPath;
   process.env.VAULTDIST_TEST_VAULT_PID = String(dev.pid);
+  process.env.VAULTDIST_TEST_REGISTRY_MOUNT = dev.registry.mount;
 }

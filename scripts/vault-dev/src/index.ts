@@ -16,6 +16,18 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as x509 from '@peculiar/x509';
+import { enableRegistryPlugin, installRegistryPlugin, registryPluginBinary, registryPluginHcl, REGISTRY_PLUGIN_NAME } from './registry-plugin.js';
+
+export {
+  buildRegistryPlugin,
+  enableRegistryPlugin,
+  installRegistryPlugin,
+  registryPluginBinary,
+  registryPluginHcl,
+  REGISTRY_PLUGIN_NAME,
+  REGISTRY_PLUGIN_SRC,
+  type RegistryPluginBinary,
+} from './registry-plugin.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -38,6 +50,20 @@ export interface VaultDev {
   pause(): Promise<void>;
   /** Restarts a paused server on the same ports with the same root token (dev mode: storage is lost). */
   restart(): Promise<void>;
+  /** The registry plugin, when started with `registryPlugin` (enabled again by `restart()`). */
+  registry?: VaultDevRegistry;
+}
+
+export interface VaultDevRegistry {
+  /** Mount path without slashes, e.g. `vaultdist`. */
+  mount: string;
+  /** The server's `plugin_directory`. */
+  pluginDir: string;
+  /** Catalog name (`vaultdist`) and the command file in `pluginDir`. */
+  name: string;
+  command: string;
+  version: string;
+  sha256: string;
 }
 
 /** Locates the `bao` binary: $VAULTDIST_BAO, the project venv, then PATH. */
@@ -140,6 +166,12 @@ export interface StartVaultDevOptions {
   token?: string;
   /** @default 30000 */
   startTimeoutMs?: number;
+  /**
+   * Registers the vaultdist registry plugin (packages/vault-plugin, built when missing or stale)
+   * through the server config file (`plugin_directory` + a sha256 `plugin` stanza) and enables it at
+   * `mount` (`true`: at `vaultdist/`). @default false
+   */
+  registryPlugin?: boolean | { mount?: string };
 }
 
 /** Starts OpenBao in dev mode on free loopback ports and waits until `sys/health` says active. */
@@ -151,9 +183,19 @@ export async function startVaultDev(o: StartVaultDevOptions = {}): Promise<Vault
   const token = o.token ?? `root-${randomBytes(12).toString('hex')}`;
   const tls = await makeTlsMaterial(dir);
   const hcl = join(dir, 'extra.hcl');
+  let registry: VaultDevRegistry | undefined;
+  let pluginHcl = '';
+  if (o.registryPlugin) {
+    const binary = await registryPluginBinary();
+    const pluginDir = join(dir, 'plugins');
+    await installRegistryPlugin(pluginDir, binary);
+    const mount = (typeof o.registryPlugin === 'object' && o.registryPlugin.mount) || REGISTRY_PLUGIN_NAME;
+    registry = { mount, pluginDir, name: REGISTRY_PLUGIN_NAME, command: REGISTRY_PLUGIN_NAME, version: binary.version, sha256: binary.sha256 };
+    pluginHcl = registryPluginHcl({ pluginDir, binary });
+  }
   await writeFile(
     hcl,
-    `listener "tcp" {\n  address = "127.0.0.1:${tlsPort}"\n  tls_cert_file = "${tls.cert}"\n  tls_key_file = "${tls.key}"\n}\n`,
+    `listener "tcp" {\n  address = "127.0.0.1:${tlsPort}"\n  tls_cert_file = "${tls.cert}"\n  tls_key_file = "${tls.key}"\n}\n${pluginHcl}`,
   );
   const logPath = join(dir, 'bao.log');
   let child: ChildProcess;
@@ -174,6 +216,7 @@ export async function startVaultDev(o: StartVaultDevOptions = {}): Promise<Vault
       child.kill('SIGKILL');
       throw new Error(`cannot start OpenBao with ${bao} (run scripts/setup first): ${(e as Error).message}`);
     }
+    if (registry) await enableRegistryPlugin(`http://127.0.0.1:${port}`, token, { mount: registry.mount, version: registry.version });
   };
   const halt = async () => {
     const c = child;
@@ -201,5 +244,6 @@ export async function startVaultDev(o: StartVaultDevOptions = {}): Promise<Vault
     },
     pause: halt,
     restart: launch,
+    ...(registry ? { registry } : {}),
   };
 }
