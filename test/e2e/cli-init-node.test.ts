@@ -6,7 +6,7 @@
  */
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { distFlags, parseCertificate, splitPem } from '../../packages/sdk/src/index.js';
+import { distFlags, nodeIdentityNames, parseCertificate, splitPem } from '../../packages/sdk/src/index.js';
 import { adminClient, suffix, testdir, testVault } from '../helpers/vault.js';
 import { sharedFreePort, startNode, stopAllNodes } from '../helpers/erlang.js';
 import { epmdNames } from '../../packages/cli/src/commands/doctor/probes.js';
@@ -26,32 +26,33 @@ describe('vaultdist init node: two nodes from the generated files, mTLS only', (
     const admin = adminClient();
     for (const m of [names.mount, names.rootMount]) await admin.delete(`sys/mounts/${m}`, { idempotent: true });
     for (const a of [names.approle, names.cert]) await admin.delete(`sys/auth/${a}`, { idempotent: true });
-    await admin.delete(`sys/policies/acl/${names.policy}`, { idempotent: true });
+    for (const p of [names.policy, ...['foo@127.0.0.1', 'bar@127.0.0.2'].map((x) => nodeIdentityNames(x, { policyPrefix: names.policy }).policy)]) await admin.delete(`sys/policies/acl/${p}`, { idempotent: true });
     tmp.cleanup();
   });
 
   it('connects foo and bar over mTLS from vm.args alone and refuses a certificate-less node', async () => {
     const iv = await vaultdist(
-      ['init', 'vault', '--json', '--mount', names.mount, '--root-mount', names.rootMount, '--role', names.role, '--policy', names.policy, '--approle-mount', names.approle, '--cert-mount', names.cert, '--allowed-hosts', HOSTS.join(',')],
+      ['init', 'vault', '--json', '--mount', names.mount, '--root-mount', names.rootMount, '--role', names.role, '--policy', names.policy, '--approle-mount', names.approle, '--cert-mount', names.cert, '--allowed-hosts', HOSTS.join(','), '--node', 'foo@127.0.0.1'],
       { env: { VAULT_ADDR: v.addr, VAULT_TOKEN: v.token }, allowPrintedToken: 'init vault prints the response-wrapped secret_id once (its purpose)' },
     );
     expect(iv.code).toBe(0);
-    const creds = JSON.parse(iv.stdout) as { roleId: string; wrappedSecretId: { token: string } };
+    // foo's own identity (issue #12): its role_id + wrapped secret_id, from `init vault --node foo@127.0.0.1`
+    const creds = (JSON.parse(iv.stdout) as { nodes: { roleId: string; wrappedSecretId: { token: string } }[] }).nodes[0]!;
 
     const port = await sharedFreePort(HOSTS);
     const fooDir = join(tmp.dir, 'foo');
     const barDir = join(tmp.dir, 'bar');
     const healthPort = await sharedFreePort(['127.0.0.1']);
-    const common = ['--mount', names.mount, '--role', names.role, '--dist-port', String(port), '--cert-auth-mount', names.cert, '--health-port', String(healthPort)];
+    const common = ['--mount', names.mount, '--role', names.role, '--policy', names.policy, '--approle-mount', names.approle, '--dist-port', String(port), '--cert-auth-mount', names.cert, '--health-port', String(healthPort)];
     // foo: only the AppRole role_id + the response-wrapped secret_id that init vault printed (no token).
-    const foo = await vaultdist(['init', 'node', '--name', 'foo@127.0.0.1', '--dir', fooDir, ...common, '--approle-mount', names.approle, '--role-id', creds.roleId, '--wrapped-secret-id', creds.wrappedSecretId.token], {
+    const foo = await vaultdist(['init', 'node', '--name', 'foo@127.0.0.1', '--dir', fooDir, ...common, '--role-id', creds.roleId, '--wrapped-secret-id', creds.wrappedSecretId.token], {
       env: { VAULT_ADDR: v.addr },
     });
     expect(foo.stderr).not.toMatch(/error/);
     expect(foo.code).toBe(0);
     expect(foo.stdout).toContain(`erl -args_file ${fooDir}/vm.args`);
-    expect(foo.stdout).toMatch(/iex --name foo@127\.0\.0\.1 --erl '-proto_dist inet_tls -ssl_dist_optfile /);
-    // bar: a token.
+    expect(foo.stdout).toMatch(/iex --name foo@127\.0\.0\.1 --erl '-proto_dist vaultdist_tls -ssl_dist_optfile /);
+    // bar: an operator token (init node creates bar's identity, then signs as bar).
     const bar = await vaultdist(['init', 'node', '--name', 'bar@127.0.0.2', '--dir', barDir, ...common, '--json'], { env: { VAULT_ADDR: v.addr, VAULT_TOKEN: v.token } });
     expect(bar.code).toBe(0);
     const barRes = JSON.parse(bar.stdout) as { serial: string; files: Record<string, string> };
@@ -64,7 +65,7 @@ describe('vaultdist init node: two nodes from the generated files, mTLS only', (
     expect(barLeaf.uris).toEqual(['erlang://bar@127.0.0.2']);
     expect(barLeaf.dns).toContain('127.0.0.2');
     const vmArgs = readFileSync(join(fooDir, 'vm.args'), 'utf8');
-    expect(vmArgs).toMatch(/^-proto_dist inet_tls$/m);
+    expect(vmArgs).toMatch(/^-proto_dist vaultdist_tls$/m);
     expect(vmArgs).toMatch(new RegExp(`^-erl_epmd_port ${port}$`, 'm'));
     expect(readFileSync(join(barDir, 'agent.yaml'), 'utf8')).toMatch(/name: bar@127\.0\.0\.2/);
 
@@ -96,7 +97,8 @@ describe('vaultdist init node: two nodes from the generated files, mTLS only', (
     expect(await nocert.ping('foo@127.0.0.1')).toBe('pang');
     expect(await nocert.nodes()).toEqual([]);
     expect(await fooNode.nodes()).toEqual(['bar@127.0.0.2']);
-    expect(fooNode.log()).toMatch(/Certificate required|no_client_certificate_provided/);
+    // the refusal shows on either side (the vaultdist_tls carrier logs it on the dialling node)
+    expect(`${fooNode.log()}${nocert.log()}`).toMatch(/Certificate required|no_client_certificate_provided/);
 
     // doctor: the correct setup is clean (exit 0), with the live probes passing.
     const doc = await vaultdist(['doctor', '--dir', fooDir, '--probe', `127.0.0.2:${port}`, '--json']);
