@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { adminClient, suffix, testdir, testVault } from '../helpers/vault.js';
 import { sharedFreePort, startNode, stopAllNodes } from '../helpers/erlang.js';
 import { vaultdist } from '../../packages/cli/test/helpers.js';
+import { nodeIdentityNames } from '../../packages/sdk/src/index.js';
 
 describe('vaultdist: cert-auth renewal over HTTPS', () => {
   const id = suffix();
@@ -18,7 +19,7 @@ describe('vaultdist: cert-auth renewal over HTTPS', () => {
     const admin = adminClient();
     for (const m of [names.mount, names.rootMount]) await admin.delete(`sys/mounts/${m}`, { idempotent: true });
     await admin.delete(`sys/auth/${names.cert}`, { idempotent: true });
-    await admin.delete(`sys/policies/acl/${names.policy}`, { idempotent: true });
+    for (const p of [names.policy, nodeIdentityNames('solo@127.0.0.4', { policyPrefix: names.policy }).policy]) await admin.delete(`sys/policies/acl/${p}`, { idempotent: true });
     tmp.cleanup();
   });
 
@@ -29,19 +30,23 @@ describe('vaultdist: cert-auth renewal over HTTPS', () => {
       { env: { ...tlsEnv, VAULT_TOKEN: v.token } },
     );
     expect(iv.code).toBe(0);
-    expect(iv.stdout).toContain(`+ create cert auth role auth/${names.cert}/certs/${names.role}`);
+    expect(iv.stdout).toContain(`+ enable auth cert at ${names.cert}/`);
 
     const port = await sharedFreePort(['127.0.0.4']);
     const health = await sharedFreePort(['127.0.0.1']);
     const dir = join(tmp.dir, 'solo');
     const init = await vaultdist(
-      ['init', 'node', '--name', 'solo@127.0.0.4', '--dir', dir, '--mount', names.mount, '--role', names.role, '--cert-auth-mount', names.cert, '--dist-port', String(port), '--health-port', String(health)],
+      ['init', 'node', '--name', 'solo@127.0.0.4', '--dir', dir, '--mount', names.mount, '--role', names.role, '--policy', names.policy, '--cert-auth-mount', names.cert, '--dist-port', String(port), '--health-port', String(health)],
       { env: { ...tlsEnv, VAULT_TOKEN: v.token } },
     );
     expect(init.stderr).not.toMatch(/warning|error/);
     expect(init.code).toBe(0);
     const agentYaml = readFileSync(join(dir, 'agent.yaml'), 'utf8');
     expect(agentYaml).toMatch(/method: cert/);
+    // the node's own cert-auth role (issue #12): only a certificate with URI SAN erlang://solo@127.0.0.4 logs in there
+    const solo = nodeIdentityNames('solo@127.0.0.4', { policyPrefix: names.policy });
+    expect(agentYaml).toContain(`name: ${solo.role}`);
+    expect((await adminClient().read(`auth/${names.cert}/certs/${solo.role}`)).data).toMatchObject({ allowed_uri_sans: ['erlang://solo@127.0.0.4'], token_policies: [solo.policy] });
     expect(agentYaml).toContain(`caCert: ${v.caCertPath}`);
     expect(agentYaml).not.toMatch(/token:|secretId/);
 
