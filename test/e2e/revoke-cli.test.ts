@@ -6,13 +6,15 @@
  */
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { certAuth, createVaultClient, parseCertificate, silentLogger, splitPem } from '../../packages/sdk/src/index.js';
+import { certAuth, createVaultClient, nodeIdentityNames, parseCertificate, silentLogger, splitPem } from '../../packages/sdk/src/index.js';
 import { vaultdist } from '../../packages/cli/test/helpers.js';
 import { adminClient, suffix, testdir, testVault } from '../helpers/vault.js';
 
 describe('vaultdist revoke', () => {
   const id = suffix();
   const names = { mount: `pki-rv-${id}`, rootMount: `pki-rv-${id}-root`, role: `node-${id}`, policy: `vaultdist-rv-${id}`, approle: `approle-rv-${id}`, cert: `cert-rv-${id}` };
+  // init node: the node's own identity (issue #12) with this test's policy prefix and auth mounts
+  const nodeArgs = ['--mount', names.mount, '--role', names.role, '--policy', names.policy, '--approle-mount', names.approle, '--cert-auth-mount', names.cert];
   const v = testVault();
   const tmp = testdir();
   const env = { VAULT_ADDR: v.addr, VAULT_TOKEN: v.token };
@@ -20,7 +22,7 @@ describe('vaultdist revoke', () => {
     const admin = adminClient();
     for (const m of [names.mount, names.rootMount]) await admin.delete(`sys/mounts/${m}`, { idempotent: true });
     for (const a of [names.approle, names.cert]) await admin.delete(`sys/auth/${a}`, { idempotent: true });
-    await admin.delete(`sys/policies/acl/${names.policy}`, { idempotent: true });
+    for (const p of [names.policy, ...['victim@127.0.0.1', 'other@127.0.0.2'].map((x) => nodeIdentityNames(x, { policyPrefix: names.policy }).policy)]) await admin.delete(`sys/policies/acl/${p}`, { idempotent: true });
     tmp.cleanup();
   });
 
@@ -38,7 +40,7 @@ describe('vaultdist revoke', () => {
     expect(again.stdout).toMatch(/cert auth CRL .* is up to date/);
 
     const dir = join(tmp.dir, 'victim');
-    const init = await vaultdist(['init', 'node', '--name', 'victim@127.0.0.1', '--dir', dir, '--mount', names.mount, '--role', names.role, '--crl', '--json'], { env });
+    const init = await vaultdist(['init', 'node', '--name', 'victim@127.0.0.1', '--dir', dir, ...nodeArgs, '--crl', '--json'], { env });
     expect(init.stderr).not.toMatch(/error/);
     expect(init.code).toBe(0);
     expect(JSON.parse(init.stdout)).toMatchObject({ crl: { changed: true, revoked: 0, files: [expect.stringMatching(/^[0-9a-f]{8}\.r0$/)] } });
@@ -52,7 +54,7 @@ describe('vaultdist revoke', () => {
     const leaf = parseCertificate(splitPem(readFileSync(join(dir, 'bundle.pem'), 'utf8')).find((b) => b.label === 'CERTIFICATE')!.pem);
 
     const login = () =>
-      createVaultClient({ address: v.tlsAddr, caCertPath: v.caCertPath, env: {}, logger: silentLogger, auth: certAuth({ certFile: join(dir, 'bundle.pem'), name: names.role, mount: names.cert }) })
+      createVaultClient({ address: v.tlsAddr, caCertPath: v.caCertPath, env: {}, logger: silentLogger, auth: certAuth({ certFile: join(dir, 'bundle.pem'), name: nodeIdentityNames('victim@127.0.0.1').role, mount: names.cert }) })
         .read('auth/token/lookup-self')
         .then(() => 'logged in')
         .catch((e: unknown) => `refused: ${(e as Error).message}`);
@@ -110,7 +112,7 @@ describe('vaultdist revoke', () => {
 
     // Revoked in the PKI, but the named cert auth mount does not exist: reported, exit 21.
     const dir = join(tmp.dir, 'other');
-    expect((await vaultdist(['init', 'node', '--name', 'other@127.0.0.2', '--dir', dir, '--mount', names.mount, '--role', names.role], { env })).code).toBe(0);
+    expect((await vaultdist(['init', 'node', '--name', 'other@127.0.0.2', '--dir', dir, ...nodeArgs], { env })).code).toBe(0);
     const partial = await vaultdist(['revoke', '--dir', dir, '--cert-mount', `no-such-cert-${id}`, '--json'], { env });
     expect(partial.code).toBe(21);
     const pr = JSON.parse(partial.stdout) as { state: string; complete: boolean; certAuth: { state: string }[] };
