@@ -8,6 +8,7 @@
 import { join } from 'node:path';
 import { vaultdist } from '../../packages/cli/test/helpers.js';
 import { sharedFreePort, startNode, stopAllNodes, type ErlNode } from '../helpers/erlang.js';
+import { nodeIdentityNames } from '../../packages/sdk/src/index.js';
 import { adminClient, suffix, testdir, testVault } from '../helpers/vault.js';
 
 const HOSTS = ['127.0.0.1', '127.0.0.2', '127.0.0.3'];
@@ -28,7 +29,7 @@ describe('revocation with the CLI: init node --crl, vaultdist revoke, agent refr
     await stopAllNodes();
     const admin = adminClient();
     for (const m of [names.mount, names.rootMount]) await admin.delete(`sys/mounts/${m}`, { idempotent: true });
-    await admin.delete(`sys/policies/acl/${names.policy}`, { idempotent: true });
+    for (const p of [names.policy, ...['ra@127.0.0.1', 'rb@127.0.0.2', 'rc@127.0.0.3'].map((x) => nodeIdentityNames(x, { policyPrefix: names.policy }).policy)]) await admin.delete(`sys/policies/acl/${p}`, { idempotent: true });
     tmp.cleanup();
   });
 
@@ -40,7 +41,7 @@ describe('revocation with the CLI: init node --crl, vaultdist revoke, agent refr
     const dirs = nodes.map((n) => join(tmp.dir, n.split('@')[0]!));
     const erl: ErlNode[] = [];
     for (const [i, name] of nodes.entries()) {
-      const r = await vaultdist(['init', 'node', '--name', name, '--dir', dirs[i]!, '--mount', names.mount, '--role', names.role, '--dist-port', String(port), '--crl'], { env });
+      const r = await vaultdist(['init', 'node', '--name', name, '--dir', dirs[i]!, '--mount', names.mount, '--role', names.role, '--policy', names.policy, '--agent-auth', 'token', '--dist-port', String(port), '--crl'], { env });
       expect(r.stderr).not.toMatch(/error/);
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/CRL checking is on/);
