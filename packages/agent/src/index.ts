@@ -35,8 +35,8 @@ export type { ConfigLayers, ConfigFlags, Env } from './config/resolve.js';
 export { loadConfig, parseConfigText } from './config/load.js';
 export type { LoadConfigOptions, LoadedConfig } from './config/load.js';
 
-export { computeRenewAt, nextBackoff, escalationLevel, failureLogLevel, ESCALATION_VALUE } from './core/schedule.js';
-export type { RandomSource, ValidityWindow, SchedulePolicy, RenewDecision, BackoffPolicy, BackoffContext, EscalationLevel, EscalationPolicy } from './core/schedule.js';
+export { computeRenewAt, nextBackoff, escalationLevel, failureLogLevel, ESCALATION_VALUE, ttlFloorSeconds, ttlFloorProblem, DEFAULT_RENEW_POLICY } from './core/schedule.js';
+export type { RandomSource, ValidityWindow, SchedulePolicy, RenewDecision, BackoffPolicy, BackoffContext, EscalationLevel, EscalationPolicy, TtlFloorOptions } from './core/schedule.js';
 export { computeCrlRefreshAt, crlLevel, CRL_LEVEL_VALUE, CRL_CRITICAL_FRACTION } from './core/crl.js';
 export type { CrlWindow, CrlPolicy, CrlLevel } from './core/crl.js';
 export { deriveHealth, initialNodeStatus, initialCrlStatus } from './core/state.js';

@@ -11,7 +11,8 @@
  * Pure: no I/O, no time, no randomness (the loader in `load.ts` reads files and the environment).
  */
 import { Document, isMap, isSeq, YAMLMap, type Node as YamlNode } from 'yaml';
-import { DURATION_FORMS, DURATION_PATTERN } from '@vaultdist/sdk/duration';
+import { DURATION_FORMS, DURATION_PATTERN, parseDurationSeconds } from '@vaultdist/sdk/duration';
+import { ttlFloorProblem } from '../core/schedule.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Resolved types (what the agent runs with: every field present)
@@ -588,6 +589,14 @@ const RULES: Rule[] = [
   (c) => (c.schedule.backoff.initialMs >= c.schedule.backoff.maxMs ? [`schedule.backoff.initialMs: must be less than schedule.backoff.maxMs (${c.schedule.backoff.initialMs} >= ${c.schedule.backoff.maxMs})`] : []),
   (c) => (c.schedule.criticalRemainingFraction >= c.schedule.warnRemainingFraction ? [`schedule.criticalRemainingFraction: must be less than schedule.warnRemainingFraction`] : []),
   (c) => (c.schedule.renewAtFraction + c.schedule.jitterFraction >= 1 ? [`schedule.jitterFraction: renewAtFraction + jitterFraction must stay below 1`] : []),
+  // TTL floor from the schedule (#15): the earliest renewal must come at least minRemainingSeconds after
+  // issuance. Backdate 0 here (the agent cannot know the role's not_before_duration): a lower bound.
+  (c) =>
+    c.nodes.flatMap((n, i) => {
+      if (!n.ttl || !DURATION_PATTERN.test(n.ttl)) return [];
+      const p = ttlFloorProblem(`nodes[${i}].ttl: ${n.ttl}`, parseDurationSeconds(n.ttl), c.schedule, { backdateSeconds: 0, minIntervalSeconds: c.schedule.minRemainingSeconds });
+      return p ? [`${p} (or lower schedule.minRemainingSeconds)`] : [];
+    }),
   (c) =>
     c.nodes.flatMap((n, i) => {
       const p = `nodes[${i}]`;

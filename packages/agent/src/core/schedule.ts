@@ -130,3 +130,55 @@ export function escalationLevel(cert: ValidityWindow | undefined, now: Date, pol
 export function failureLogLevel(level: EscalationLevel): 'warn' | 'error' | 'fatal' {
   return level === 'ok' || level === 'warn' ? 'warn' : level === 'critical' ? 'error' : 'fatal';
 }
+
+/** What `ttlFloorSeconds` assumes about Vault and about how often a node may be reloaded. */
+export interface TtlFloorOptions {
+  /**
+   * How far Vault/OpenBao backdates notBefore (the PKI role's `not_before_duration`). The schedule
+   * measures fractions of notAfter − notBefore, so a backdate eats into a short TTL. @default 30
+   */
+  backdateSeconds?: number | undefined;
+  /** The earliest renewal after an issuance (each renewal is a new certificate and a node reload). @default 60 */
+  minIntervalSeconds?: number | undefined;
+}
+
+/**
+ * The shortest certificate TTL this schedule renews sanely (issue #15: `--ttl 20s` with the agent gave
+ * 31 certificates and 31 node reloads in 40 s: Vault backdates notBefore by 30 s, so a 20 s
+ * certificate is past its renewal point the moment it is issued):
+ *
+ * 1. the schedule sees lifetime = ttl + backdate (notBefore is backdated);
+ * 2. the earliest renewal (jitter at its low end) is at notBefore + lifetime × (renewAtFraction −
+ *    jitterFraction), i.e. (ttl + backdate) × (f − j) − backdate after the issuance;
+ * 3. that must be at least `minIntervalSeconds`: ttl ≥ (minInterval + backdate) / (f − j) − backdate,
+ *    rounded up to the second.
+ *
+ * With the defaults (f 0.55, j 0.12, 30 s, 60 s) the floor is 180 s. Pure.
+ */
+export function ttlFloorSeconds(policy: Pick<SchedulePolicy, 'renewAtFraction' | 'jitterFraction'>, o: TtlFloorOptions = {}): number {
+  const b = o.backdateSeconds ?? 30;
+  const interval = o.minIntervalSeconds ?? 60;
+  const earliest = policy.renewAtFraction - policy.jitterFraction;
+  if (earliest <= 0) return Number.POSITIVE_INFINITY;
+  return Math.max(1, Math.ceil((interval + b) / earliest - b - 1e-9));
+}
+
+/** The schedule defaults of the agent config (`schedule.renewAtFraction`, `schedule.jitterFraction`). */
+export const DEFAULT_RENEW_POLICY = { renewAtFraction: 0.55, jitterFraction: 0.12 } as const;
+
+/**
+ * A TTL below `ttlFloorSeconds` as a sentence for an error (undefined when it is at or above the floor).
+ * @param what names the input, e.g. `--ttl 20s` or `nodes[0].ttl 20s`.
+ */
+export function ttlFloorProblem(what: string, ttlSeconds: number, policy: Pick<SchedulePolicy, 'renewAtFraction' | 'jitterFraction'> = DEFAULT_RENEW_POLICY, o: TtlFloorOptions = {}): string | undefined {
+  const floor = ttlFloorSeconds(policy, o);
+  if (ttlSeconds >= floor) return undefined;
+  const b = o.backdateSeconds ?? 30;
+  const interval = o.minIntervalSeconds ?? 60;
+  const lo = Math.round((policy.renewAtFraction - policy.jitterFraction) * 100);
+  const hi = Math.round((policy.renewAtFraction + policy.jitterFraction) * 100);
+  return (
+    `${what} is below the floor of ${floor}s derived from the renewal schedule: renewing at ${lo}–${hi} % of notAfter − notBefore` +
+    `${b ? ` (Vault backdates notBefore by ${b}s)` : ''}, the agent would renew and reload the node less than ${interval}s after each issuance; use ${floor}s or longer`
+  );
+}
