@@ -31,6 +31,7 @@ import { join, relative } from 'node:path';
 import { startVaultDev, freePort, type VaultDev } from '../../scripts/vault-dev/src/index.js';
 import { CLI_BIN, cleanEnv, runCommand, vaultdist, type CliResult } from '../../packages/cli/test/helpers.js';
 import { testdir } from '../helpers/vault.js';
+import { nodeIdentityNames } from '../../packages/sdk/src/index.js';
 
 const AGENT_BIN = join(CLI_BIN, '..', '..', 'agent', 'bin.js');
 
@@ -126,13 +127,15 @@ describe('secrets hygiene over the whole CLI + agent flow', () => {
     const root = { VAULT_ADDR: v.addr, VAULT_TOKEN: v.token };
     const https = ['--vault-addr', v.tlsAddr, '--vault-cacert', v.caCertPath];
 
-    // --- init vault: role_id + a wrapped secret_id, printed once on purpose -------------------------
-    const iv = await vaultdist(['init', 'vault', '--json', '--allow-any-host', '--auth', 'approle,cert,token'], { env: root, allowPrintedToken: 'init vault prints the response-wrapped secret_id once (its purpose)' });
+    // --- init vault: per node (issue #12) a role_id + a wrapped secret_id, printed once on purpose ---
+    const perNode = ['--node', 'a@127.0.0.1', '--node', 'c@127.0.0.1', '--node', 'd@127.0.0.1', '--node', 'e@127.0.0.1'];
+    const iv = await vaultdist(['init', 'vault', '--json', '--allow-any-host', '--auth', 'approle,cert,token', ...perNode], { env: root, allowPrintedToken: 'init vault prints the response-wrapped secret_id once (its purpose)' });
     expect(iv.code).toBe(0);
-    const creds = JSON.parse(iv.stdout) as { roleId: string; wrappedSecretId: { token: string } };
+    const perNodeCreds = (JSON.parse(iv.stdout) as { nodes: { node: string; roleId: string; wrappedSecretId: { token: string } }[] }).nodes;
+    const creds = perNodeCreds.find((x) => x.node === 'a@127.0.0.1')!;
     const wrapping = creds.wrappedSecretId.token;
-    keep('init vault --json', iv, [wrapping]);
-    keep('init vault (again, human)', await vaultdist(['init', 'vault', '--allow-any-host', '--auth', 'approle,cert,token'], { env: root }));
+    keep('init vault --json', iv, perNodeCreds.map((x) => x.wrappedSecretId.token));
+    keep('init vault (again, human)', await vaultdist(['init', 'vault', '--allow-any-host', '--auth', 'approle,cert,token', ...perNode], { env: root }));
 
     // --- init node: A with AppRole (unwraps), B with a token -------------------------------------------
     const [A, B, C] = ['a', 'b', 'c'].map((n) => join(tmp.dir, n)) as [string, string, string];
@@ -154,7 +157,7 @@ describe('secrets hygiene over the whole CLI + agent flow', () => {
 
     // --- the agent: AppRole (A), cert auth (B), token (C, chowned), trace-level logs ----------------
     const childToken = (
-      (await (await fetch(`${v.addr}/v1/auth/token/create`, { method: 'POST', headers: { 'X-Vault-Token': v.token }, body: JSON.stringify({ policies: ['vaultdist-node'], ttl: '1h' }) })).json()) as {
+      (await (await fetch(`${v.addr}/v1/auth/token/create`, { method: 'POST', headers: { 'X-Vault-Token': v.token }, body: JSON.stringify({ policies: ['c@127.0.0.1', 'd@127.0.0.1', 'e@127.0.0.1'].map((x) => nodeIdentityNames(x).policy), ttl: '1h' }) })).json()) as {
         auth: { client_token: string };
       }
     ).auth.client_token;
@@ -164,7 +167,7 @@ describe('secrets hygiene over the whole CLI + agent flow', () => {
       name,
       dir,
       mount: 'pki_dist',
-      role: 'erlang-node',
+      role: nodeIdentityNames(name).role, // the node's own role (issue #12)
       ttl: '1h',
       reload: { strategy: 'command', command: ['true'] },
       verify: { enabled: false },
@@ -210,7 +213,7 @@ describe('secrets hygiene over the whole CLI + agent flow', () => {
     const E = join(tmp.dir, 'e');
     const cookieCfg = join(cfgDir, 'cookie.json');
     const cc = config({ method: 'token', token: childToken });
-    cc.nodes = [node('e@127.0.0.1', E, { auth: { method: 'approle', roleIdFile: join(A, 'approle', 'role-id'), secretIdFile: join(A, 'approle', 'secret-id') }, reload: { strategy: 'rpc', cookie, port: await freePort(), timeoutMs: 20000 } })];
+    cc.nodes = [node('e@127.0.0.1', E, { reload: { strategy: 'rpc', cookie, port: await freePort(), timeoutMs: 20000 } })];
     writeFileSync(cookieCfg, JSON.stringify(cc));
     const rpc = keep('agent --once (rpc reload with a cookie, fails)', await agent(['--once', '--force', '--no-health', '--log-level', 'trace', '-c', cookieCfg]));
     expect(rpc.code).toBe(15);
@@ -237,7 +240,7 @@ describe('secrets hygiene over the whole CLI + agent flow', () => {
     // The daemon gets one more node with nothing on disk, so it logs in and issues while we watch.
     const D = join(tmp.dir, 'd');
     const dc = config({ method: 'token' }, { port: healthPort });
-    dc.nodes.push(node('d@127.0.0.1', D, { auth: { method: 'approle', roleIdFile: join(A, 'approle', 'role-id'), secretIdFile: join(A, 'approle', 'secret-id') } }));
+    dc.nodes.push(node('d@127.0.0.1', D));
     const daemonCfg = join(cfgDir, 'daemon.json');
     writeFileSync(daemonCfg, JSON.stringify(dc));
     const daemon = spawn(process.execPath, [AGENT_BIN, '--log-level', 'debug', '-c', daemonCfg], { env: cleanEnv({ BAO_TOKEN: childToken }), stdio: ['ignore', 'pipe', 'pipe'] });
