@@ -37,6 +37,7 @@ import {
 } from '@vaultdist/sdk';
 import type { AgentConfig, NodeConfig } from '../config/schema.js';
 import type { NodeStatus } from '../core/state.js';
+import { nextBackoff } from '../core/schedule.js';
 import { classifyError } from '../errors.js';
 import type { AgentPorts, Logger } from '../ports.js';
 import type { AgentMetrics } from './metrics.js';
@@ -57,6 +58,11 @@ export interface RegistryContext {
   /** The renewal loop's view of the node (which serial it serves). */
   nodeStatus: NodeStatus;
   writerFs?: WriterFs | undefined;
+  /**
+   * Reads the serial the node serves on `port` (undefined: nothing served). @default a TLS handshake
+   * with the node's own credentials (`probeNode`, the post-renewal verification probe)
+   */
+  probe?: ((node: NodeConfig, port: number, signal: AbortSignal) => Promise<string | undefined>) | undefined;
 }
 
 /** What `status` and tests see. */
@@ -97,6 +103,10 @@ export class RegistryWorker {
   #probeFailures = 0;
   #last: PeersFile | undefined;
   #nextRefreshMs = 0;
+  #keep = false;
+  /** Consecutive failed register/renew calls, and when the next registration may be tried (monotonic). */
+  #failures = 0;
+  #nextRegisterMs = 0;
 
   constructor(ctx: RegistryContext, node: NodeConfig) {
     this.#ctx = ctx;
@@ -131,6 +141,16 @@ export class RegistryWorker {
     this.#ctx.logger.warn({ node: this.node.name, op, kind, err: message }, 'registry call failed');
   }
 
+  /**
+   * The agent's backoff (house style §8: doubling from `schedule.backoff.initialMs`, jittered, never
+   * zero), capped at the members refresh interval and, for a renewal, cut to the lease's end.
+   */
+  #backoffMs(endsAtMs?: number): number {
+    const cfg = this.#ctx.config();
+    const policy = { ...cfg.schedule.backoff, maxMs: Math.min(cfg.schedule.backoff.maxMs, cfg.registry.refreshIntervalSeconds * 1000) };
+    return nextBackoff(++this.#failures, policy, this.#ctx.ports.random, { nowMs: this.#ctx.ports.clock.monotonicMs(), mustRenewByMs: endsAtMs });
+  }
+
   /** The port the node listens on (step 1), with what its port file says about it. */
   async #port(): Promise<{ port: number; info: DistPortInfo | undefined } | undefined> {
     const text = await this.#ctx.ports.fs.readFile(portFileOf(this.node)).catch(() => undefined);
@@ -141,6 +161,7 @@ export class RegistryWorker {
   }
 
   async #probe(port: number, signal: AbortSignal): Promise<string | undefined> {
+    if (this.#ctx.probe) return this.#ctx.probe(this.node, port, signal).catch(() => undefined);
     const node: NodeConfig = { ...this.node, verify: { ...this.node.verify, port } };
     const r = await probeNode(this.#ctx.ports, node, signal).catch((e: unknown) => ({ ok: false as const, serial: undefined, error: (e as Error).message }));
     return r.ok && r.serial ? normalizeSerial(r.serial) : undefined;
@@ -148,6 +169,7 @@ export class RegistryWorker {
 
   async #register(signal: AbortSignal): Promise<void> {
     const { ports, metrics, vault, logger } = this.#ctx;
+    if (ports.clock.monotonicMs() < this.#nextRegisterMs) return;
     const p = await this.#port();
     if (!p) {
       this.status.waiting = `no port yet (${portFileOf(this.node)} absent, no registry.port or verify.port)`;
@@ -172,6 +194,7 @@ export class RegistryWorker {
       const durMs = Math.max(1, reg.leaseDurationSeconds) * 1000;
       this.#lease = { leaseId: reg.leaseId, port: p.port, serial, renewAtMs: now + durMs * this.#ctx.config().registry.renewAtFraction, endsAtMs: now + durMs };
       this.#probeFailures = 0;
+      this.#failures = 0;
       Object.assign(this.status, { registered: true, port: p.port, serial, waiting: undefined, leaseExpiresAt: new Date(ports.clock.now().getTime() + durMs) });
       metrics.registryRegistered.set({ node: this.node.name }, 1);
       metrics.registryLeaseExpiry.set({ node: this.node.name }, (ports.clock.now().getTime() + durMs) / 1000);
@@ -183,6 +206,7 @@ export class RegistryWorker {
       if (signal.aborted) throw signal.reason;
       this.status.waiting = `registration failed: ${(e as Error).message}`;
       this.#fail('register', e);
+      this.#nextRegisterMs = ports.clock.monotonicMs() + this.#backoffMs();
     }
   }
 
@@ -209,6 +233,7 @@ export class RegistryWorker {
       const durMs = Math.max(1, r.leaseDurationSeconds) * 1000;
       this.#lease = { ...lease, leaseId: r.leaseId, renewAtMs: now + durMs * this.#ctx.config().registry.renewAtFraction, endsAtMs: now + durMs };
       this.status.leaseExpiresAt = new Date(ports.clock.now().getTime() + durMs);
+      this.#failures = 0;
       metrics.registryLeaseExpiry.set({ node: this.node.name }, this.status.leaseExpiresAt.getTime() / 1000);
       this.#ctx.hooks.onRegistryStep?.(this.node.name, 'renewed');
     } catch (e) {
@@ -216,8 +241,8 @@ export class RegistryWorker {
       this.#fail('renew', e);
       // the lease is gone (expired, revoked, or the token behind it was): register again now
       if ((isVaultHttpError(e) && e.status === 400) || ports.clock.monotonicMs() >= lease.endsAtMs) this.#dropLease();
-      // otherwise (Vault unreachable) try again at the next tick, while the lease lasts
-      else this.#lease = { ...lease, renewAtMs: ports.clock.monotonicMs() };
+      // otherwise (Vault unreachable) try again after a backoff, while the lease lasts
+      else this.#lease = { ...lease, renewAtMs: ports.clock.monotonicMs() + this.#backoffMs(lease.endsAtMs) };
     }
   }
 
@@ -314,8 +339,17 @@ export class RegistryWorker {
     }
     const now = ports.clock.monotonicMs();
     // not registered yet: look again soon (a node that is starting), never hot
-    const wake = Math.min(this.#nextRefreshMs, this.#lease ? this.#lease.renewAtMs : now + Math.min(1000, cfg.refreshIntervalSeconds * 1000));
+    const wake = Math.min(this.#nextRefreshMs, this.#lease ? this.#lease.renewAtMs : Math.max(this.#nextRegisterMs, now + Math.min(1000, cfg.refreshIntervalSeconds * 1000)));
     return Math.max(100, wake - now);
+  }
+
+  /**
+   * Call before stopping the loop for a config reload (SIGHUP) that keeps this node: the registration
+   * is left in place instead of deregistered (the new worker registers again at once, which replaces
+   * it; the old lease then ends without removing anything), so peers never see the node leave.
+   */
+  keepRegistration(): void {
+    this.#keep = true;
   }
 
   /** The loop; on abort, deregisters (clean shutdown) and returns. */
@@ -330,6 +364,6 @@ export class RegistryWorker {
     } catch (e) {
       if (!signal.aborted) throw e;
     }
-    if (this.#lease) await this.#deregister(AbortSignal.timeout(3000));
+    if (this.#lease && !this.#keep) await this.#deregister(AbortSignal.timeout(3000));
   }
 }

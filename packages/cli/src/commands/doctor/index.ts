@@ -23,6 +23,7 @@ import { finding, ok, type Finding } from './findings.js';
 import { createReporter, type Reporter } from './report.js';
 import { flagValues, lintOptfile, lintVmArgs, optfilePaths, vmArgsWords } from './lint.js';
 import { epmdNames, parseAddress, plaintextHandshake, tlsAnonProbe } from './probes.js';
+import { registryFindings } from './registry.js';
 
 export interface DoctorOptions {
   dir: string | undefined;
@@ -201,6 +202,7 @@ async function localChecks(o: DoctorOptions, out: Output, now: Date, marginMs: n
         f.push(missing.length ? finding('cert.san', 'error', p.bundle, `certificate does not cover ${n.full}: missing ${missing.join(', ')} (peers check {dns_id, Host})`, 'vaultdist issue --dir DIR') : ok('cert.san', p.bundle, `covers ${n.full}`));
       }
     }
+    if (settings) f.push(...(await registryFindings(dir, settings.node, now, out.io.env)));
   }
 }
 

@@ -6,6 +6,7 @@ import { readLiveCredentials } from '../../credentials.js';
 import { EXIT } from '../../errors.js';
 import { paths, requireSettings } from '../../node-dir.js';
 import { formatDuration, table, type Output } from '../../output.js';
+import { membershipLine, readMembership, type Membership } from './registry.js';
 
 export interface StatusOptions {
   dir: string[];
@@ -29,6 +30,8 @@ export interface NodeStatus {
   /** With CRL checking (init node --crl): the CRLs in DIR/crl; `present: false` means the node refuses every peer. */
   crl: { dir: string; present: boolean; files: string[]; nextUpdate: string | null; secondsLeft: number | null; revoked: number } | null;
   agent: { url: string; reachable: boolean; body: unknown; error?: string };
+  /** Registry membership (#13) from the node's peers file. */
+  registry: Membership;
   /** This node's entry in the agent's /healthz answer, when the agent runs. */
   lastAgentResult: AgentNodeResult | null;
 }
@@ -138,6 +141,7 @@ export async function status(o: StatusOptions, out: Output): Promise<number> {
       renewalOverdue: due ? now > due : false,
       crl: s.crl ? await crlStatus(paths(dir).crlDir, now) : null,
       agent,
+      registry: await readMembership(dir, s.node, now, out.io.env),
       lastAgentResult: agent.reachable ? agentNodeResult(agent.body, s.node) : null,
     });
   }
@@ -168,6 +172,7 @@ export async function status(o: StatusOptions, out: Output): Promise<number> {
               ],
             ] as [string, string][])
           : []),
+        ...((line) => (line ? ([['registry', n.registry.state === 'stale' || n.registry.self === 'absent' || n.registry.overdue.length ? out.paint('yellow', line) : line]] as [string, string][]) : []))(membershipLine(n.registry)),
         ['agent', agentLine(n)],
       ]),
     );
