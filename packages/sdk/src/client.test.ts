@@ -85,7 +85,7 @@ describe('createVaultClient faults (msw)', () => {
 
   it('reports a connection reset as VaultNetworkError, never as an HTTP status', async () => {
     server.use(http.get(`${ADDR}/v1/sys/mounts`, () => HttpResponse.error()));
-    const e = await failure(client({ retry: { retries: 1 } }).read('sys/mounts'));
+    const e = await failure(client({ retry: { retries: 1, unavailableBudgetMs: 0 } }).read('sys/mounts'));
     expect(isVaultNetworkError(e)).toBe(true);
     expect(isVaultHttpError(e)).toBe(false);
   });

@@ -16,7 +16,7 @@ import {
   VaultSdkError,
 } from './errors.js';
 import { createDefaultLogger, type Logger } from './logger.js';
-import { DEFAULT_RETRY_POLICY, parseRetryAfter, retryDelayMs, safeToResend, type AttemptOutcome, type RetryPolicy } from './transport/retry-policy.js';
+import { DEFAULT_RETRY_POLICY, isUnavailable, parseRetryAfter, retryDelayMs, safeToResend, type AttemptOutcome, type RetryPolicy } from './transport/retry-policy.js';
 import { delay } from './transport/delay.js';
 import { redactText, redactUrl } from './transport/redact.js';
 import { resolveVaultConnection, type ResolvedVaultConnection, type VaultConnectionOptions } from './vault/config.js';
@@ -355,9 +355,12 @@ export function createVaultClient(options: VaultClientOptions = {}): VaultClient
   const rp = async (opts: Record<string, unknown>): Promise<{ statusCode: number; body: unknown; request: { path: string } }> => {
     const capture = opts.capture as { result?: RawResult };
     let url = new URL(opts.uri as string);
+    opts.firstOrigin = url.origin;
     let agent = (opts.httpsAgent as http.Agent | undefined) ?? (opts.agent as http.Agent);
     for (let redirects = 0; ; redirects++) {
-      const res: AxiosResponse<string> = await axios.request({
+      let res: AxiosResponse<string>;
+      try {
+        res = await axios.request({
         method: opts.method as string,
         url: url.toString(),
         headers: opts.headers as Record<string, string>,
@@ -373,7 +376,14 @@ export function createVaultClient(options: VaultClientOptions = {}): VaultClient
         maxContentLength: maxResponseBytes,
         maxBodyLength: Infinity,
         proxy: false,
-      });
+        });
+      } catch (e) {
+        // A standby redirected us (its forwarding failed), and the target it named is down: during a
+        // leader election standbys point at the dead leader. The standby is up, the cluster is not
+        // ready: the caller treats this as "unavailable" (retried within the budget), naming both.
+        if (redirects > 0 && e && typeof e === 'object') Object.assign(e, { vaultdistRedirect: { by: (opts.firstOrigin as string) ?? '', to: url.origin } });
+        throw e;
+      }
       const location = res.headers.location;
       if ((res.status === 307 || res.status === 308) && typeof location === 'string' && redirects < 1) {
         const next = new URL(location, url);
@@ -549,16 +559,20 @@ export function createVaultClient(options: VaultClientOptions = {}): VaultClient
             throw new VaultResponseError(url, `answer larger than ${maxResponseBytes} bytes (maxResponseBytes); refused`);
           } else {
             const errno = nodeErrno(e);
+            const redirect = (e as { vaultdistRedirect?: { by: string; to: string } }).vaultdistRedirect;
             if (errno || axios.isAxiosError(e)) {
               // The raw axios error holds the request config (headers with X-Vault-Token, the body):
               // only its message and code travel on, so no logger or serializer can leak a secret.
-              failure = new VaultNetworkError({ method, url, errno, cause: safeCause(e, errno), alsoTried: tried });
+              const where = redirect ? `${redirectUrl(redirect.to, path)} (redirected by ${redirect.by})` : url;
+              failure = new VaultNetworkError({ method, url: where, errno, cause: safeCause(e, errno), alsoTried: tried });
               outcome = { kind: 'network', errno };
+              if (redirect) unavailable = true;
             } else {
               throw e;
             }
           }
         }
+        if (isUnavailable(outcome, p)) unavailable = true;
         markDown(ep, failure.message);
         tried.push(`${ep.address} (${shortReason(outcome)})`);
         last = { failure, outcome };
@@ -668,6 +682,10 @@ export function createVaultClient(options: VaultClientOptions = {}): VaultClient
     },
   };
   return client;
+}
+
+function redirectUrl(origin: string, path: string): string {
+  return redactUrl(`${origin}/v1/${path}`);
 }
 
 function shortReason(o: AttemptOutcome): string {

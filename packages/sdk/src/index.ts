@@ -44,7 +44,7 @@ export type {
 } from './client.js';
 export { resolveVaultConnection, readEnvTwin, readVaultEnv, parseBoolean, parseVaultAddresses, DEFAULT_VAULT_ADDRESS } from './vault/config.js';
 export type { VaultConnectionOptions, ResolvedVaultConnection, VaultEnvSettings } from './vault/config.js';
-export { DEFAULT_RETRY_POLICY, NO_RETRY, retryDelayMs, safeToResend, parseRetryAfter } from './transport/retry-policy.js';
+export { DEFAULT_RETRY_POLICY, NO_RETRY, retryDelayMs, safeToResend, isUnavailable, parseRetryAfter } from './transport/retry-policy.js';
 export type { RetryPolicy, AttemptOutcome } from './transport/retry-policy.js';
 export { delay } from './transport/delay.js';
 export { redactUrl, redactBody, redactText } from './transport/redact.js';

@@ -241,6 +241,26 @@ describe('redirects', () => {
     expect(active.seen[0]!.headers['x-vault-token']).toBe('hvs.OPERATORTOKENOPERATORTOKEN');
   });
 
+  it('a standby pointing at a dead leader (an election): the error names both, and it counts as "unavailable"', async () => {
+    const dead = await startServer((_req, res) => ok(res));
+    const deadAddr = dead.addr;
+    await dead.close();
+    let redirects = 0;
+    const standby = await startServer((req, res) => {
+      if (++redirects <= 3) {
+        res.writeHead(307, { Location: `${deadAddr}${req.url}` });
+        return void res.end();
+      }
+      ok(res, { certificate: 'c' }); // the election is over: this server now answers itself
+    });
+    const e = await failure(client(standby.addr).write('pki/sign/node', { csr: 'x' }, { idempotent: true }));
+    expect(isVaultNetworkError(e)).toBe(true);
+    expect(e.message).toContain(`${deadAddr}/v1/pki/sign/node (redirected by ${standby.addr})`);
+    // with retries on, the unavailable budget rides it out
+    const r = await client(standby.addr, { retry: { retries: 1, baseDelayMs: 1, unavailableDelayMs: 10, unavailableBudgetMs: 5000 } }).write<{ certificate: string }>('pki/sign/node', { csr: 'x' }, { idempotent: true });
+    expect(r.data.certificate).toBe('c');
+  });
+
   it('follows at most one redirect', async () => {
     const loop = await startServer((req, res) => {
       res.writeHead(307, { Location: req.url });

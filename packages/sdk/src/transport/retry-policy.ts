@@ -9,8 +9,9 @@
  *    sealed, standby without an active node, a balancer without a healthy backend, a quota);
  * 3. network error / timeout / status in `statusCodes` → retry while `retries` are left, after a
  *    capped full-jitter backoff, or after `Retry-After` when the server sent one (capped by `maxDelayMs`);
- * 4. retries used up, but the servers *answered* that they are unavailable (a status in
- *    `statusCodes`: sealed, no active node, 5xx) and less than `unavailableBudgetMs` has passed since
+ * 4. retries used up, but the servers are there and cannot serve right now (`isUnavailable`: a
+ *    status in `statusCodes` such as sealed, no active node, 5xx; a timeout; a broken connection;
+ *    a standby redirecting to a dead leader) and less than `unavailableBudgetMs` has passed since
  *    the first attempt → retry after at most `unavailableDelayMs`. This is what outlasts a leader
  *    election (10–15 s on a raft cluster) without making a dead address (connection refused
  *    everywhere) wait as long. `retries: 0` turns retrying off entirely, this included;
@@ -65,6 +66,19 @@ const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREAC
 /** Statuses that prove the request was not executed (sealed, standby without an active node, no backend, quota). */
 const NOT_EXECUTED = new Set([429, 503]);
 
+/**
+ * Pure: whether a failure shows a server that is there but cannot serve right now (an election, a
+ * sealed or frozen server): a status in `statusCodes`, a timeout, or a connection that broke after it
+ * was made. Such failures are retried within `unavailableBudgetMs`; "nothing listens" (connection
+ * refused, unknown host) is not, so a dead address fails after `retries`.
+ */
+export function isUnavailable(outcome: AttemptOutcome, policy: RetryPolicy): boolean {
+  if (outcome.kind === 'status') return policy.statusCodes.includes(outcome.status);
+  if (outcome.kind === 'timeout') return true;
+  if (outcome.kind === 'network') return !NOT_SENT.has(outcome.errno ?? '');
+  return false;
+}
+
 /** Pure: whether the failed request may be sent again (to this or another address). */
 export function safeToResend(outcome: AttemptOutcome, idempotent: boolean): boolean {
   if (idempotent) return outcome.kind === 'network' || outcome.kind === 'timeout' || outcome.kind === 'status';
@@ -85,7 +99,7 @@ export function retryDelayMs(
   idempotent: boolean,
   random: number,
   elapsedMs = 0,
-  unavailable = outcome.kind === 'status' && policy.statusCodes.includes(outcome.status),
+  unavailable = isUnavailable(outcome, policy),
 ): number | undefined {
   if (outcome.kind === 'aborted' || outcome.kind === 'unknown') return undefined;
   const retryable = safeToResend(outcome, idempotent) && (outcome.kind !== 'status' || policy.statusCodes.includes(outcome.status));
