@@ -15,6 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../../packages/agent/src/index.js';
 import { vaultdist } from '../../packages/cli/test/helpers.js';
 import { adminClient, suffix, testdir, testVault } from '../helpers/vault.js';
+import { nodeIdentityNames } from '../../packages/sdk/src/index.js';
 
 const isRoot = process.getuid?.() === 0 && existsSync('/usr/sbin/useradd');
 const WRAPPED = 'init vault prints the response-wrapped secret_id once (its purpose)';
@@ -43,19 +44,20 @@ function tree(p: string): string[] {
     const admin = adminClient();
     for (const m of [names.mount, names.rootMount]) await admin.delete(`sys/mounts/${m}`, { idempotent: true });
     await admin.delete(`sys/auth/${names.approle}`, { idempotent: true });
-    await admin.delete(`sys/policies/acl/${names.policy}`, { idempotent: true });
+    for (const p of [names.policy, ...['f@127.0.0.1', 'g@127.0.0.1'].map((x) => nodeIdentityNames(x, { policyPrefix: names.policy }).policy)]) await admin.delete(`sys/policies/acl/${p}`, { idempotent: true });
     tmp.cleanup();
   });
 
   it('hands the key files and what the node reads to the user; agent.yaml keeps it for renewals', async () => {
     const env = { VAULT_ADDR: v.addr, VAULT_TOKEN: v.token };
-    const iv = await vaultdist(['init', 'vault', '--json', '--mount', names.mount, '--root-mount', names.rootMount, '--role', names.role, '--policy', names.policy, '--auth', 'approle', '--approle-mount', names.approle, '--allow-any-host', '--leaf-ttl', '1h'], {
+    const iv = await vaultdist(['init', 'vault', '--json', '--mount', names.mount, '--root-mount', names.rootMount, '--role', names.role, '--policy', names.policy, '--auth', 'approle', '--approle-mount', names.approle, '--allow-any-host', '--leaf-ttl', '1h', '--node', 'f@127.0.0.1'], {
       env,
       allowPrintedToken: WRAPPED,
     });
     expect(iv.code).toBe(0);
-    const creds = JSON.parse(iv.stdout) as { roleId: string; wrappedSecretId: { token: string } };
-    const common = ['--mount', names.mount, '--role', names.role, '--approle-mount', names.approle];
+    // f's own AppRole credentials (issue #12: one identity per node)
+    const creds = (JSON.parse(iv.stdout) as { nodes: { roleId: string; wrappedSecretId: { token: string } }[] }).nodes[0]!;
+    const common = ['--mount', names.mount, '--role', names.role, '--policy', names.policy, '--approle-mount', names.approle];
 
     // An unknown user: usage error naming the flag, nothing written.
     const badDir = join(tmp.dir, 'bad');
@@ -126,5 +128,5 @@ function tree(p: string): string[] {
     expect(g.code).toBe(0);
     for (const p of [join(G, 'bundle.pem'), join(G, 'ca.pem'), join(G, 'current'), join(G, 'ssl_dist.conf')]) expect([p, lstatSync(p).uid, lstatSync(p).gid]).toEqual([p, user.uid, user.gid]);
     expect(statSync(join(G, 'bundle.pem')).uid).toBe(user.uid);
-  });
+  }, 120_000);
 });
