@@ -43,7 +43,7 @@ describe('vaultdist doctor finds seeded problems on real nodes', () => {
   });
 
   const initNode = async (name: string, dir: string, extra: string[] = []) => {
-    const r = await vaultdist(['init', 'node', '--name', name, '--dir', dir, '--mount', pki.mount, '--role', pki.role, ...extra], { env: { VAULT_ADDR: v.addr, VAULT_TOKEN: v.token } });
+    const r = await vaultdist(['init', 'node', '--name', name, '--dir', dir, '--mount', pki.mount, '--role', pki.role, '--policy', `vd-${pki.mount}`, ...extra], { env: { VAULT_ADDR: v.addr, VAULT_TOKEN: v.token } });
     expect(r.stderr).not.toMatch(/error/);
     expect(r.code).toBe(0);
   };
