@@ -152,6 +152,22 @@ describe('issuance bound to the caller (one Vault identity per node)', () => {
       ['cert token', createVaultClient({ ...base, address: v.addr, token: certToken.id })],
     ];
 
+    // The registry plugin (#13) paths of A's policy, whether or not the plugin is mounted: A may register
+    // only itself and read members; not B's entry, not a cluster's config.
+    const reg = (c: string) => `vaultdist/clusters/${c}`;
+    const regPaths = [`${reg('c1')}/nodes/${A}`, `${reg('c2')}/nodes/${A}`, `${reg('c1')}/nodes/${B}`, `${reg('c1')}/members`, reg('c1'), `${reg('c1')}/nodes/${A}/x`];
+    for (const [, c] of callers) {
+      const caps = (await c.write<Record<string, string[]>>('sys/capabilities-self', { paths: regPaths })).data;
+      expect(regPaths.map((p) => [p, [...caps[p]!].sort()])).toEqual([
+        [regPaths[0], ['create', 'delete', 'update']],
+        [regPaths[1], ['create', 'delete', 'update']],
+        [regPaths[2], ['deny']],
+        [regPaths[3], ['list', 'read']],
+        [regPaths[4], ['deny']],
+        [regPaths[5], ['deny']],
+      ]);
+    }
+
     const before = await certs();
     const csrs = {
       sibling: await csr(sansOf('b', '127.0.0.1')),
