@@ -42,6 +42,8 @@ import { findBao, freePort } from '../../scripts/vault-dev/src/index.js';
 import { testdir } from '../helpers/vault.js';
 import { compileErlang, startNode, stopAllNodes, type ErlNode } from '../helpers/erlang.js';
 import { otp27Status } from '../helpers/otp27.js';
+import { readMembership, membershipLine } from '../../packages/cli/src/commands/status/registry.js';
+import { registryFindings } from '../../packages/cli/src/commands/doctor/registry.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
 const ERLANG = join(ROOT, 'packages', 'cli', 'erlang');
@@ -252,6 +254,11 @@ describe('registry discovery: three nodes on dynamic ports, real OpenBao + plugi
     process.stderr.write(`[registry-discovery] token revoked -> gone from members ${revokedToMembers} ms, from both peers files ${elapsed} ms (refresh ${REFRESH_SECONDS} s)\n`);
     // within one refresh interval (plus the read and the write themselves)
     expect(elapsed).toBeLessThan(REFRESH_SECONDS * 1000 + 1500);
+    // what `vaultdist status` shows for n1 now
+    const m = await readMembership(dirs.get(NAMES[0]!)!, NAMES[0]!, new Date());
+    expect(m).toMatchObject({ state: 'fresh', cluster: CLUSTER, self: 'listed', staleMembers: [] });
+    expect(m.members.map((x) => x.node)).toEqual(NAMES.slice(0, 2));
+    expect(membershipLine(m)).toBe(`cluster ${CLUSTER}: 2 member(s); this node registered`);
     // and it stays out: the victim's agent cannot register it again (403), across two more leases
     await new Promise((r) => setTimeout(r, 2 * LEASE_SECONDS * 1000));
     expect((await listMembers(admin, { cluster: CLUSTER })).members.map((x) => x.node)).toEqual(NAMES.slice(0, 2));
@@ -271,6 +278,11 @@ describe('registry discovery: three nodes on dynamic ports, real OpenBao + plugi
     await new Promise((r) => setTimeout(r, Math.max(0, LEASE_SECONDS * 1000 + 2000 - (Date.now() - t0))));
     expect(await na.nodes()).toContain(b);
     expect(await agent.metrics.registry.metrics()).toMatch(/vaultdist_agent_registry_stale_members\{node="n1@127.0.0.1"\} 2/);
+    // what `vaultdist doctor` and `status` say about it
+    const doc = await registryFindings(dirs.get(a)!, a, new Date(), {});
+    expect(doc[0]).toMatchObject({ check: 'registry.stale', severity: 'warning' });
+    expect(doc[0]!.message).toMatch(/2 last-known member\(s\), 2 past their lease \(n1@127.0.0.1, n2@127.0.0.1\)/);
+    expect(membershipLine(await readMembership(dirs.get(a)!, a, new Date()))).toMatch(/STALE since .*stale: n1@127.0.0.1, n2@127.0.0.1; this node listed \(stale\)/);
     // a dropped connection comes back from the last-known peers file, OpenBao still down
     expect(await na.eval(`erlang:disconnect_node('${b}')`)).toBe('true');
     const r0 = Date.now();

@@ -1,0 +1,152 @@
+/**
+ * vaultdist_cluster's promises on real TLS nodes (issue #13), with peers files written by the test in
+ * the agent's format (registry-discovery.test.ts covers the agent writing them from a real plugin):
+ * - `-connect_all false`: it dials only the members in ITS peers file; a node it only learns about
+ *   through a peer stays unconnected;
+ * - connect_all on (OTP's default, global with prevent_overlapping_partitions): a member that joins
+ *   while the nodes' peers files disagree for a moment meshes in without any node going down (the
+ *   new node's own file lists everyone; global only ever has it dial out). Noted while writing this:
+ *   a node whose peers file lacks a node that global asks it to connect to fails that connect, and
+ *   global then DISCONNECTS a peer "to prevent overlapping partitions"; the registry flow avoids
+ *   that case because the joining node is always the one that knows everyone;
+ * - hidden: a `-hidden` node's connections stay hidden, and `hidden true` attaches a visible node
+ *   without joining the mesh;
+ * - it never disconnects a node that left the peers file, and it backs off from a dead member.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { distFlags, parseDistPortFile, renderPeersFile, type PeerEntry } from '../../packages/sdk/src/index.js';
+import { createTestPki, testdir, type TestPki } from '../helpers/vault.js';
+import { compileErlang, startNode, stopAllNodes, type ErlNode } from '../helpers/erlang.js';
+import { eventually, issueNodeDir } from '../helpers/otp27.js';
+import { readFileSync } from 'node:fs';
+
+const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
+const ERLANG = join(ROOT, 'packages', 'cli', 'erlang');
+
+describe('vaultdist_cluster on real TLS nodes', () => {
+  let pki: TestPki;
+  let tmp: ReturnType<typeof testdir>;
+  let ebin: string;
+  const port = new Map<string, number>();
+  const dirOf = (n: string) => join(tmp.dir, n.replace(/@.*/, ''));
+
+  beforeAll(async () => {
+    pki = await createTestPki();
+    tmp = testdir('vaultdist-cluster-');
+    ebin = compileErlang([join(ERLANG, 'vaultdist_epmd.erl'), join(ERLANG, 'vaultdist_cluster.erl')]);
+  }, 90_000);
+  afterAll(async () => {
+    await stopAllNodes();
+    await pki?.cleanup();
+    tmp?.cleanup();
+  });
+
+  /** Starts a node on a dynamic port with an (initially empty) peers file and the companion. */
+  async function start(name: string, o: { connectAllFalse?: boolean; hidden?: boolean; clusterHidden?: boolean } = {}): Promise<ErlNode> {
+    const dir = dirOf(name);
+    const { optfile } = await issueNodeDir(pki, dir, name);
+    writeFileSync(join(dir, 'peers'), '');
+    const base = distFlags({ optfile, distPort: 1, epmdModule: 'vaultdist_epmd', codePaths: [ebin], listenInterface: '127.0.0.1', connectAllFalse: o.connectAllFalse, hidden: o.hidden });
+    base.splice(base.indexOf('-erl_epmd_port'), 2);
+    const node = await startNode({
+      name,
+      dir,
+      flags: [
+        ...base,
+        '-vaultdist_epmd_port_file', join(dir, 'dist.port'),
+        '-vaultdist_epmd_peers_file', join(dir, 'peers'),
+        '-vaultdist_cluster_interval_ms', '200',
+        ...(o.clusterHidden ? ['-vaultdist_cluster_hidden', 'true'] : []),
+        '-s', 'vaultdist_cluster', 'start',
+      ],
+    });
+    port.set(name, parseDistPortFile(readFileSync(join(dir, 'dist.port'), 'utf8'))!.port);
+    return node;
+  }
+
+  /** Writes `name`'s peers file listing `members` (as the agent would). */
+  const peers = (name: string, members: string[], extra: PeerEntry[] = []) =>
+    writeFileSync(
+      join(dirOf(name), 'peers'),
+      renderPeersFile({ cluster: 'c', state: 'fresh', staleSince: undefined, peers: [...members.map((m) => ({ node: m, host: '127.0.0.1', port: port.get(m)!, state: 'live' as const, expiresAt: undefined, otpRelease: undefined, serial: undefined })), ...extra] }),
+    );
+
+  const sorted = async (n: ErlNode, kind: 'visible' | 'hidden' = 'visible') => (await n.nodes(kind)).sort();
+
+  it('with -connect_all false it connects only its own members; hidden stays hidden; never disconnects; backs off from a dead member', async () => {
+    const [A, B, C] = ['ca@127.0.0.1', 'cb@127.0.0.1', 'cc@127.0.0.1'];
+    const a = await start(A, { connectAllFalse: true });
+    const b = await start(B, { connectAllFalse: true });
+    const c = await start(C, { connectAllFalse: true });
+    // a knows b; b knows a and c; c knows b (+ a member that is dead)
+    peers(A, [A, B]);
+    peers(B, [A, B, C]);
+    peers(C, [B, C], [{ node: 'dead@127.0.0.1', host: '127.0.0.1', port: 1, state: 'stale', expiresAt: undefined, otpRelease: undefined, serial: undefined }]);
+    await eventually('b connected to a and c', () => sorted(b), (ns) => ns.join() === [A, C].join());
+    await eventually('c connected to b', () => sorted(c), (ns) => ns.join() === [B].join());
+    // a never connects to c: c is not in a's peers file and global does not mesh with connect_all false
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await sorted(a)).toEqual([B]);
+    expect(await sorted(c)).toEqual([B]);
+    // the dead member: one warning, then backoff (1 + 2 + 4 ... intervals), not a dial every 200 ms
+    const st = await c.eval('maps:get(failing, vaultdist_cluster:status())');
+    const fails = Number(/\{'dead@127.0.0.1',(\d+)\}/.exec(st)?.[1]);
+    expect(fails).toBeGreaterThanOrEqual(1);
+    expect(fails).toBeLessThanOrEqual(6);
+    expect(c.log().match(/vaultdist_cluster: cannot connect to dead@127.0.0.1/g)?.length).toBe(1);
+
+    // b leaves a's peers file (deregistered, evicted or its token revoked): a stays connected
+    peers(A, [A]);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await sorted(a)).toEqual([B]);
+    // ... and after the connection drops, a does not dial b again (b's own file still lists a, so
+    // b's companion reconnects from its side: discovery, not authorisation)
+    peers(B, [B, C]);
+    expect(await a.eval(`erlang:disconnect_node('${B}')`)).toBe('true');
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await sorted(a)).toEqual([]);
+
+    // a -hidden node with the companion: its connections are hidden on both sides
+    const H = 'ch@127.0.0.1';
+    const h = await start(H, { hidden: true });
+    peers(H, [B, C, H]);
+    await eventually('h hidden-connected to b and c', () => sorted(h, 'hidden'), (ns) => ns.join() === [B, C].join());
+    expect(await sorted(h)).toEqual([]);
+    expect(await sorted(b)).toEqual([C]);
+    expect(await sorted(b, 'hidden')).toEqual([H]);
+
+    // hidden: true on a visible node: attaches without joining the visible mesh
+    const V = 'cv@127.0.0.1';
+    const v = await start(V, { clusterHidden: true });
+    peers(V, [B, V]);
+    await eventually('v hidden-connected to b', () => sorted(v, 'hidden'), (ns) => ns.join() === [B].join());
+    expect(await sorted(v)).toEqual([]);
+    expect(await sorted(b)).toEqual([C]);
+  }, 120_000);
+
+  it('connect_all on (the default): a new member joins while the peers files disagree, no node goes down', async () => {
+    const [D, E, F] = ['cd@127.0.0.1', 'ce@127.0.0.1', 'cf@127.0.0.1'];
+    const d = await start(D);
+    const e = await start(E);
+    peers(D, [D, E]);
+    peers(E, [D, E]);
+    await eventually('d and e connected', () => sorted(d), (ns) => ns.join() === [E].join());
+    const watch = (n: ErlNode) => n.eval(`begin P = spawn(fun() -> ok = net_kernel:monitor_nodes(true), (fun L() -> receive {nodedown, N} -> io:format("NODEDOWN ~p~n", [N]), L(); _ -> L() end end)() end), register(vd_watch, P), ok end`);
+    await watch(d);
+    await watch(e);
+    // f registers: its own file has everyone at once (the agent reads the members right after
+    // registering), d's file gets f first, e's only 2 s later (agents refresh independently)
+    const f = await start(F);
+    peers(F, [D, E, F]);
+    peers(D, [D, E, F]);
+    await eventually('f meshed with d and e', () => sorted(f), (ns) => ns.join() === [D, E].join());
+    await new Promise((r) => setTimeout(r, 2000));
+    peers(E, [D, E, F]);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await sorted(d)).toEqual([E, F]);
+    expect(await sorted(e)).toEqual([D, F]);
+    for (const n of [d, e, f]) expect(n.log()).not.toMatch(/NODEDOWN|overlapping partitions/);
+  }, 60_000);
+});
