@@ -1,17 +1,24 @@
-import { dirname } from 'node:path';
 /**
  * `createAgent(config, ports)`: the programmatic agent (what `main` and `vaultdist agent` run).
+ *
+ * A configuration runs as one generation: its Vault clients, node/CRL/registry workers. A reload
+ * (SIGHUP, issue #14) builds the next generation completely and runs the start-up checks on it
+ * (`preflight`: clients built (CA files read), secret and trust files readable, output directories
+ * writable) while the old one keeps running; only then are the old loops stopped and the new ones
+ * started. A failure leaves the old generation running and is reported to the caller (log + metric).
  */
-import { lookupSelf, startTokenRenewal, type VaultClient, type WriterFs } from '@vaultdist/sdk';
+import { dirname, join } from 'node:path';
+import { lookupSelf, renewSelf, tokenRenewDelayMs, type VaultClient, type WriterFs } from '@vaultdist/sdk';
 import type { AgentConfig, AuthConfig, NodeConfig } from './config/schema.js';
 import { deriveHealth, type Health, type NodeStatus } from './core/state.js';
 import { AgentError, EXIT_CODES, classifyError, exitCodeFor } from './errors.js';
 import { mathRandom, nodeFs, nodeProcess, systemClock, type AgentPorts, type Logger } from './ports.js';
 import { startHealthServer, type HealthServer } from './shell/health-server.js';
-import { createMetrics, type AgentMetrics } from './shell/metrics.js';
+import { createMetrics, initNodeSeries, type AgentMetrics } from './shell/metrics.js';
 import { CrlWorker, crlDirOf, type CrlHooks, type CrlRefreshResult } from './shell/crl-worker.js';
 import { NodeWorker, type AttemptResult, type WorkerHooks } from './shell/node-worker.js';
 import { RegistryWorker, type RegistryHooks, type RegistryStatus } from './shell/registry-worker.js';
+import { Scheduler } from './shell/scheduler.js';
 import { createAgentVaultClient } from './shell/vault.js';
 
 export interface CreateAgentOptions {
@@ -20,10 +27,21 @@ export interface CreateAgentOptions {
   /** Credential writer file system (failure injection in tests). */
   writerFs?: WriterFs | undefined;
   /** Test-only observation points. */
-  hooks?: (WorkerHooks & CrlHooks & RegistryHooks) | undefined;
+  hooks?: (WorkerHooks & CrlHooks & RegistryHooks & AgentHooks) | undefined;
   /** Vault client override per auth config (tests); defaults to `createAgentVaultClient`. */
   vaultFactory?: ((config: AgentConfig, auth: AuthConfig, logger: Logger) => VaultClient) | undefined;
 }
+
+/** Test-only observation points of the agent itself. */
+export interface AgentHooks {
+  /** The token loop: a lookup/renewal failed and it sleeps `ms` (`reason`), or it renewed. */
+  onTokenStep?(step: 'lookup-failed' | 'renewed' | 'renew-failed' | 'not-renewable', ms?: number): void;
+  /** The scheduler's Vault probe during an outage. */
+  onProbe?(up: boolean): void;
+}
+
+/** Where a preflight runs: a real start or reload (creates output directories) or `--check` (creates nothing). */
+export type PreflightMode = 'start' | 'check';
 
 export interface OnceResult {
   exitCode: number;
@@ -42,11 +60,23 @@ export interface Agent {
   healthAddress(): { host: string; port: number } | undefined;
   /** Write check of every output directory (house style §10); throws AgentError('write'). */
   checkOutputs(): Promise<void>;
+  /**
+   * The start-up checks of a config without running it: the Vault clients are built (CA and
+   * role_id files read), every file the config names is readable (tokenFile, secretIdFile, certFile,
+   * keyFile, jwtFile, cookieFile, trust.extraCaFiles), every output directory writable (`check`: its
+   * nearest existing parent, nothing is created). Returns the problems, each naming the key.
+   * `run()`, a reload and `--check` all use it (issue #14: `--check` passed configs that crashed).
+   */
+  preflight(config?: AgentConfig, mode?: PreflightMode): Promise<AgentError[]>;
   /** One iteration for every node (start-up + attempt when due, or always with `force`). */
   runOnce(o?: { force?: boolean; signal?: AbortSignal }): Promise<OnceResult>;
   /** The daemon: resolves when `signal` aborts (clean stop), rejects on a fatal error. */
   run(signal: AbortSignal): Promise<void>;
-  /** Swaps the config (SIGHUP). Node loops restart from the files on disk; nothing is re-issued needlessly. */
+  /**
+   * Swaps the config (SIGHUP): builds and preflights the new generation first; on a problem it throws
+   * (AgentError naming the key) and the old config keeps running. Node loops restart from the files on
+   * disk; nothing is re-issued needlessly.
+   */
   updateConfig(next: AgentConfig): Promise<void>;
 }
 
@@ -65,85 +95,239 @@ export function createAgent(initial: AgentConfig, o: CreateAgentOptions = {}): A
   const metrics = o.metrics ?? createMetrics();
   const hooks = o.hooks ?? {};
   let config = initial;
-  const clients = new Map<string, VaultClient>();
-  const vaultFor = (auth: AuthConfig): VaultClient => {
-    const key = JSON.stringify([config.vault.address, config.vault.caCert, config.vault.namespace, auth]);
-    let c = clients.get(key);
-    if (!c) {
-      c = (o.vaultFactory ?? createAgentVaultClient)(config, auth, child(ports.logger, 'vault'));
-      clients.set(key, c);
-    }
-    return c;
-  };
-  const makeWorkers = () =>
-    config.nodes.map(
-      (n: NodeConfig) =>
-        new NodeWorker(
-          {
-            config: () => config,
-            ports,
-            metrics,
-            vault: vaultFor(n.auth ?? config.vault.auth),
-            logger: child(ports.logger, 'renew-loop'),
-            hooks,
-            writerFs: o.writerFs,
-            onRotated: (node) => log.debug({ node: node.name }, 'credential set rotated'),
-          },
-          n,
-        ),
-    );
-  const makeCrlWorkers = (ws: NodeWorker[]) =>
-    ws.flatMap((w) =>
+
+  /** One configuration's clients and workers (see the file comment). */
+  interface Generation {
+    config: AgentConfig;
+    clients: Map<string, VaultClient>;
+    workers: NodeWorker[];
+    crlWorkers: CrlWorker[];
+    registryWorkers: RegistryWorker[];
+  }
+
+  const clientKey = (cfg: AgentConfig, auth: AuthConfig) => JSON.stringify([cfg.vault.address, cfg.vault.caCert, cfg.vault.namespace, cfg.vault.tlsServerName, cfg.vault.skipVerify, cfg.vault.requestTimeoutMs, auth]);
+
+  /**
+   * Builds a generation. Throws (AgentError 'config', naming the key) when a Vault client cannot be
+   * built: an unreadable vault.caCert, an unreadable roleIdFile.
+   */
+  function build(cfg: AgentConfig): Generation {
+    const clients = new Map<string, VaultClient>();
+    const vaultFor = (auth: AuthConfig, path: string): VaultClient => {
+      const key = clientKey(cfg, auth);
+      let c = clients.get(key);
+      if (!c) {
+        try {
+          c = (o.vaultFactory ?? createAgentVaultClient)(cfg, auth, child(ports.logger, 'vault'));
+        } catch (e) {
+          if (e instanceof AgentError) throw new AgentError(e.kind, `${path}: ${e.message}`, { cause: e });
+          throw new AgentError(classifyError(e) === 'internal' ? 'config' : classifyError(e), `${path === 'vault.auth' ? 'vault' : path}: ${(e as Error).message}`, { cause: e });
+        }
+        clients.set(key, c);
+      }
+      return c;
+    };
+    const authOf = (n: NodeConfig, i: number) => (n.auth ? { auth: n.auth, path: `nodes[${i}].auth` } : { auth: cfg.vault.auth, path: 'vault.auth' });
+    vaultFor(cfg.vault.auth, 'vault.auth');
+    const workers = cfg.nodes.map((n, i) => {
+      const a = authOf(n, i);
+      return new NodeWorker(
+        {
+          config: () => config,
+          ports,
+          metrics,
+          vault: vaultFor(a.auth, a.path),
+          logger: child(ports.logger, 'renew-loop'),
+          hooks,
+          writerFs: o.writerFs,
+          onRotated: (node) => log.debug({ node: node.name }, 'credential set rotated'),
+          scheduler,
+          recovery: recoveryFor(cfg, n, a.auth),
+        },
+        n,
+      );
+    });
+    const crlWorkers = workers.flatMap((w, i) =>
       w.node.crl.enabled
-        ? [new CrlWorker({ config: () => config, ports, metrics, vault: vaultFor(w.node.auth ?? config.vault.auth), logger: child(ports.logger, 'crl'), hooks, writerFs: o.writerFs }, w.node, w.status)]
+        ? [new CrlWorker({ config: () => config, ports, metrics, vault: vaultFor(authOf(w.node, i).auth, authOf(w.node, i).path), logger: child(ports.logger, 'crl'), hooks, writerFs: o.writerFs, scheduler }, w.node, w.status)]
         : [],
     );
-  // registry (#13): one registration + peers file per node, with the node's own identity
-  const makeRegistryWorkers = (ws: NodeWorker[]) =>
-    config.registry.enabled
-      ? ws.flatMap((w) =>
+    // registry (#13): one registration + peers file per node, with the node's own identity
+    const registryWorkers = cfg.registry.enabled
+      ? workers.flatMap((w, i) =>
           w.node.registry.enabled
-            ? [new RegistryWorker({ config: () => config, ports, metrics, vault: vaultFor(w.node.auth ?? config.vault.auth), logger: child(ports.logger, 'registry'), hooks, nodeStatus: w.status, writerFs: o.writerFs }, w.node)]
+            ? [new RegistryWorker({ config: () => config, ports, metrics, vault: vaultFor(authOf(w.node, i).auth, authOf(w.node, i).path), logger: child(ports.logger, 'registry'), hooks, nodeStatus: w.status, writerFs: o.writerFs }, w.node)]
             : [],
         )
       : [];
-  let workers = makeWorkers();
-  let crlWorkers = makeCrlWorkers(workers);
-  let registryWorkers = makeRegistryWorkers(workers);
+    return { config: cfg, clients, workers, crlWorkers, registryWorkers };
+  }
+
+  /**
+   * Expired-node recovery (issue #14): a node that renews with cert auth cannot log in once its
+   * certificate has expired (or before it has one). The agent then falls back to the node's bootstrap
+   * AppRole credentials (`<dir>/approle/role-id` + `secret-id`, what `vaultdist init node` writes for
+   * AppRole renewals) when they exist; otherwise the node's status carries the exact command.
+   */
+  function recoveryFor(cfg: AgentConfig, n: NodeConfig, auth: AuthConfig) {
+    if (auth.method !== 'cert') return undefined;
+    const roleIdFile = join(n.dir, 'approle', 'role-id');
+    const secretIdFile = join(n.dir, 'approle', 'secret-id');
+    const settingsFile = join(n.dir, 'vaultdist.json');
+    let fallback: VaultClient | undefined;
+    const command = [
+      'BAO_TOKEN=<operator token>',
+      'vaultdist issue',
+      `--dir ${n.dir}`,
+      `--vault-addr ${cfg.vault.address.split(',')[0]}`,
+      ...(cfg.vault.caCert ? [`--vault-cacert ${cfg.vault.caCert}`] : []),
+    ].join(' ');
+    return {
+      command: `${command}   (or, without an operator token: --role-id ROLE_ID --wrapped-secret-id TOKEN from \`vaultdist init vault --node ${n.name}\`); the agent renews with the new certificate at its next retry`,
+      async client(): Promise<VaultClient | undefined> {
+        if (fallback) return fallback;
+        try {
+          await ports.fs.readFile(roleIdFile);
+          await ports.fs.readFile(secretIdFile);
+        } catch {
+          return undefined;
+        }
+        const mount = await ports.fs
+          .readFile(settingsFile)
+          .then((t) => String((JSON.parse(t) as { approleMount?: unknown }).approleMount ?? 'approle'))
+          .catch(() => 'approle');
+        fallback = (o.vaultFactory ?? createAgentVaultClient)(cfg, { method: 'approle', mount, roleId: null, roleIdFile, secretId: null, secretIdFile }, child(ports.logger, 'vault'));
+        return fallback;
+      },
+    };
+  }
+
+  const scheduler = new Scheduler({
+    clock: ports.clock,
+    random: ports.random,
+    logger: child(ports.logger, 'scheduler'),
+    backoff: () => config.schedule.backoff,
+    probeIntervalMs: () => config.schedule.vaultProbeIntervalMs,
+    probeClient: () => gen.clients.values().next().value,
+    onProbe: (up) => hooks.onProbe?.(up),
+  });
+
+  let gen = build(initial);
+  initNodeSeries(metrics, initial.nodes);
   let healthServer: HealthServer | undefined;
   let loops: { controller: AbortController; done: Promise<void> } | undefined;
   let fatal: ((e: unknown) => void) | undefined;
 
-  const health = () => deriveHealth(workers.map((w) => w.status), ports.clock.now(), { ...config.schedule, liveWriteFailures: 3 });
+  const health = () => deriveHealth(gen.workers.map((w) => w.status), ports.clock.now(), { ...config.schedule, liveWriteFailures: 3 });
+
+  async function outputProblems(cfg: AgentConfig, mode: PreflightMode): Promise<AgentError[]> {
+    const out: AgentError[] = [];
+    const check = async (dir: string, what: string, node: string) => {
+      try {
+        if (mode === 'start') await ports.fs.checkWritable(dir);
+        else await (ports.fs.checkWritableParent ?? nodeFs.checkWritableParent)!(dir);
+      } catch (e) {
+        out.push(new AgentError('write', `${what} ${dir} is not writable: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { node, cause: e }));
+      }
+    };
+    for (const [i, n] of cfg.nodes.entries()) {
+      await check(n.dir, `nodes[${i}].dir: output directory`, n.name);
+      const crlParent = dirname(crlDirOf(n));
+      if (n.crl.enabled && crlParent !== n.dir) await check(crlParent, `nodes[${i}].crl.dir: CRL directory parent`, n.name);
+    }
+    return out;
+  }
+
+  async function fileProblems(cfg: AgentConfig): Promise<AgentError[]> {
+    const out: AgentError[] = [];
+    const readable = async (path: string | null | undefined, key: string, node?: string, pem = false) => {
+      if (!path) return;
+      try {
+        const text = await ports.fs.readFile(path);
+        if (pem && !/-----BEGIN CERTIFICATE-----/.test(text)) out.push(new AgentError('config', `${key}: ${path} holds no PEM certificate`, { node }));
+      } catch (e) {
+        out.push(new AgentError('config', `${key}: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { node, cause: e }));
+      }
+    };
+    const auth = async (a: AuthConfig | null, key: string, node?: string, certMayBeMissing = false) => {
+      if (!a) return;
+      if (a.method === 'token') await readable(a.tokenFile, `${key}.tokenFile`, node);
+      if (a.method === 'approle') await readable(a.secretIdFile, `${key}.secretIdFile`, node);
+      if (a.method === 'kubernetes') await readable(a.jwtFile, `${key}.jwtFile`, node);
+      // a node's own bundle.pem as the cert-auth certificate appears with the node's first certificate
+      if (a.method === 'cert' && !certMayBeMissing) {
+        await readable(a.certFile, `${key}.certFile`, node);
+        await readable(a.keyFile, `${key}.keyFile`, node);
+      }
+    };
+    const ownBundle = (a: AuthConfig | null) => a?.method === 'cert' && cfg.nodes.some((n) => a.certFile.startsWith(`${n.dir.replace(/\/+$/, '')}/`));
+    await auth(cfg.vault.auth, 'vault.auth', undefined, ownBundle(cfg.vault.auth));
+    for (const [i, n] of cfg.nodes.entries()) {
+      await auth(n.auth, `nodes[${i}].auth`, n.name, ownBundle(n.auth));
+      for (const [j, f] of n.trust.extraCaFiles.entries()) await readable(f, `nodes[${i}].trust.extraCaFiles[${j}]`, n.name, true);
+      if (n.reload.strategy === 'rpc') await readable(n.reload.cookieFile, `nodes[${i}].reload.cookieFile`, n.name);
+    }
+    return out;
+  }
+
+  async function preflightGeneration(cfg: AgentConfig, mode: PreflightMode): Promise<{ next: Generation | undefined; problems: AgentError[] }> {
+    let next: Generation | undefined;
+    const problems: AgentError[] = [];
+    try {
+      next = build(cfg);
+    } catch (e) {
+      problems.push(e instanceof AgentError ? e : new AgentError('config', (e as Error).message, { cause: e }));
+    }
+    problems.push(...(await fileProblems(cfg)), ...(await outputProblems(cfg, mode)));
+    return { next: problems.length ? undefined : next, problems };
+  }
 
   async function checkOutputs(): Promise<void> {
-    for (const n of config.nodes) {
-      try {
-        await ports.fs.checkWritable(n.dir);
-      } catch (e) {
-        throw new AgentError('write', `output directory ${n.dir} is not writable: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { node: n.name, cause: e });
-      }
-      const crlParent = dirname(crlDirOf(n));
-      if (n.crl.enabled && crlParent !== n.dir) {
-        try {
-          await ports.fs.checkWritable(crlParent);
-        } catch (e) {
-          throw new AgentError('write', `CRL directory parent ${crlParent} is not writable: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { node: n.name, cause: e });
-        }
-      }
-    }
+    const [first] = await outputProblems(config, 'start');
+    if (first) throw first;
   }
+
+  /** The start-up spread before a loop's first Vault call (only when that call is due at once). */
+  const spread = (signal: AbortSignal) => {
+    const ms = scheduler.startupDelayMs(config.nodes.length, config.schedule.startupSpreadMs);
+    return ms > 0 ? scheduler.sleep(ms, signal) : Promise.resolve();
+  };
 
   function startLoops(): void {
     const controller = new AbortController();
+    // Every loop gets its own signal, fanned out from this one by ONE listener: with one shared signal
+    // each pending sleep and request of 100 nodes adds a listener to it, and Node prints
+    // MaxListenersExceededWarning on stderr from the 11th on (issue #14: it broke JSON log streams).
+    const children: AbortController[] = [];
+    const own = () => {
+      const c = new AbortController();
+      children.push(c);
+      return c.signal;
+    };
+    controller.signal.addEventListener('abort', () => children.forEach((c) => c.abort(controller.signal.reason)), { once: true });
+    const g = gen;
     const done = Promise.all([
-      ...workers.map((w) =>
-        w.run(controller.signal, { onFatal: (e) => fatal?.(e) }).catch((e: unknown) => {
-          fatal?.(e);
-        }),
-      ),
-      ...crlWorkers.map((c) => c.run(controller.signal).catch((e: unknown) => fatal?.(e))),
-      ...registryWorkers.map((r) => r.run(controller.signal).catch((e: unknown) => fatal?.(e))),
+      ...g.workers.map(async (w) => {
+        const signal = own();
+        try {
+          await w.start(signal);
+          if (w.due(ports.clock.now())) await spread(signal);
+          await w.run(signal, { onFatal: (e) => fatal?.(e) });
+        } catch (e) {
+          if (!signal.aborted) fatal?.(e);
+        }
+      }),
+      ...g.crlWorkers.map(async (c) => {
+        const signal = own();
+        try {
+          await c.loadFromDisk();
+          await spread(signal);
+          await c.run(signal);
+        } catch (e) {
+          if (!signal.aborted) fatal?.(e);
+        }
+      }),
+      ...g.registryWorkers.map((r) => r.run(own()).catch((e: unknown) => fatal?.(e))),
     ]).then(() => undefined);
     loops = { controller, done };
   }
@@ -155,51 +339,110 @@ export function createAgent(initial: AgentConfig, o: CreateAgentOptions = {}): A
     loops = undefined;
   }
 
-  /** Keeps a renewable static token alive (SDK watcher); login-based strategies re-login by themselves. */
-  async function tokenWatcher(signal: AbortSignal): Promise<void> {
+  /**
+   * Keeps a renewable static token alive, under the agent's scheduler (issue #14: with Vault down at
+   * start the lookup failed once and the token was never renewed for the life of the process):
+   * 1. lookup-self until it succeeds, with the jittered capped backoff (and the early retry when Vault
+   *    answers again);
+   * 2. sleep until 2/3 of the lease (jittered, the SDK's `tokenRenewDelayMs`), renew-self; a failed
+   *    renewal backs off the same way, never past the end of the lease, then looks the token up again;
+   * 3. stop when the token is not renewable (root, periodic without renewal, max TTL reached) or denied.
+   * Login-based strategies (AppRole, cert, Kubernetes) log in again by themselves.
+   */
+  async function tokenLoop(signal: AbortSignal): Promise<void> {
     if (config.vault.auth.method !== 'token') return;
-    const vault = vaultFor(config.vault.auth);
+    const vault = gen.clients.get(clientKey(config, config.vault.auth));
+    if (!vault) return;
     const tlog = child(ports.logger, 'token');
-    try {
-      const self = await lookupSelf(vault, { signal });
-      if (!self.renewable || !self.ttlSeconds) {
-        tlog.debug({ renewable: self.renewable, ttlSeconds: self.ttlSeconds }, 'token not renewable; no renewal watcher');
+    let failures = 0;
+    const backoff = async (e: unknown, step: 'lookup-failed' | 'renew-failed', leaseEndMs?: number) => {
+      failures++;
+      const kind = classifyError(e);
+      const now = ports.clock.monotonicMs();
+      let ms = scheduler.backoffMs(failures);
+      if (leaseEndMs !== undefined) ms = Math.max(1, Math.min(ms, leaseEndMs - now));
+      tlog.warn({ err: (e as Error).message, kind, failures, backoffMs: ms }, step === 'lookup-failed' ? 'token lookup failed; retrying' : 'token renewal failed; retrying');
+      hooks.onTokenStep?.(step, ms);
+      await scheduler.backoff(ms, signal, { kind });
+    };
+    for (;;) {
+      // (1)
+      let lease: { ttlSeconds: number; renewable: boolean };
+      try {
+        const self = await lookupSelf(vault, { signal });
+        lease = { ttlSeconds: self.ttlSeconds, renewable: self.renewable };
+      } catch (e) {
+        if (signal.aborted) return;
+        if (classifyError(e) === 'auth') {
+          tlog.warn({ err: (e as Error).message }, 'token lookup denied; renewals will fail with auth errors until the token is replaced');
+          return;
+        }
+        await backoff(e, 'lookup-failed');
+        continue;
+      }
+      failures = 0;
+      if (!lease.renewable || !lease.ttlSeconds) {
+        tlog.debug({ renewable: lease.renewable, ttlSeconds: lease.ttlSeconds }, 'token not renewable; no renewal loop');
+        hooks.onTokenStep?.('not-renewable');
         return;
       }
-      const w = startTokenRenewal({
-        vault,
-        leaseDurationSeconds: self.ttlSeconds,
-        renewable: true,
-        clock: { monotonicMs: () => ports.clock.monotonicMs(), sleep: (ms, s) => ports.clock.sleep(ms, s) },
-        random: () => ports.random.next(),
-        signal,
-        onError: (e, r) => tlog.warn({ err: e.message, ...r }, 'token renewal failed'),
-      });
-      const r = await w.done;
-      if (r.reason !== 'stopped') tlog.warn({ reason: r.reason, err: r.error?.message }, 'token can no longer be renewed; renewals will fail with auth errors until the token is replaced');
-    } catch (e) {
-      if (!signal.aborted) tlog.warn({ err: (e as Error).message }, 'token lookup failed; no renewal watcher');
+      // (2)
+      let leaseEndMs = ports.clock.monotonicMs() + lease.ttlSeconds * 1000;
+      for (;;) {
+        await scheduler.sleep(tokenRenewDelayMs(lease.ttlSeconds, ports.random.next()), signal);
+        try {
+          const r = await renewSelf(vault, { increment: lease.ttlSeconds, signal });
+          failures = 0;
+          hooks.onTokenStep?.('renewed');
+          tlog.debug({ leaseDurationSeconds: r.leaseDurationSeconds }, 'token renewed');
+          if (!r.renewable || r.leaseDurationSeconds <= 1) break;
+          lease = { ttlSeconds: r.leaseDurationSeconds, renewable: r.renewable };
+          leaseEndMs = ports.clock.monotonicMs() + r.leaseDurationSeconds * 1000;
+        } catch (e) {
+          if (signal.aborted) return;
+          if (classifyError(e) === 'auth') {
+            tlog.warn({ err: (e as Error).message }, 'token renewal denied; renewals will fail with auth errors until the token is replaced');
+            return;
+          }
+          if (ports.clock.monotonicMs() >= leaseEndMs) {
+            tlog.warn({ err: (e as Error).message }, 'token expired while renewal kept failing; renewals will fail with auth errors until the token is replaced');
+            return;
+          }
+          await backoff(e, 'renew-failed', leaseEndMs);
+          break; // (2) look the token up again: its lease may have changed meanwhile
+        }
+      }
     }
+  }
+
+  /** The first start-up problem as the error `run()`/`runOnce()` fail with (kind → exit code). */
+  async function preflightOrThrow(): Promise<void> {
+    const problems = [...(await fileProblems(config)), ...(await outputProblems(config, 'start'))];
+    if (problems.length) throw problems[0];
   }
 
   return {
     metrics,
     config: () => config,
-    status: () => workers.map((w) => ({ ...w.status })),
-    registry: () => registryWorkers.map((r) => ({ ...r.status })),
+    status: () => gen.workers.map((w) => ({ ...w.status })),
+    registry: () => gen.registryWorkers.map((r) => ({ ...r.status })),
     health,
     healthAddress: () => (healthServer ? { host: healthServer.host, port: healthServer.port } : undefined),
     checkOutputs,
 
+    async preflight(cfg = config, mode = 'start') {
+      return (await preflightGeneration(cfg, mode)).problems;
+    },
+
     async runOnce(ro = {}) {
       const signal = ro.signal ?? new AbortController().signal;
-      await checkOutputs();
+      await preflightOrThrow();
       const nodes: OnceResult['nodes'] = [];
-      for (const w of workers) {
+      for (const w of gen.workers) {
         await w.start(signal);
         const result = w.due(ports.clock.now()) || ro.force ? await w.attempt(signal, { force: ro.force }) : ({ ok: true, action: 'none', serial: w.status.cert?.serial } as AttemptResult);
         // CRL: always refreshed by --once (after the renewal, so a first set on disk can check its signature)
-        const cw = crlWorkers.find((c) => c.node === w.node);
+        const cw = gen.crlWorkers.find((c) => c.node === w.node);
         let crl: CrlRefreshResult | undefined;
         if (cw) {
           await cw.loadFromDisk();
@@ -212,15 +455,17 @@ export function createAgent(initial: AgentConfig, o: CreateAgentOptions = {}): A
     },
 
     async run(signal) {
-      await checkOutputs();
+      await preflightOrThrow();
       if (config.health.enabled) {
-        healthServer = await startHealthServer({ host: config.health.host, port: config.health.port, health, metrics, status: () => workers.map((w) => w.status) });
+        healthServer = await startHealthServer({ host: config.health.host, port: config.health.port, health, metrics, status: () => gen.workers.map((w) => w.status) });
         log.info({ host: healthServer.host, port: healthServer.port }, 'health server listening');
       }
-      const watcherAbort = new AbortController();
-      const onAbort = () => watcherAbort.abort(signal.reason);
+      const tokenAbort = new AbortController();
+      const onAbort = () => tokenAbort.abort(signal.reason);
       signal.addEventListener('abort', onAbort, { once: true });
-      const watcher = tokenWatcher(watcherAbort.signal);
+      const token = tokenLoop(tokenAbort.signal).catch((e: unknown) => {
+        if (!tokenAbort.signal.aborted) log.error({ err: (e as Error).message }, 'token renewal loop failed');
+      });
       try {
         await new Promise<void>((resolve, reject) => {
           fatal = (e) => reject(e instanceof AgentError ? e : new AgentError(classifyError(e), (e as Error).message, { cause: e }));
@@ -231,26 +476,33 @@ export function createAgent(initial: AgentConfig, o: CreateAgentOptions = {}): A
       } finally {
         fatal = undefined;
         signal.removeEventListener('abort', onAbort);
-        watcherAbort.abort(new Error('stopping'));
+        tokenAbort.abort(new Error('stopping'));
         await stopLoops();
-        await watcher;
+        await token;
         await healthServer?.close();
         healthServer = undefined;
+        metrics.close();
       }
     },
 
     async updateConfig(next) {
+      // (1) the next generation, complete and checked, while the old one keeps running
+      const { next: g, problems } = await preflightGeneration(next, 'start');
+      if (!g) {
+        const e = problems[0]!;
+        throw new AgentError(e.kind, problems.map((p) => p.message).join('; '), { cause: e });
+      }
+      // (2) swap
       const running = loops !== undefined;
+      // nodes that stay registered across the reload are not deregistered (peers would see them leave)
+      const sameCluster = next.registry.enabled && next.registry.mount === config.registry.mount && next.registry.cluster === config.registry.cluster;
+      const kept = new Set(sameCluster ? next.nodes.filter((n) => n.registry.enabled).map((n) => n.name) : []);
+      for (const r of gen.registryWorkers) if (kept.has(r.node.name)) r.keepRegistration();
       await stopLoops();
       config = next;
-      clients.clear();
-      workers = makeWorkers();
-      crlWorkers = makeCrlWorkers(workers);
-      registryWorkers = makeRegistryWorkers(workers);
-      if (running) {
-        await checkOutputs().catch((e: unknown) => log.error({ err: (e as Error).message }, 'output directory check failed after config reload'));
-        startLoops();
-      }
+      gen = g;
+      initNodeSeries(metrics, next.nodes);
+      if (running) startLoops();
       log.info({ nodes: config.nodes.map((n) => n.name) }, 'configuration applied');
     },
   };

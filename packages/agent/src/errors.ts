@@ -14,6 +14,7 @@ import {
   isVaultTimeoutError,
   isWriteError,
 } from '@vaultdist/sdk';
+import { vaultTlsTrustProblem } from '@vaultdist/sdk/tls-trust';
 import type { FailureKind } from './core/state.js';
 
 /**
@@ -25,8 +26,8 @@ import type { FailureKind } from './core/state.js';
  * | 1 | Unexpected or internal error; shutdown deadline passed; second signal |
  * | 2 | Usage error (unknown flag, missing value) |
  * | 10 | Config invalid |
- * | 11 | Vault unreachable (network, timeout, sealed) |
- * | 12 | Auth failed (403; any error of the login step, e.g. OpenBao's 400 for a wrong secret_id) |
+ * | 11 | Vault unreachable (network, timeout, TLS trust), sealed or unavailable (any 5xx, also from a login) |
+ * | 12 | Auth failed (403; any 4xx of the login step, e.g. OpenBao's 400 for a wrong secret_id) |
  * | 13 | Issue/sign failed, or Vault's answer was rejected (wrong key, wrong CA, expired) |
  * | 14 | Output write failed (directory not writable, disk full) |
  * | 15 | Reload or verify failed (the node does not serve the new certificate) |
@@ -64,10 +65,20 @@ export class ExitError extends Error {
   }
 }
 
+/**
+ * The failure kind of an error:
+ * - no answer (refused, reset, DNS, timeout) → `vault-unreachable`; a TLS trust failure → `vault-tls`;
+ * - an answer that says Vault cannot serve now (sealed, any 5xx: an election, a standby without an
+ *   active server) → `vault-unavailable`, also from a login endpoint (issue #14: a 500 from a login
+ *   was an auth failure, exit 12);
+ * - 401/403 → `auth`; other 4xx and malformed answers → `issue`.
+ */
 export function classifyError(e: unknown): FailureKind {
   if (e instanceof AgentError) return e.kind;
   if (isConfigError(e) || isNodeNameError(e)) return 'config';
-  if (isVaultNetworkError(e) || isVaultTimeoutError(e) || isVaultSealedError(e)) return 'vault-unreachable';
+  if (vaultTlsTrustProblem(e)) return 'vault-tls';
+  if (isVaultNetworkError(e) || isVaultTimeoutError(e)) return 'vault-unreachable';
+  if (isVaultSealedError(e) || (isVaultHttpError(e) && (e as { status?: number }).status! >= 500)) return 'vault-unavailable';
   if (isVaultPermissionDeniedError(e)) return 'auth';
   if (isVaultHttpError(e)) return (e as { status?: number }).status === 401 || (e as { status?: number }).status === 403 ? 'auth' : 'issue';
   if (isVaultResponseError(e)) return 'issue';
@@ -81,6 +92,8 @@ export function exitCodeFor(kind: FailureKind): number {
     case 'config':
       return EXIT_CODES.config;
     case 'vault-unreachable':
+    case 'vault-unavailable':
+    case 'vault-tls':
       return EXIT_CODES.vaultUnreachable;
     case 'auth':
       return EXIT_CODES.auth;

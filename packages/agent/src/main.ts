@@ -3,8 +3,14 @@
  * `main(argv)` returns the exit code; only `bin.js` (or the CLI wrapping this) calls `process.exit`.
  *
  * Signals: SIGTERM/SIGINT stop gracefully (exit 0); a second signal, or `shutdownTimeoutMs` passing,
- * exits 1 through `exit`. SIGHUP re-reads the config: a valid one is swapped in, an invalid one is
- * logged and the old config stays (consul-template would exit instead; we keep running on purpose).
+ * exits 1 through `exit`. SIGHUP re-reads the config: a valid one whose start-up checks pass is swapped
+ * in; an invalid one, or one that fails them (an unreadable CA file, issue #14), is logged and counted
+ * (`vaultdist_agent_config_reloads_total{result="rejected"|"failed"}`) and the old config keeps running
+ * (consul-template would exit instead; we keep running on purpose).
+ *
+ * Parent death: started through `npx vaultdist agent` (npm exec), a SIGTERM to npx killed npx and left
+ * the agent running under PID 1 (issue #14). When npm started it (`npm_command=exec`), or with
+ * `--exit-with-parent`, the agent stops gracefully once its parent process is gone.
  */
 import type { DestinationStream } from 'pino';
 import { configJsonSchema, describeConfig, redactConfigSecrets, renderAgentConfig, type AgentConfig } from './config/schema.js';
@@ -25,7 +31,8 @@ Options:
       --once               run one iteration for every node and exit (renews only what is due,
                            refreshes every CRL directory)
       --force              with --once: renew every node now
-      --check              validate the config and exit (0 valid, 10 invalid)
+      --check              validate the config with the same checks as a start (files readable,
+                           output directories writable, Vault clients built) and exit (0 valid, 10 invalid)
       --log-level LEVEL    trace|debug|info|warn|error|fatal|silent; env VAULTDIST_LOG_LEVEL
       --health-listen H:P  health/metrics listener; env VAULTDIST_HEALTH_LISTEN
       --no-health          do not serve /healthz and /metrics
@@ -33,6 +40,7 @@ Options:
       --print-config       print the resolved config as YAML (secrets redacted) and exit
       --print-schema       print the config's JSON Schema and exit
       --describe-config    print every config key (path, type, default, description)
+      --exit-with-parent   stop when the parent process exits (on by default under npx / npm exec)
   -h, --help               this help
   -V, --version            version
 
@@ -48,6 +56,7 @@ export interface ParsedArgs {
   printConfig: boolean;
   printSchema: boolean;
   describeConfig: boolean;
+  exitWithParent: boolean;
   help: boolean;
   version: boolean;
   flags: ConfigFlags;
@@ -59,7 +68,7 @@ export class UsageError extends Error {
 
 /** Pure argv parser (table-tested). */
 export function parseArgs(argv: string[]): ParsedArgs {
-  const a: ParsedArgs = { config: undefined, once: false, force: false, check: false, printConfig: false, printSchema: false, describeConfig: false, help: false, version: false, flags: {} };
+  const a: ParsedArgs = { config: undefined, once: false, force: false, check: false, printConfig: false, printSchema: false, describeConfig: false, exitWithParent: false, help: false, version: false, flags: {} };
   for (let i = 0; i < argv.length; i++) {
     const raw = argv[i]!;
     const eq = raw.startsWith('--') ? raw.indexOf('=') : -1;
@@ -105,6 +114,9 @@ export function parseArgs(argv: string[]): ParsedArgs {
       case '--describe-config':
         a.describeConfig = true;
         break;
+      case '--exit-with-parent':
+        a.exitWithParent = true;
+        break;
       case '-h':
       case '--help':
         a.help = true;
@@ -131,6 +143,10 @@ export interface MainOptions {
   exit?: (code: number) => void;
   /** Process to install signal handlers on. @default process */
   signals?: Pick<NodeJS.Process, 'on' | 'off'> | undefined;
+  /** The parent's pid now (parent-death watch). @default () => process.ppid */
+  parentPid?: (() => number) | undefined;
+  /** How often the parent-death watch looks. @default 1000 */
+  parentPollMs?: number | undefined;
   agent?: CreateAgentOptions | undefined;
 }
 
@@ -172,6 +188,13 @@ export async function main(argv: string[], o: MainOptions = {}): Promise<number>
     return finish(EXIT_CODES.config);
   }
   if (args.check) {
+    // the same checks as a real start (issue #14), creating nothing
+    const problems = await createAgent(loaded.config, { ...o.agent, ports: { logger, ...o.agent?.ports } }).preflight(loaded.config, 'check');
+    if (problems.length) {
+      log.error({ path: loaded.path, errors: problems.map((p) => p.message) }, 'config invalid');
+      err(`vaultdist-agent: invalid configuration${loaded.path ? ` (${loaded.path})` : ''}:\n${problems.map((p) => `  ${p.message}`).join('\n')}\n`);
+      return finish(EXIT_CODES.config);
+    }
     out(`config ok: ${loaded.config.nodes.length} node(s)\n`);
     return finish(EXIT_CODES.ok);
   }
@@ -182,7 +205,16 @@ export async function main(argv: string[], o: MainOptions = {}): Promise<number>
     return finish(EXIT_CODES.ok);
   }
 
-  const agent = createAgent(loaded.config, { ...o.agent, ports: { logger, ...o.agent?.ports }, metrics: o.agent?.metrics ?? createMetrics({ defaultMetrics: !args.once }) });
+  let agent: ReturnType<typeof createAgent>;
+  try {
+    agent = createAgent(loaded.config, { ...o.agent, ports: { logger, ...o.agent?.ports }, metrics: o.agent?.metrics ?? createMetrics({ defaultMetrics: !args.once }) });
+  } catch (e) {
+    // a Vault client that cannot be built (an unreadable vault.caCert): a config error naming the key
+    const kind = classifyError(e);
+    log.error({ path: loaded.path, err: (e as Error).message, kind }, 'config invalid');
+    err(`vaultdist-agent: invalid configuration${loaded.path ? ` (${loaded.path})` : ''}:\n  ${(e as Error).message}\n`);
+    return finish(exitCodeFor(kind));
+  }
 
   if (args.once) {
     try {
@@ -227,19 +259,45 @@ export async function main(argv: string[], o: MainOptions = {}): Promise<number>
   const onInt = () => onStop('SIGINT');
   let reloading: Promise<void> = Promise.resolve();
   const onHup = () => {
-    reloading = reloading.then(async () => {
-      const next = await load();
-      if (!next.config) {
-        agent.metrics.configReloads.inc({ result: 'rejected' });
-        log.error({ path: next.path, errors: next.errors }, 'reloaded config invalid; keeping the old one');
-        return;
-      }
-      for (const w of next.warnings) log.warn({ warning: w }, 'config warning');
-      await agent.updateConfig(next.config);
-      agent.metrics.configReloads.inc({ result: 'applied' });
-      log.info({ path: next.path }, 'config reloaded');
-    });
+    reloading = reloading
+      .then(async () => {
+        const next = await load();
+        if (!next.config) {
+          agent.metrics.configReloads.inc({ result: 'rejected' });
+          log.error({ path: next.path, errors: next.errors }, 'reloaded config invalid; keeping the old one');
+          return;
+        }
+        for (const w of next.warnings) log.warn({ warning: w }, 'config warning');
+        try {
+          await agent.updateConfig(next.config);
+        } catch (e) {
+          // nothing was swapped: the old config keeps running
+          agent.metrics.configReloads.inc({ result: 'failed' });
+          log.error({ path: next.path, err: (e as Error).message, kind: classifyError(e) }, 'reloaded config failed its start-up checks; keeping the old one');
+          return;
+        }
+        agent.metrics.configReloads.inc({ result: 'applied' });
+        log.info({ path: next.path }, 'config reloaded');
+      })
+      .catch((e: unknown) => {
+        // never an unhandled rejection (issue #14: it crashed the agent)
+        agent.metrics.configReloads.inc({ result: 'failed' });
+        log.error({ err: (e as Error).message }, 'config reload failed; keeping the old one');
+      });
   };
+  // parent-death watch (see the file comment)
+  const parentPid = o.parentPid ?? (() => process.ppid);
+  const watchParent = args.exitWithParent || env.npm_command === 'exec';
+  const firstParent = parentPid();
+  const parentTimer = watchParent
+    ? setInterval(() => {
+        if (parentPid() !== firstParent && !stopping) {
+          log.warn({ parentPid: firstParent }, 'parent process exited; stopping');
+          onStop('parent exit');
+        }
+      }, o.parentPollMs ?? 1000)
+    : undefined;
+  parentTimer?.unref();
   sig.on('SIGTERM', onTerm);
   sig.on('SIGINT', onInt);
   sig.on('SIGHUP', onHup);
@@ -255,6 +313,7 @@ export async function main(argv: string[], o: MainOptions = {}): Promise<number>
     return finish(exitCodeFor(kind));
   } finally {
     if (deadline) clearTimeout(deadline);
+    if (parentTimer) clearInterval(parentTimer);
     sig.off('SIGTERM', onTerm);
     sig.off('SIGINT', onInt);
     sig.off('SIGHUP', onHup);

@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { constants as C, promises as fsp } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { delay } from '@vaultdist/sdk';
 
 export interface Clock {
@@ -27,6 +27,8 @@ export interface Fs {
   readFile(path: string): Promise<string>;
   /** Throws when `dir` cannot be created or written (creates and removes a probe file). */
   checkWritable(dir: string): Promise<void>;
+  /** `--check`: throws unless `dir`, or its nearest existing parent, is a writable directory; creates nothing. */
+  checkWritableParent?(dir: string): Promise<void>;
   writeFileAtomic(path: string, data: string, mode: number): Promise<boolean>;
 }
 
@@ -83,6 +85,20 @@ export const nodeFs: Fs = {
     } finally {
       await fh.close();
       await fsp.rm(probe, { force: true });
+    }
+  },
+  async checkWritableParent(dir) {
+    let d = dir;
+    for (;;) {
+      try {
+        const st = await fsp.stat(d);
+        if (!st.isDirectory()) throw Object.assign(new Error(`${d} is not a directory`), { code: 'ENOTDIR' });
+        await fsp.access(d, C.W_OK | C.X_OK);
+        return;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(d) === d) throw e;
+        d = dirname(d);
+      }
     }
   },
   async writeFileAtomic(path, data, mode) {

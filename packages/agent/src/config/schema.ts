@@ -168,6 +168,8 @@ export interface AgentConfig {
     criticalRemainingFraction: number;
     onRenewError: 'retry' | 'exit';
     backoff: { initialMs: number; maxMs: number; jitterFraction: number };
+    startupSpreadMs: number;
+    vaultProbeIntervalMs: number;
   };
   health: { enabled: boolean; host: string; port: number };
   registry: RegistryConfig;
@@ -387,11 +389,13 @@ export const CONFIG_SCHEMA: Record<string, Field> = {
         fields: {
           initialMs: ms('First retry delay; doubles on every consecutive failure.', 1000, 1000),
           maxMs: ms('Cap of the retry delay.', 300000, 300000),
-          jitterFraction: { kind: 'number', min: 0, max: 1, default: 0.5, description: 'Each delay is cut by a random 0..this fraction (1 = full jitter). At ≤ 0.5 consecutive delays never shrink before the cap. Delays never go below `initialMs`.', example: 0.5 },
+          jitterFraction: { kind: 'number', min: 0, max: 1, default: 0.5, description: 'Each delay is cut by a random 0..this fraction (1 = full jitter), the first retry included (within [initialMs × (1 − min(this, 0.5)), initialMs]). At ≤ 0.5 consecutive delays never shrink before the cap.', example: 0.5 },
         },
         description: 'Capped exponential backoff after a failed renewal, reset on success.',
         example: { initialMs: 1000, maxMs: 300000 },
       },
+      startupSpreadMs: { kind: 'number', integer: true, min: 0, default: 3000, description: 'With several nodes, each node waits a random 0..this many ms before its first Vault call at start-up (and after a config reload), so a host restart does not hit Vault in one burst. 0 turns it off; a single node never waits.', example: 3000 },
+      vaultProbeIntervalMs: { kind: 'number', integer: true, min: 0, default: 2000, description: 'While loops back off because Vault did not answer (or was sealed/unavailable), probe `sys/health` this often (one probe for the whole agent) and retry within a second of Vault answering again instead of waiting out the backoff. 0 turns it off.', example: 2000 },
     },
     description: 'When to renew and how to retry.',
     example: { renewAtFraction: 0.55, jitterFraction: 0.12 },

@@ -80,9 +80,12 @@ export interface BackoffContext {
  * Delay before retry number `failures` (1 = after the first failure):
  *
  * 1. base = min(initialMs × 2^(failures−1), maxMs);
- * 2. delay = base × (1 − r × jitterFraction), r from `random`; never below initialMs (no zero-length
- *    sleep, no hot loop: the openbao LifetimeWatcher bug). With jitterFraction ≤ 0.5 consecutive delays
- *    never shrink before the cap (2 × (1 − 0.5) ≥ 1);
+ * 2. delay = base × (1 − r × jitterFraction), r from `random`; never below the floor
+ *    initialMs × (1 − min(jitterFraction, 0.5)) (no zero-length sleep, no hot loop: the openbao
+ *    LifetimeWatcher bug). The FIRST retry is jittered too, within [floor, initialMs]: with a floor of
+ *    initialMs every node of a fleet retried exactly 1000 ms after the same outage (issue #14: 100
+ *    nodes within 70 ms). With jitterFraction ≤ 0.5 consecutive delays never shrink before the cap
+ *    (2 × (1 − 0.5) ≥ 1);
  * 3. before the must-renew deadline the delay is cut so the next attempt happens no later than the
  *    deadline (at least 1 ms); past the deadline it is capped at a quarter of the time left until
  *    notAfter (at least initialMs), so a few more attempts fit before expiry.
@@ -90,7 +93,8 @@ export interface BackoffContext {
 export function nextBackoff(failures: number, policy: BackoffPolicy, random: RandomSource, ctx?: BackoffContext): number {
   const n = Math.max(1, Math.floor(failures));
   const base = Math.min(policy.initialMs * 2 ** Math.min(n - 1, 52), policy.maxMs);
-  let delay = Math.max(policy.initialMs, Math.round(base * (1 - random.next() * policy.jitterFraction)));
+  const floor = Math.max(1, Math.round(policy.initialMs * (1 - Math.min(policy.jitterFraction, 0.5))));
+  let delay = Math.max(floor, Math.round(base * (1 - random.next() * policy.jitterFraction)));
   if (ctx?.mustRenewByMs !== undefined && ctx.nowMs < ctx.mustRenewByMs) {
     delay = Math.max(1, Math.min(delay, ctx.mustRenewByMs - ctx.nowMs));
   } else if (ctx?.notAfterMs !== undefined && ctx.nowMs < ctx.notAfterMs) {
@@ -126,9 +130,37 @@ export function escalationLevel(cert: ValidityWindow | undefined, now: Date, pol
   return 'ok';
 }
 
-/** Log level for a failure at a given escalation (warnings get louder as expiry nears). */
+/**
+ * Log level for a failure at a given escalation (warnings get louder as expiry nears). `missing` (no
+ * certificate yet: a first start, or Vault down at the first start) is an error, not fatal: nothing
+ * that worked has broken yet.
+ */
 export function failureLogLevel(level: EscalationLevel): 'warn' | 'error' | 'fatal' {
-  return level === 'ok' || level === 'warn' ? 'warn' : level === 'critical' ? 'error' : 'fatal';
+  return level === 'ok' || level === 'warn' ? 'warn' : level === 'critical' || level === 'missing' ? 'error' : 'fatal';
+}
+
+/** The fixed log message of a failed renewal at a given escalation (issue #14: "no certificate yet" ≠ "expired"). */
+export function failureMessage(level: EscalationLevel): string {
+  switch (level) {
+    case 'missing':
+      return 'renewal failed; no certificate yet';
+    case 'expired':
+      return 'renewal failed; certificate expired';
+    case 'critical':
+      return 'renewal failed; certificate near expiry';
+    default:
+      return 'renewal failed';
+  }
+}
+
+/**
+ * Start-up spread (house style §8; issue #14): how long node number `index` of `count` waits before its
+ * first Vault call, so a host with many nodes (or a fleet restarted at once) does not hit Vault in one
+ * burst. Uniform in [0, spreadMs) from the injected `random`; 0 for a single node or a zero spread.
+ */
+export function startupDelayMs(count: number, spreadMs: number, random: RandomSource): number {
+  if (count <= 1 || spreadMs <= 0) return 0;
+  return Math.floor(random.next() * spreadMs);
 }
 
 /** What `ttlFloorSeconds` assumes about Vault and about how often a node may be reloaded. */

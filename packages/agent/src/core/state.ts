@@ -5,7 +5,16 @@ import { crlLevel, type CrlLevel } from './crl.js';
 import { escalationLevel, type EscalationLevel, type EscalationPolicy } from './schedule.js';
 
 /** What kind of step failed (maps to metrics labels and exit codes). */
-export type FailureKind = 'config' | 'vault-unreachable' | 'auth' | 'issue' | 'rejected' | 'write' | 'reload' | 'verify' | 'internal';
+/**
+ * What kind of step failed (maps to metrics labels and exit codes). `vault-unreachable`: no answer
+ * (refused, reset, DNS, timeout); `vault-unavailable`: an answer saying Vault cannot serve now (sealed,
+ * a standby without an active server, any 5xx, e.g. during a leader election); `vault-tls`: the TLS handshake
+ * with Vault failed on trust (an unknown CA, a name mismatch; fix: `vault.caCert`).
+ */
+export type FailureKind = 'config' | 'vault-unreachable' | 'vault-unavailable' | 'vault-tls' | 'auth' | 'issue' | 'rejected' | 'write' | 'reload' | 'verify' | 'internal';
+
+/** Every failure kind, so labelled counters have a series per kind from the start (no absent-series alarms). */
+export const FAILURE_KINDS: readonly FailureKind[] = ['config', 'vault-unreachable', 'vault-unavailable', 'vault-tls', 'auth', 'issue', 'rejected', 'write', 'reload', 'verify', 'internal'];
 
 /** The node's CRL directory (only when `crl.enabled`). */
 export interface CrlStatus {
@@ -51,6 +60,11 @@ export interface NodeStatus {
   failures: number;
   verifyFailures: number;
   crl: CrlStatus | undefined;
+  /**
+   * The exact command that recovers this node when the agent cannot (an expired certificate with
+   * cert auth and no bootstrap AppRole credentials in `<dir>/approle`); shown in /healthz.
+   */
+  recovery: string | undefined;
 }
 
 export function initialNodeStatus(node: string): NodeStatus {
@@ -69,6 +83,7 @@ export function initialNodeStatus(node: string): NodeStatus {
     failures: 0,
     verifyFailures: 0,
     crl: undefined,
+    recovery: undefined,
   };
 }
 
@@ -131,10 +146,12 @@ export function deriveHealth(statuses: NodeStatus[], now: Date, policy: HealthPo
   const nodes = statuses.map((s): NodeHealth => {
     const level = escalationLevel(s.cert, now, policy);
     const reasons: string[] = [];
-    if (level !== 'ok' && level !== 'warn') reasons.push(`certificate ${level}`);
+    if (level === 'missing') reasons.push('no certificate yet');
+    else if (level !== 'ok' && level !== 'warn') reasons.push(`certificate ${level}`);
     else if (level === 'warn') reasons.push('certificate nearing expiry');
     if (s.reloadPending) reasons.push('new certificate not yet served');
     if (s.lastFailure && s.consecutiveFailures > 0) reasons.push(`last ${s.lastFailure.kind} failure: ${s.lastFailure.message}`);
+    if (s.recovery) reasons.push(`recover with: ${s.recovery}`);
     // CRL (fail-closed): a missing or stale CRL makes the node refuse every peer; a critical one soon will.
     const crl = nodeCrlLevel(s, now);
     if (crl && crl !== 'ok') reasons.push(crl === 'missing' ? 'no CRL in the CRL directory: the node refuses every peer' : crl === 'stale' ? 'CRL past its nextUpdate: the node refuses every peer' : `CRL nearing its nextUpdate (${crl})`);

@@ -21,6 +21,7 @@ import { initialCrlStatus, nodeCrlLevel, type CrlStatus, type FailureKind, type 
 import { AgentError, classifyError } from '../errors.js';
 import type { AgentPorts, Logger } from '../ports.js';
 import type { AgentMetrics } from './metrics.js';
+import type { Scheduler } from './scheduler.js';
 
 const CERT_BLOCKS = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
 const HASH_FILE = /^[0-9a-f]{8}\.r\d+$/;
@@ -42,6 +43,8 @@ export interface CrlContext {
   logger: Logger;
   hooks: CrlHooks;
   writerFs?: WriterFs | undefined;
+  /** The agent's one scheduler: backoff sleeps wake early when Vault answers again (issue #14). */
+  scheduler?: Scheduler | undefined;
 }
 
 /** The CRL directory of a node. */
@@ -176,7 +179,8 @@ export class CrlWorker {
           this.status.nextRefreshAt = new Date(t + delay);
           this.#ctx.logger.info({ node: n.name, backoffMs: delay, consecutiveFailures: this.status.consecutiveFailures }, 'retrying the CRL refresh after backoff');
           hooks.onCrlSleep?.(n.name, delay, 'backoff');
-          await ports.clock.sleep(delay, signal);
+          if (this.#ctx.scheduler) await this.#ctx.scheduler.backoff(delay, signal, { kind: r.kind });
+          else await ports.clock.sleep(delay, signal);
           continue;
         }
         const now = ports.clock.now();

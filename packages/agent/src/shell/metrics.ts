@@ -2,7 +2,10 @@
  * Prometheus metrics (prom-client), one registry per agent so several agents (tests) never share
  * counters. Names carry units (house style §13).
  */
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { FAILURE_KINDS } from '../core/state.js';
+import type { NodeConfig } from '../config/schema.js';
 
 export interface AgentMetrics {
   registry: Registry;
@@ -32,15 +35,44 @@ export interface AgentMetrics {
   registryStaleMembers: Gauge<'node'>;
   registryLastRefresh: Gauge<'node'>;
   registryFailures: Counter<'node' | 'op' | 'kind'>;
+  eventLoopLag: Gauge<never> | undefined;
+  /** Stops the event-loop monitor (tests; the agent process just exits). */
+  close(): void;
 }
 
-export function createMetrics(o: { defaultMetrics?: boolean } = {}): AgentMetrics {
+/** prom-client's histogram-based lag metrics: with a 1 s resolution they read the resolution itself (~1 s). */
+const RAW_LAG_METRICS = ['min', 'max', 'mean', 'stddev', 'p50', 'p90', 'p99'].map((s) => `vaultdist_agent_process_nodejs_eventloop_lag_${s}_seconds`);
+
+export function createMetrics(o: { defaultMetrics?: boolean; lagResolutionMs?: number } = {}): AgentMetrics {
   const registry = new Registry();
-  // The event-loop-lag monitor's default 10 ms resolution wakes an idle agent ~100×/s
-  // (bench/footprint.ts measured 0.3 % idle CPU); 1 s is plenty for a renewal daemon.
-  if (o.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'vaultdist_agent_process_', eventLoopMonitoringPrecision: 1000 });
   const reg = [registry];
+  let eventLoopLag: Gauge<never> | undefined;
+  let monitor: IntervalHistogram | undefined;
+  if (o.defaultMetrics) {
+    // The event-loop-lag monitor's default 10 ms resolution wakes an idle agent ~100×/s
+    // (bench/footprint.ts measured 0.3 % idle CPU); 1 s is plenty for a renewal daemon. But its
+    // histogram records the whole timer interval, so prom-client's lag_* gauges read a constant ~1 s
+    // (issue #14): they are replaced by one gauge with the resolution taken off.
+    const resolutionMs = o.lagResolutionMs ?? 1000;
+    collectDefaultMetrics({ register: registry, prefix: 'vaultdist_agent_process_', eventLoopMonitoringPrecision: resolutionMs });
+    for (const name of RAW_LAG_METRICS) registry.removeSingleMetric(name);
+    const h = monitorEventLoopDelay({ resolution: resolutionMs });
+    h.enable();
+    monitor = h;
+    eventLoopLag = new Gauge({
+      name: 'vaultdist_agent_event_loop_lag_seconds',
+      help: 'Longest event-loop delay since the previous scrape (timer lateness beyond the sampling interval)',
+      registers: reg,
+      collect() {
+        const maxMs = h.count > 0 ? h.max / 1e6 : resolutionMs;
+        this.set(Math.max(0, maxMs - resolutionMs) / 1000);
+        h.reset();
+      },
+    });
+  }
   return {
+    eventLoopLag,
+    close: () => monitor?.disable(),
     registry,
     certNotAfter: new Gauge({ name: 'vaultdist_agent_cert_not_after_seconds', help: 'notAfter of the live certificate (unix seconds)', labelNames: ['node'], registers: reg }),
     certNotBefore: new Gauge({ name: 'vaultdist_agent_cert_not_before_seconds', help: 'notBefore of the live certificate (unix seconds)', labelNames: ['node'], registers: reg }),
@@ -69,4 +101,24 @@ export function createMetrics(o: { defaultMetrics?: boolean } = {}): AgentMetric
     registryLastRefresh: new Gauge({ name: 'vaultdist_agent_registry_last_refresh_timestamp_seconds', help: 'Time of the last successful members refresh (unix seconds)', labelNames: ['node'], registers: reg }),
     registryFailures: new Counter({ name: 'vaultdist_agent_registry_failures_total', help: 'Failed registry calls by operation and kind', labelNames: ['node', 'op', 'kind'], registers: reg }),
   };
+}
+
+/**
+ * Creates every labelled series the agent can emit for these nodes at 0 (issue #14: "labelled failure
+ * counters have no series until the first event", so `rate()`/`increase()` alerts misfire or miss the
+ * first failure). Counters start at 0; gauges are left to their first real value.
+ */
+export function initNodeSeries(m: AgentMetrics, nodes: readonly NodeConfig[]): void {
+  for (const result of ['applied', 'rejected', 'failed']) m.configReloads.inc({ result }, 0);
+  for (const n of nodes) {
+    const node = n.name;
+    m.renewals.inc({ node }, 0);
+    m.reloads.inc({ node, strategy: n.reload.strategy }, 0);
+    m.reloadVerifyFailures.inc({ node }, 0);
+    for (const kind of FAILURE_KINDS) m.failures.inc({ node, kind }, 0);
+    if (n.crl.enabled) {
+      m.crlRefreshes.inc({ node }, 0);
+      for (const kind of FAILURE_KINDS) m.crlRefreshFailures.inc({ node, kind }, 0);
+    }
+  }
 }

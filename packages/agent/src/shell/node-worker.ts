@@ -31,12 +31,13 @@ import {
   type WriterFs,
 } from '@vaultdist/sdk';
 import type { AgentConfig, NodeConfig } from '../config/schema.js';
-import { computeRenewAt, ESCALATION_VALUE, escalationLevel, failureLogLevel, nextBackoff, type RenewDecision } from '../core/schedule.js';
+import { computeRenewAt, ESCALATION_VALUE, escalationLevel, failureLogLevel, failureMessage, nextBackoff, type RenewDecision } from '../core/schedule.js';
 import { initialNodeStatus, type FailureKind, type NodeStatus } from '../core/state.js';
 import { AgentError, classifyError } from '../errors.js';
 import type { AgentPorts, Logger } from '../ports.js';
 import type { AgentMetrics } from './metrics.js';
 import { reloadNode } from './reloader.js';
+import type { Scheduler } from './scheduler.js';
 import { probeNode, verifyServedSerial } from './verify.js';
 
 const CERT_BLOCKS = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
@@ -63,6 +64,13 @@ export interface WorkerContext {
   writerFs?: WriterFs | undefined;
   /** Called after a node's set changed (cert-auth strategies using its bundle log in again). */
   onRotated?(node: NodeConfig): void;
+  /** The agent's one scheduler: backoff sleeps wake early when Vault answers again (issue #14). */
+  scheduler?: Scheduler | undefined;
+  /**
+   * Expired-node recovery (cert auth only): a client logged in with the node's bootstrap AppRole
+   * credentials (undefined when there are none), and the exact command for a human otherwise.
+   */
+  recovery?: { command: string; client(): Promise<VaultClient | undefined> } | undefined;
 }
 
 export class NodeWorker {
@@ -71,6 +79,8 @@ export class NodeWorker {
   #ctx: WorkerContext;
   #decision: RenewDecision | undefined;
   #started = false;
+  /** Lifetimes the "margin capped" warning was logged for (once each, not at every renewal: issue #14). */
+  #marginWarned = new Set<number>();
 
   constructor(ctx: WorkerContext, node: NodeConfig) {
     this.#ctx = ctx;
@@ -91,7 +101,9 @@ export class NodeWorker {
     const cfg = this.#ctx.config();
     this.status.cert = { serial: normalizeSerial(info.serial), notBefore: info.notBefore, notAfter: info.notAfter };
     this.#decision = computeRenewAt(info, ports.clock.now(), ports.random, cfg.schedule);
-    if (this.#decision.marginCapped) {
+    const lifetimeSeconds = Math.round((info.notAfter.getTime() - info.notBefore.getTime()) / 1000);
+    if (this.#decision.marginCapped && !this.#marginWarned.has(lifetimeSeconds)) {
+      this.#marginWarned.add(lifetimeSeconds);
       this.#log().warn({ node: this.node.name, minRemainingSeconds: cfg.schedule.minRemainingSeconds, lifetimeSeconds: (info.notAfter.getTime() - info.notBefore.getTime()) / 1000 }, 'renewal margin longer than the certificate allows; capped');
     }
     metrics.certNotAfter.set({ node: this.node.name }, info.notAfter.getTime() / 1000);
@@ -141,6 +153,19 @@ export class NodeWorker {
       }
       return leaf;
     } catch (e) {
+      // an expired set is still the node's set: health says "expired", not "missing" (issue #14)
+      const leaf = (() => {
+        try {
+          return parseCertificate(certs[0] ?? '');
+        } catch {
+          return undefined;
+        }
+      })();
+      if (leaf && leaf.notAfter.getTime() <= this.#ctx.ports.clock.now().getTime()) {
+        this.#setCert(leaf);
+        this.#log().warn({ node: this.node.name, serial: leaf.serial, notAfter: leaf.notAfter.toISOString() }, 'credential set on disk has expired; renewing');
+        return undefined;
+      }
       this.#log().warn({ node: this.node.name, err: (e as Error).message }, 'credential set on disk is not usable; renewing');
       return undefined;
     }
@@ -154,6 +179,21 @@ export class NodeWorker {
       for (const p of text.match(CERT_BLOCKS) ?? []) if (!have.has(parseCertificate(p).fingerprint256)) missing.push(f);
     }
     return [...new Set(missing)];
+  }
+
+  /** No live certificate: none yet, or expired (cert auth cannot log in with it). */
+  #noLiveCert(): boolean {
+    return !this.status.cert || this.status.cert.notAfter.getTime() <= this.#ctx.ports.clock.now().getTime();
+  }
+
+  /** The client for a renewal: the node's bootstrap AppRole login when cert auth cannot work (recovery). */
+  async #vaultForRenewal(vault: VaultClient): Promise<VaultClient> {
+    const r = this.#ctx.recovery;
+    if (!r || !this.#noLiveCert()) return vault;
+    const fallback = await r.client();
+    if (!fallback) return vault;
+    this.#log().warn({ node: this.node.name, notAfter: this.status.cert?.notAfter.toISOString() }, 'no valid certificate for cert auth; renewing with the node\'s bootstrap AppRole credentials');
+    return fallback;
   }
 
   /** Start-up (steps 1–2). */
@@ -180,7 +220,7 @@ export class NodeWorker {
     const { ports, metrics, vault, hooks } = this.#ctx;
     const n = this.node;
     const node = parseNodeName(n.name);
-    const issued = await requestNodeCertificate(vault, { mount: n.mount, role: n.role, node, keyType: n.keyType, ttl: n.ttl ?? undefined, mode: n.mode, signal });
+    const issued = await requestNodeCertificate(await this.#vaultForRenewal(vault), { mount: n.mount, role: n.role, node, keyType: n.keyType, ttl: n.ttl ?? undefined, mode: n.mode, signal });
     await hooks.onStep?.(n.name, 'issued');
     const { intermediates } = splitChain(issued.caChain);
     const extra: string[] = [];
@@ -284,6 +324,7 @@ export class NodeWorker {
         if (action === 'none') action = 'reloaded';
       }
       this.status.consecutiveFailures = 0;
+      this.status.recovery = undefined;
       if (action !== 'none') {
         this.status.lastSuccessAt = ports.clock.now();
         metrics.lastSuccess.set({ node: n.name }, this.status.lastSuccessAt.getTime() / 1000);
@@ -303,10 +344,16 @@ export class NodeWorker {
       const logLevel = failureLogLevel(level);
       // `expiryLevel`, not `level`: pino's own "level" key would be written twice (JSON parsers keep the last)
       const meta = { node: n.name, kind, err: (e as Error).message, consecutiveFailures: this.status.consecutiveFailures, expiryLevel: level, notAfter: this.status.cert?.notAfter.toISOString() };
+      // cert auth without a live certificate and without bootstrap credentials: a human must act
+      if (this.#ctx.recovery && this.#noLiveCert() && (kind === 'auth' || kind === 'config') && !(await this.#ctx.recovery.client())) {
+        this.status.recovery = this.#ctx.recovery.command;
+        Object.assign(meta, { recovery: this.#ctx.recovery.command });
+      }
       const log = this.#log();
-      if (logLevel === 'fatal' && log.fatal) log.fatal(meta, 'renewal failed; certificate expired');
-      else if (logLevel === 'warn') log.warn(meta, 'renewal failed');
-      else log.error(meta, 'renewal failed; certificate near expiry');
+      const msg = failureMessage(level);
+      if (logLevel === 'fatal' && log.fatal) log.fatal(meta, msg);
+      else if (logLevel === 'warn') log.warn(meta, msg);
+      else log.error(meta, msg);
       result = { ok: false, kind, message: (e as Error).message, error: e };
     }
     this.#updateEscalation();
@@ -342,7 +389,8 @@ export class NodeWorker {
             metrics.backoff.set({ node: n.name }, delayMs / 1000);
             this.#log().info({ node: n.name, backoffMs: delayMs, consecutiveFailures: this.status.consecutiveFailures }, 'retrying after backoff');
             hooks.onSleep?.(n.name, delayMs, 'backoff');
-            await ports.clock.sleep(delayMs, signal);
+            if (this.#ctx.scheduler) await this.#ctx.scheduler.backoff(delayMs, signal, { kind: r.kind });
+            else await ports.clock.sleep(delayMs, signal);
             continue;
           }
           if (r.action === 'renewed' && this.#decision && this.#decision.delayMs < cfg.schedule.backoff.initialMs) {

@@ -83,8 +83,10 @@ describe('login failures are auth failures (exit 12)', () => {
   it.each([
     ['400 invalid role or secret ID (what OpenBao answers a wrong secret_id)', 400, 'invalid role or secret ID', 'auth'],
     ['403 permission denied', 403, 'permission denied', 'auth'],
-    ['500 internal error at login', 500, 'internal error', 'auth'],
-    ['503 sealed: Vault unreachable, not auth', 503, 'Vault is sealed', 'vault-unreachable'],
+    // issue #14: a 5xx from a login is Vault being unavailable (exit 11), not an auth failure (12)
+    ['500 internal error at login: Vault unavailable, not auth', 500, 'internal error', 'vault-unavailable'],
+    ['502 from a balancer at login', 502, 'bad gateway', 'vault-unavailable'],
+    ['503 sealed: Vault unavailable, not auth', 503, 'Vault is sealed', 'vault-unavailable'],
   ])('%s', async (_what, status, text, kind) => {
     server.use(http.post(`${ADDR}/v1/auth/approle/login`, () => HttpResponse.json(vaultErrors(text), { status })));
     const c = approle();

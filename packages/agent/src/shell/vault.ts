@@ -47,10 +47,11 @@ function tokenFileAuth(path: string): AuthStrategy {
 }
 
 /**
- * Errors of the LOGIN step are auth failures (exit 12), whatever status Vault chose: OpenBao answers a
- * wrong AppRole secret_id with 400 "invalid role or secret ID", which would otherwise classify as an
- * issue error (13). Network errors, timeouts and a sealed Vault stay "Vault unreachable" (11); config
- * errors (an unreadable secret file) stay config (10).
+ * 4xx errors of the LOGIN step are auth failures (exit 12), whatever status Vault chose: OpenBao answers
+ * a wrong AppRole secret_id with 400 "invalid role or secret ID", which would otherwise classify as an
+ * issue error (13). Network errors, timeouts, a sealed Vault and any 5xx (an election, a standby
+ * without an active server: issue #14) stay "Vault unreachable/unavailable" (11); config errors (an
+ * unreadable secret file) stay config (10).
  */
 export function loginErrorsAsAuth(s: AuthStrategy): AuthStrategy {
   const getToken = s.getToken.bind(s);
@@ -58,7 +59,7 @@ export function loginErrorsAsAuth(s: AuthStrategy): AuthStrategy {
     try {
       return await getToken(ctx, signal);
     } catch (e) {
-      if ((isVaultHttpError(e) && !isVaultSealedError(e)) || isVaultResponseError(e)) {
+      if ((isVaultHttpError(e) && !isVaultSealedError(e) && (e as { status: number }).status < 500) || isVaultResponseError(e)) {
         throw new AgentError('auth', `Vault login (${s.kind}) failed: ${(e as Error).message}`, { cause: e });
       }
       throw e;
