@@ -49,7 +49,14 @@ export async function nodeAccess(
   s: NodeSettings,
   node: NodeName,
   names: NodeIdentityNames,
-  o: { needSign: boolean; agentAuth: NodeSettings['agentAuth'] | undefined; https: boolean; haveAppRoleFiles: { roleId: string } | undefined },
+  o: {
+    needSign: boolean;
+    agentAuth: NodeSettings['agentAuth'] | undefined;
+    https: boolean;
+    haveAppRoleFiles: { roleId: string } | undefined;
+    /** Local checks that need the node directory (mkdir, --owner): run after every Vault-side check, before the first Vault write. */
+    beforeWrite: () => Promise<void>;
+  },
   out: Output,
 ): Promise<NodeAccess | undefined> {
   const roleId = flags.roleId ?? out.io.env.VAULTDIST_ROLE_ID;
@@ -65,6 +72,7 @@ export async function nodeAccess(
           : `use the credentials \`vaultdist init vault --node ${node.full}\` printed for this node`,
       });
     }
+    await o.beforeWrite();
     return { mode: 'approle', signer: a.vault, appRole: a.appRole, agentAuth: o.agentAuth ?? (o.https ? 'cert' : 'approle'), done: () => revokeSelf(a.vault) };
   }
   if (base.connection.token === undefined) {
@@ -90,6 +98,7 @@ export async function nodeAccess(
       throw new ExitError(EXIT.CONFIG, `--agent-auth approle: a node token cannot create the node's AppRole secret_id`, { hint: 'pass --role-id/--wrapped-secret-id, or an operator token' });
     }
     const agentAuth = o.agentAuth ?? (o.https ? 'cert' : o.haveAppRoleFiles ? 'approle' : 'token');
+    await o.beforeWrite();
     return { mode: 'node-token', signer: o.needSign ? base : undefined, appRole: undefined, agentAuth, done: async () => {} };
   }
 
@@ -118,6 +127,7 @@ export async function nodeAccess(
 
   const ttl = (v: unknown) => (typeof v === 'number' && v > 0 ? `${v}s` : typeof v === 'string' && v && v !== '0' ? v : undefined);
   const keyType = tpl.data.key_type;
+  await o.beforeWrite();
   const r = await step(`setting up ${node.full}'s Vault identity`, () =>
     ensureNodeIdentity(base, node, {
       pkiMount: s.mount,

@@ -16,12 +16,12 @@ import { isAbsolute, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { readFile } from 'node:fs/promises';
-import { fetchCrl, nodeIdentityNames, parseNodeName, readCredentialFiles, writeCrlDir, type TlsVersion } from '@vaultdist/sdk';
+import { fetchCrl, nodeIdentityNames, parseNodeName, readCredentialFiles, requireDistributableNode, writeCrlDir, type TlsVersion } from '@vaultdist/sdk';
 import { installCompanion } from '../../companion.js';
 import { issueInto, liveSetIsFresh } from '../../credentials.js';
 import { EXIT, ExitError } from '../../errors.js';
 import { checkCanChown, chownNodeFiles, resolveOwner } from '../../owner.js';
-import { paths, readSettings, renderAll, renderIex, erlFlagString, writeFileAtomic, type NodeSettings } from '../../node-dir.js';
+import { checkNodeDir, checkTtlFlag, ensureDir, paths, readSettings, renderAll, renderIex, erlFlagString, writeFileAtomic, type NodeSettings } from '../../node-dir.js';
 import { formatDuration, type Output } from '../../output.js';
 import { connectVault, type AppRoleFlags, type VaultFlags } from '../../vault.js';
 import { nodeAccess } from './identity.js';
@@ -68,7 +68,8 @@ export const NODE_DEFAULTS = {
 
 export async function initNode(o: InitNodeOptions, out: Output): Promise<number> {
   const node = parseNodeName(o.name);
-  if (node.hostKind === 'ipv6') throw new ExitError(EXIT.USAGE, `--name ${o.name}: IPv6 hosts are not supported (use a DNS name or an IPv4 address)`);
+  requireDistributableNode(node); // IPv6: refused up front with a replacement that works (#15)
+  checkTtlFlag(o.ttl); // below the renewal schedule's floor: refused before anything is issued (#15)
   for (const [flag, v] of [['--policy', o.policy], ['--role', o.role]] as const) {
     if (v !== undefined && !/^[A-Za-z0-9_.-]+$/.test(v)) throw new ExitError(EXIT.USAGE, `${flag} ${JSON.stringify(v)}: letters, digits, "_", "-" and "." only`);
   }
@@ -76,7 +77,7 @@ export async function initNode(o: InitNodeOptions, out: Output): Promise<number>
     if (v !== undefined && !/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/.test(v)) throw new ExitError(EXIT.USAGE, `${flag} ${JSON.stringify(v)} has characters Vault paths do not allow`);
   }
   const dir = isAbsolute(o.dir) ? o.dir : resolve(out.io.cwd, o.dir);
-  if (/\s|#/.test(dir)) throw new ExitError(EXIT.USAGE, `--dir ${JSON.stringify(dir)}: whitespace and "#" cannot be written into vm.args`);
+  checkNodeDir(dir); // quotes, $, backtick … refused before anything is issued (#15)
   const owner = o.owner !== undefined ? resolveOwner(o.owner) : undefined;
   const prev = await readSettings(dir);
   if (prev && prev.node !== node.full) {
@@ -120,20 +121,35 @@ export async function initNode(o: InitNodeOptions, out: Output): Promise<number>
   const explicitAgentAuth = o.agentAuth ?? (prev?.agentAuth === 'token' ? undefined : prev?.agentAuth);
   const roleIdFile = await readFile(paths(dir).roleIdFile, 'utf8').then((t) => ({ roleId: t.trim() }), () => undefined);
   const https = base.connection.address.startsWith('https:');
-  const access = await nodeAccess(base, { ...o, approleMount: settings.approleMount }, settings, node, names, { needSign: !fresh, agentAuth: explicitAgentAuth, https, haveAppRoleFiles: roleIdFile }, out);
+  // mkdir + the --owner check run after every Vault-side check and before the first Vault write
+  let dirReady = false;
+  const prepareDir = async () => {
+    if (dirReady) return;
+    dirReady = true;
+    try {
+      await mkdir(dir, { recursive: true, mode: 0o755 });
+    } catch (e) {
+      throw new ExitError(EXIT.WRITE, `--dir ${dir}: ${(e as Error).message}`);
+    }
+    // fail before anything is issued when the files cannot be handed to the owner (not root)
+    if (settings.owner) await checkCanChown(dir, settings.owner);
+  };
+  const access = await nodeAccess(
+    base,
+    { ...o, approleMount: settings.approleMount },
+    settings,
+    node,
+    names,
+    { needSign: !fresh, agentAuth: explicitAgentAuth, https, haveAppRoleFiles: roleIdFile, beforeWrite: prepareDir },
+    out,
+  );
+  await prepareDir();
   // The agent logs in as the node: cert auth over HTTPS, else the node's AppRole role when it has one.
   settings.agentAuth = access?.agentAuth ?? explicitAgentAuth ?? (https ? 'cert' : roleIdFile ? 'approle' : 'token');
   const agentAppRole = access?.appRole;
   if (settings.agentAuth === 'cert' && !base.connection.address.startsWith('https:')) {
     out.warn(`the agent is set to renew with cert auth, which needs Vault over HTTPS (${base.connection.address} is not); pass --agent-auth approle or token`);
   }
-  try {
-    await mkdir(dir, { recursive: true, mode: 0o755 });
-  } catch (e) {
-    throw new ExitError(EXIT.WRITE, `--dir ${dir}: ${(e as Error).message}`);
-  }
-  // fail before anything is issued when the files cannot be handed to the owner (not root)
-  if (settings.owner) await checkCanChown(dir, settings.owner);
 
   let serial: string;
   let notAfter: Date;
@@ -193,7 +209,7 @@ export async function initNode(o: InitNodeOptions, out: Output): Promise<number>
 
   // (4)
   const written: string[] = [];
-  await mkdir(resolve(dir, 'elixir'), { recursive: true });
+  await ensureDir(resolve(dir, 'elixir'), 0o755); // umask-independent; a planted symlink is refused (#15)
   for (const [name, f] of Object.entries(renderAll(settings))) {
     if (await writeFileAtomic(f.path, f.text, f.mode)) {
       written.push(f.path);
