@@ -44,16 +44,16 @@ describe('vaultdist npm tarball works without the workspace', () => {
     expect(help.stdout).toMatch(/20\s+`doctor` found failing checks/);
 
     const iv = await npx(
-      ['init', 'vault', '--json', '--mount', names.mount, '--root-mount', names.rootMount, '--role', names.role, '--policy', names.policy, '--approle-mount', names.approle, '--cert-mount', names.cert, '--allow-any-host'],
+      ['init', 'vault', '--json', '--mount', names.mount, '--root-mount', names.rootMount, '--role', names.role, '--policy', names.policy, '--approle-mount', names.approle, '--cert-mount', names.cert, '--allow-any-host', '--node', 'packed@127.0.0.1'],
       { VAULT_ADDR: v.addr, VAULT_TOKEN: v.token },
       'init vault prints the response-wrapped secret_id once (its purpose)',
     );
     expect(iv.code).toBe(0);
-    const creds = JSON.parse(iv.stdout) as { roleId: string; wrappedSecretId: { token: string } };
+    const creds = (JSON.parse(iv.stdout) as { nodes: { roleId: string; wrappedSecretId: { token: string } }[] }).nodes[0]!; // packed's own identity
 
     const dir = join(clean.dir, 'node');
     const inode = await npx(
-      ['init', 'node', '--name', 'packed@127.0.0.1', '--dir', 'node', '--mount', names.mount, '--role', names.role, '--approle-mount', names.approle, '--role-id', creds.roleId, '--wrapped-secret-id', creds.wrappedSecretId.token],
+      ['init', 'node', '--name', 'packed@127.0.0.1', '--dir', 'node', '--mount', names.mount, '--role', names.role, '--policy', names.policy, '--approle-mount', names.approle, '--role-id', creds.roleId, '--wrapped-secret-id', creds.wrappedSecretId.token],
       { VAULT_ADDR: v.addr },
     );
     expect(inode.stderr).not.toMatch(/error/);
