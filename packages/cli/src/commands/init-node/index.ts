@@ -232,6 +232,13 @@ export async function initNode(o: InitNodeOptions, out: Output): Promise<number>
   out.line(out.paint('bold', `Node ${node.full} is ready in ${dir}`));
   out.line(`  certificate ${serial}, expires ${notAfter.toISOString()} (in ${formatDuration(notAfter.getTime() - Date.now())})${issued ? '' : ' (kept)'}`);
   out.line(`  ${written.length ? `${written.length} file(s) written` : 'no files changed'}`);
+  const login =
+    settings.agentAuth === 'cert'
+      ? `cert auth at auth/${settings.certAuthMount} as ${names.role}`
+      : settings.agentAuth === 'approle'
+        ? `AppRole ${settings.approleMount}/${names.role} (${paths(dir).roleIdFile}, secret-id)`
+        : `the token in BAO_TOKEN/VAULT_TOKEN where it runs (give it only the policy ${names.policy})`;
+  out.line(`  Vault identity: ${settings.mount}/roles/${names.role} signs only ${names.uri}; the agent logs in with ${login}`);
   out.line('');
   out.line(out.paint('bold', 'Next steps:'));
   out.line(`  1. start the node (Erlang):  erl -args_file ${p.vmArgs}`);
