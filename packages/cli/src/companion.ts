@@ -1,16 +1,32 @@
 /**
  * Companion Erlang modules shipped in the package's `erlang/` folder (vaultdist_reload, and
  * vaultdist_epmd when present): copied into DIR/erlang and compiled into DIR/ebin with `erlc`.
+ *
+ * Modes do not depend on the umask (issue #15: under umask 000/002 ebin/, erlang/ and the .beam files
+ * the node loads came out group- or world-writable): the directories are 0755 and every file 0644,
+ * set with fchmod. `erlc` compiles into a private temporary directory and each .beam is installed
+ * with `writeFileAtomic`, so nothing is compiled in place, and a planted symlink in DIR is refused.
+ * DIR/run (0755) is created for the node's pid file (`-vaultdist_pidfile`); `--owner` hands it to the
+ * node user, so it is never taken back here.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { existsSync, lstatSync, type Stats } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { writeFileAtomic } from './node-dir.js';
+import { ensureDir, paths, writeFileAtomic } from './node-dir.js';
 import { packageRoot } from './package-root.js';
 
 const run = promisify(execFile);
+
+function lstatOrUndefined(p: string): Stats | undefined {
+  try {
+    return lstatSync(p);
+  } catch {
+    return undefined;
+  }
+}
 
 export async function shippedModules(): Promise<string[]> {
   const dir = join(packageRoot(), 'erlang');
@@ -27,21 +43,33 @@ export async function installCompanion(dir: string, erlc = 'erlc'): Promise<{ mo
   if (!files.length) return { modules: [], warning: undefined, changed: false };
   const src = join(dir, 'erlang');
   const ebin = join(dir, 'ebin');
-  await mkdir(src, { recursive: true });
-  await mkdir(ebin, { recursive: true });
+  await ensureDir(src, 0o755);
+  await ensureDir(ebin, 0o755);
+  await ensureDir(dirname(paths(dir).pidfile), 0o755, { reclaim: false });
   let changed = false;
   for (const f of files) {
     const text = await readFile(join(packageRoot(), 'erlang', f), 'utf8');
     if (await writeFileAtomic(join(src, f), text, 0o644)) changed = true;
   }
   const modules = files.map((f) => f.replace(/\.erl$/, ''));
-  const missing = modules.some((m) => !existsSync(join(ebin, `${m}.beam`)));
-  if (changed || missing) {
+  // Recompile unless every .beam is a plain file of ours, 0644, with one link: an install from an older
+  // vaultdist (compiled in place under the caller's umask, or in an ebin the node user owned) is never
+  // copied or chmodded, only replaced with fresh bytes.
+  const me = process.geteuid?.() ?? -1;
+  const sound = (m: string) => {
+    const st = lstatOrUndefined(join(ebin, `${m}.beam`));
+    return !!st && st.isFile() && st.nlink === 1 && (st.mode & 0o7777) === 0o644 && (me < 0 || st.uid === me);
+  };
+  if (changed || !modules.every(sound)) {
+    const out = await mkdtemp(join(tmpdir(), 'vaultdist-erlc-'));
     try {
-      await run(erlc, ['-o', ebin, ...files.map((f) => join(src, f))]);
+      await run(erlc, ['-o', out, ...files.map((f) => join(src, f))]);
+      for (const m of modules) await writeFileAtomic(join(ebin, `${m}.beam`), await readFile(join(out, `${m}.beam`)), 0o644);
     } catch (e) {
       const msg = (e as NodeJS.ErrnoException).code === 'ENOENT' ? `${erlc} not found on PATH` : ((e as { stderr?: string }).stderr || (e as Error).message).trim();
       return { modules: [], warning: `companion modules not compiled (${msg}); the node works, but certificate reloads need vaultdist_reload in ${ebin}`, changed };
+    } finally {
+      await rm(out, { recursive: true, force: true });
     }
   }
   return { modules, warning: undefined, changed: true };

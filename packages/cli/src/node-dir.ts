@@ -13,9 +13,12 @@
  *   DIR/erlang/*.erl, DIR/ebin companion modules (vaultdist_reload …) when the CLI ships them
  */
 import { constants as C } from 'node:fs';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { lstat, open, readFile, readlink, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import {
+  nodeWriterFs,
+  O_NOFOLLOW,
+  ownDir,
   distFlags,
   parseNodeName,
   renderOptfile,
@@ -27,7 +30,8 @@ import {
   type NodeName,
   type TlsVersion,
 } from '@vaultdist/sdk';
-import { renderAgentConfig, validateConfig, type AgentConfigInput } from '@vaultdist/agent';
+import { renderAgentConfig, ttlFloorProblem, validateConfig, type AgentConfigInput } from '@vaultdist/agent';
+import { parseDuration } from './duration.js';
 import { EXIT, ExitError } from './errors.js';
 
 export const SETTINGS_FILE = 'vaultdist.json';
@@ -320,20 +324,74 @@ export function renderAll(s: NodeSettings): Record<string, { path: string; text:
 }
 
 /**
- * Writes one file atomically (house style §10): same-dir temp opened with the final mode, fsync,
- * rename; skipped when the bytes are unchanged. Returns whether it wrote.
+ * Characters a node directory may contain (issue #15). DIR is written into vm.args (erlexec reads
+ * quotes, `#` and whitespace there), into env.sh.eex inside double quotes (`"`, `$`, backtick and `\`
+ * would be shell), into EEx templates (`<%`) and into shell snippets; an allowlist keeps every one of
+ * them a plain word.
  */
-export async function writeFileAtomic(path: string, text: string, mode: number): Promise<boolean> {
+const NODE_DIR_CHARS = /^[A-Za-z0-9._@+=,:~/-]+$/;
+
+/**
+ * `--dir` check, run before anything is issued or written: an absolute path of letters, digits and
+ * `. _ @ + = , : ~ / -` only. Throws a usage error naming `--dir` and the characters refused.
+ */
+export function checkNodeDir(dir: string): void {
+  if (NODE_DIR_CHARS.test(dir)) return;
+  const bad = [...new Set([...dir].filter((c) => !NODE_DIR_CHARS.test(c)))].map((c) => (/\s/.test(c) ? JSON.stringify(c) : c)).join(' ');
+  throw new ExitError(EXIT.USAGE, `--dir ${JSON.stringify(dir)}: the characters ${bad} cannot be written safely into vm.args, env.sh.eex and the shell snippets`, {
+    hint: 'use a directory path of letters, digits and . _ @ + = , : ~ / - only, e.g. /var/lib/vaultdist/app',
+  });
+}
+
+/**
+ * `--ttl` of `init node` / `issue`: a usage error below the floor the agent's renewal schedule can
+ * serve (agent `ttlFloorSeconds` with its default schedule and Vault's default 30 s backdate: 3m),
+ * before anything is issued (issue #15). Undefined (the role's default TTL) passes.
+ */
+export function checkTtlFlag(ttl: string | undefined): void {
+  if (ttl === undefined || ttl === '') return;
+  const problem = ttlFloorProblem(`--ttl ${ttl}`, parseDuration('--ttl', ttl));
+  if (problem) throw new ExitError(EXIT.USAGE, problem, { hint: 'short-lived certificates need a TTL the agent can renew without reloading the node every few seconds' });
+}
+
+/**
+ * Makes `path` a real directory with exactly `mode` (umask-independent, via fchmod on an O_NOFOLLOW
+ * descriptor). A planted symlink is refused with a write error naming it, never followed; as root a
+ * directory another user owns is taken back (root must not later write into it). Issue #15.
+ */
+export async function ensureDir(path: string, mode: number, o: { reclaim?: boolean } = {}): Promise<void> {
   try {
-    if ((await readFile(path, 'utf8')) === text) return false;
+    await ownDir(nodeWriterFs, path, mode, o);
+  } catch (e) {
+    throw new ExitError(EXIT.WRITE, (e as Error).message, { cause: e });
+  }
+}
+
+/**
+ * Writes one file atomically (house style §10): same-dir temp opened `O_EXCL | O_NOFOLLOW` with the
+ * final mode, fchmod (umask-independent), fsync, rename; skipped when the bytes are unchanged.
+ * The parent must be a real directory: a planted symlink (`DIR/elixir` → elsewhere) is refused, never
+ * followed (issue #15). Returns whether it wrote.
+ */
+export async function writeFileAtomic(path: string, data: string | Buffer, mode: number): Promise<boolean> {
+  const parent = dirname(path);
+  const pst = await lstat(parent).catch(() => undefined);
+  if (pst?.isSymbolicLink()) {
+    const to = await readlink(parent).catch(() => '?');
+    throw new ExitError(EXIT.WRITE, `${parent} is a symlink (to ${to}); vaultdist never follows a symlink it did not create: remove it and run again`);
+  }
+  try {
+    const st = await lstat(path);
+    const same = st.isFile() && (st.mode & 0o7777) === mode && (await readFile(path)).equals(Buffer.isBuffer(data) ? data : Buffer.from(data, 'utf8'));
+    if (same) return false;
   } catch {
     /* absent */
   }
-  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Date.now()}`);
+  const tmp = join(parent, `.${basename(path)}.tmp-${process.pid}-${Date.now()}`);
   try {
-    const fh = await open(tmp, C.O_WRONLY | C.O_CREAT | C.O_EXCL, mode);
+    const fh = await open(tmp, C.O_WRONLY | C.O_CREAT | C.O_EXCL | O_NOFOLLOW, mode);
     try {
-      await fh.writeFile(text, 'utf8');
+      await fh.writeFile(data);
       await fh.chmod(mode);
       await fh.sync();
     } finally {

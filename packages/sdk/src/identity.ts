@@ -26,7 +26,7 @@ import type { VaultClient } from './client.js';
 import { ConfigError, isVaultHttpError } from './errors.js';
 import { nodeIdentityUri, parseNodeName, type NodeName } from './node-name.js';
 import { appRoleBody, ensureCertRole, type AppRoleOptions, type CertRoleOptions } from './auth/admin.js';
-import { diffFields, ensureConfigured, ensurePolicy, nodeRoleBody, type Changed } from './pki/admin.js';
+import { aclPolicyPath, diffFields, ensureConfigured, ensurePolicy, nodeRoleBody, type Changed } from './pki/admin.js';
 
 /** Mount of the vaultdist registry plugin (#13). */
 export const DEFAULT_REGISTRY_MOUNT = 'vaultdist';
@@ -132,7 +132,8 @@ export function nodeIdentityPolicy(node: string | NodeName, o: NodePolicyOptions
   const n = asNode(node);
   const { role } = nodeIdentityNames(n);
   const reg = o.registryMount ?? DEFAULT_REGISTRY_MOUNT;
-  const path = (p: string, caps: string[]) => [`path "${p}" {`, `  capabilities = [${caps.map((c) => JSON.stringify(c)).join(', ')}]`, '}'];
+  // every interpolated value goes through a path here; aclPolicyPath refuses what could escape the string (#15)
+  const path = (p: string, caps: string[]) => [`path ${aclPolicyPath(p)} {`, `  capabilities = [${caps.map((c) => JSON.stringify(c)).join(', ')}]`, '}'];
   return [
     `# vaultdist node ${n.full}: certificates for this node only (PKI role ${o.pkiMount}/roles/${role})`,
     ...path(`${o.pkiMount}/sign/${role}`, ['update']),

@@ -84,7 +84,7 @@ export {
 } from './auth/admin.js';
 export type { AppRoleOptions, SecretIdResult, CreateSecretIdOptions, CertRoleOptions, JwtConfigOptions, JwtRoleOptions } from './auth/admin.js';
 
-export { parseNodeName, nodeIdentityUri } from './node-name.js';
+export { parseNodeName, nodeIdentityUri, requireDistributableNode } from './node-name.js';
 export type { NodeName, NodeHostKind } from './node-name.js';
 export {
   nodeSlug,

@@ -1,5 +1,5 @@
 import { isNodeNameError } from './errors.js';
-import { nodeIdentityUri, parseNodeName } from './node-name.js';
+import { nodeIdentityUri, parseNodeName, requireDistributableNode } from './node-name.js';
 
 describe('parseNodeName', () => {
   it.each([
@@ -41,5 +41,29 @@ describe('parseNodeName', () => {
   });
   it('renders the identity URI', () => {
     expect(nodeIdentityUri(parseNodeName('foo@127.0.0.1'))).toBe('erlang://foo@127.0.0.1');
+  });
+});
+
+describe('requireDistributableNode (IPv6 refused up front, with a replacement that parses and is IPv4 or DNS)', () => {
+  it.each([
+    ['app@::1', 'app@127.0.0.1'],
+    ['app@[::1]', 'app@127.0.0.1'],
+    ['app@::ffff:10.0.0.5', 'app@10.0.0.5'],
+    ['app@fe80::1', 'app@app.example.internal'],
+  ])('%s → NodeNameError suggesting %s', (input, suggested) => {
+    let err: unknown;
+    try {
+      requireDistributableNode(input);
+    } catch (e) {
+      err = e;
+    }
+    expect(isNodeNameError(err)).toBe(true);
+    expect((err as Error).message).toMatch(/IPv6 hosts are not supported: distribution runs over IPv4/);
+    expect((err as Error).message).toContain(suggested);
+    expect(requireDistributableNode(suggested).hostKind).not.toBe('ipv6');
+  });
+  it('passes IPv4 and DNS names through', () => {
+    expect(requireDistributableNode('a@127.0.0.1').full).toBe('a@127.0.0.1');
+    expect(requireDistributableNode(parseNodeName('a@h.example')).host).toBe('h.example');
   });
 });

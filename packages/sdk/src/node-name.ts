@@ -61,3 +61,25 @@ export function nodeIdentityUri(node: NodeName): string {
   const host = node.hostKind === 'ipv6' ? `[${node.host}]` : node.host;
   return `erlang://${node.name}@${host}`;
 }
+
+/**
+ * Refuses a node name that distribution cannot carry, with a replacement that works (issue #15).
+ *
+ * IPv6 hosts: vaultdist's distribution runs over IPv4 (`-proto_dist inet_tls` / the `vaultdist_tls`
+ * carrier, `vaultdist_epmd` ports). A node named `app@::1` gets a certificate and starts, but no peer
+ * can reach it (`net_adm:ping` answers `pang`), and switching to `inet6_tls` alone does not help (the
+ * carrier, the epmd module and the listen address are IPv4). Decision: refuse up front, before
+ * anything is issued, rather than ship a half-working IPv6 path. The hint names an IPv4 form of the
+ * same host when there is one (`::1` → `127.0.0.1`, `::ffff:a.b.c.d` → `a.b.c.d`), else a DNS name.
+ * @throws NodeNameError
+ */
+export function requireDistributableNode(input: string | NodeName): NodeName {
+  const n = typeof input === 'string' ? parseNodeName(input) : input;
+  if (n.hostKind !== 'ipv6') return n;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(n.host)?.[1];
+  const v4 = n.host === '::1' ? '127.0.0.1' : mapped && isIP(mapped) === 4 ? mapped : undefined;
+  const hint = v4
+    ? `name it ${n.name}@${v4} (the same host over IPv4)`
+    : `name it by a DNS name whose A record points at this host (e.g. ${n.name}@${n.name}.example.internal) or by its IPv4 address`;
+  throw new NodeNameError(n.full, `IPv6 hosts are not supported: distribution runs over IPv4 (inet_tls / vaultdist_tls), so peers could not reach the node; ${hint}`);
+}

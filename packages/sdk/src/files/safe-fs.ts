@@ -113,16 +113,18 @@ export async function assertPrivatePath(fs: SafeFs, dir: string, what = 'directo
  * Rule 3 for a directory that persists (`DIR/.sets`, `DIR/.crl.sets`, `DIR/ebin` …): creates it, or
  * checks it is a real directory (a symlink is refused, never followed), then sets `mode` through an
  * `O_NOFOLLOW` descriptor. As root, a directory another user owns (left by an older vaultdist that
- * handed `.sets` to the node user) is taken back: its parent is ours, so the entry cannot be swapped.
+ * handed `.sets` to the node user) is taken back: its parent is ours, so the entry cannot be swapped
+ * (`reclaim: false` keeps the owner, for a directory that is meant to be the node user's).
  */
-export async function ownDir(fs: SafeFs, path: string, mode: number): Promise<void> {
+export async function ownDir(fs: SafeFs, path: string, mode: number, o: { reclaim?: boolean } = {}): Promise<void> {
   const st = await lstatOrUndefined(fs, path);
   if (!st) await fs.mkdir(path, { mode });
   else if (st.isSymbolicLink()) {
     const to = await fs.readlink(path).catch(() => '?');
     throw new WriteError(path, `is a symlink (to ${to}); vaultdist never follows a symlink it did not create: remove it and run again`);
   } else if (!st.isDirectory()) throw new WriteError(path, 'is not a directory; move it away and run again');
-  await fixDir(fs, path, mode, euid() === 0 ? { uid: 0, gid: egid() } : undefined);
+  // `reclaim: false`: a directory that is meant to be another user's (DIR/run, the node's pid file) keeps its owner
+  await fixDir(fs, path, mode, euid() === 0 && o.reclaim !== false ? { uid: 0, gid: egid() } : undefined);
 }
 
 /** Sets the mode (and owner) of the directory at `path` through an `O_NOFOLLOW` descriptor. */

@@ -1,5 +1,5 @@
 import type { VaultClient } from '../client.js';
-import { isVaultHttpError } from '../errors.js';
+import { isVaultHttpError, RenderError } from '../errors.js';
 import { isDuration, parseDurationSeconds } from '../duration.js';
 
 /**
@@ -251,8 +251,21 @@ export async function ensureAuthMethod(vault: VaultClient, path: string, type: s
   return { changed: true, action: `enable auth ${type} at ${path}/`, warnings: [] };
 }
 
+/**
+ * An ACL policy path as a quoted HCL string that cannot be escaped (issue #15: `render policy.hcl
+ * --role 'x" …'` injected HCL): Vault path characters and the ACL globs `+`/`*` only, no `..`
+ * segment; anything else (quotes, backslash, whitespace, newlines, braces, `#`, `$`) is a RenderError.
+ */
+export function aclPolicyPath(path: string): string {
+  if (typeof path !== 'string' || !/^[A-Za-z0-9_.@:+*/-]+$/.test(path) || path.split('/').some((seg) => seg === '..' || seg === '.')) {
+    throw new RenderError('policy path', `${JSON.stringify(path)} may only hold letters, digits and _ . @ : + * / - (no "." or ".." segment)`);
+  }
+  return `"${path}"`;
+}
+
 /** The issue/sign-only policy for one role (plus what renewal and revoke-with-key need). */
 export function nodePolicy(mount: string, role: string): string {
+  aclPolicyPath(`${mount}/sign/${role}`); // mount and role validated before any text is built (#15)
   return [
     `# vaultdist: nodes may only get certificates from ${mount}/roles/${role}`,
     `path "${mount}/sign/${role}" {`,

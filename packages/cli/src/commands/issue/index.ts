@@ -1,9 +1,9 @@
 /** `vaultdist issue`: one-off certificate for scripts (writes the credential set, prints serial/expiry). */
 import { isAbsolute, resolve } from 'node:path';
-import { parseNodeName } from '@vaultdist/sdk';
+import { parseNodeName, requireDistributableNode } from '@vaultdist/sdk';
 import { issueInto } from '../../credentials.js';
 import { EXIT, ExitError } from '../../errors.js';
-import { readSettings, type NodeSettings } from '../../node-dir.js';
+import { checkTtlFlag, readSettings, type NodeSettings } from '../../node-dir.js';
 import type { Output } from '../../output.js';
 import { authenticate, connectVault, type AppRoleFlags, type VaultFlags } from '../../vault.js';
 import { NODE_DEFAULTS } from '../init-node/index.js';
@@ -23,7 +23,8 @@ export async function issue(o: IssueOptions, out: Output): Promise<number> {
   const prev = await readSettings(dir);
   const name = o.name ?? prev?.node;
   if (!name) throw new ExitError(EXIT.USAGE, `--name NAME@HOST is required (${dir} has no vaultdist.json)`);
-  const node = parseNodeName(name);
+  const node = requireDistributableNode(parseNodeName(name)); // IPv6 refused up front (#15)
+  checkTtlFlag(o.ttl); // below the renewal schedule's floor (#15)
   const base = connectVault(o, out);
   const s: NodeSettings = {
     ...(prev ?? {

@@ -15,9 +15,22 @@ export interface RenderOptions {
 
 const STANDALONE = ['policy.hcl'];
 
+const MOUNT = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
+
 export async function render(o: RenderOptions, out: Output): Promise<number> {
   if (o.file === 'policy.hcl') {
-    out.io.stdout.write(renderNodePolicy(o.mount, o.role));
+    // Validated before any text is built; the generator quotes every path through aclPolicyPath (#15).
+    if (!MOUNT.test(o.mount) || o.mount.split('/').some((seg) => seg === '.' || seg === '..')) {
+      throw new ExitError(EXIT.USAGE, `--mount ${JSON.stringify(o.mount)}: a Vault mount path of letters, digits, "_", "-" and "." (segments separated by "/", no "." or ".." segment)`);
+    }
+    let text: string;
+    try {
+      text = renderNodePolicy(o.mount, o.role);
+    } catch (e) {
+      // usage error naming the flag, whatever the generator refused (node name, policy path)
+      throw new ExitError(EXIT.USAGE, `--role ${JSON.stringify(o.role)}: ${(e as Error).message}`, { cause: e });
+    }
+    out.io.stdout.write(text);
     return EXIT.OK;
   }
   if (!o.dir) throw new ExitError(EXIT.USAGE, '--dir DIR is required (the node directory `vaultdist init node` wrote)');
