@@ -11,9 +11,13 @@
  *    nor write a name outside the cluster's allowed_nodes (plugin 403), nor a name OTP would refuse
  *    (plugin 400); revoking a node's token removes its registration; lease expiry removes it.
  * 2. Upgrade on a server of its own: a second binary (another version via -ldflags), re-registered
- *    with its sha256, `plugin reload`: registrations and their leases are still there. The trap: a
+ *    with its sha256 and reloaded by `vaultdist init vault --registry`: registrations and their leases
+ *    are still there. The trap: a
  *    changed binary without re-registration makes the mount answer 404 on every path.
- * 3. On a 3-server raft cluster on loopback (scripts/vault-dev/src/raft.ts, with the plugin stanza in
+ * 3. `vaultdist init vault --registry`: with the root token it enables and configures the plugin the
+ *    server's config registered (idempotent); with an operator token that may not touch the plugin
+ *    catalog it prints the exact server configuration to add, and sets up everything else.
+ * 4. On a 3-server raft cluster on loopback (scripts/vault-dev/src/raft.ts, with the plugin stanza in
  *    every server's config): registrations and their leases survive a kill -9 of the leader.
  */
 import { mkdtempSync, rmSync, renameSync, copyFileSync } from 'node:fs';
@@ -31,6 +35,7 @@ import {
 } from '../../scripts/vault-dev/src/index.js';
 import { startRaftCluster, type RaftCluster } from '../../scripts/vault-dev/src/raft.js';
 import { suffix, testVault } from '../helpers/vault.js';
+import { cleanEnv, vaultdist } from '../../packages/cli/test/helpers.js';
 
 interface Answer {
   status: number;
@@ -259,6 +264,86 @@ describe('registry plugin on the run dev server (vaultdist/)', () => {
   });
 });
 
+describe('vaultdist init vault --registry', () => {
+  const v = testVault();
+  const id = suffix();
+  const reg = `vd-${id}`;
+  const base = (p: string) => [
+    'init', 'vault', '--mount', `pki-${p}-${id}`, '--root-mount', `pki-${p}-${id}-root`, '--role', `node-${id}`, '--policy', `vaultdist-node-${p}-${id}`,
+    '--auth', 'token', '--allowed-hosts', '127.0.0.1,*.dist.example.test', '--leaf-ttl', '1h', '--leaf-max-ttl', '4h', '--int-ttl', '720h', '--root-ttl', '1440h',
+  ];
+  const cleanup: string[] = [];
+  afterAll(async () => {
+    for (const p of cleanup) await api(v.addr, v.token, 'DELETE', p);
+  });
+
+  it('enables and configures the plugin the server registered from its config (idempotent)', async () => {
+    cleanup.push(`sys/mounts/pki-a-${id}`, `sys/mounts/pki-a-${id}-root`, `sys/mounts/${reg}`);
+    const args = [...base('a'), '--registry', '--registry-mount', reg, '--registry-cluster', 'prod', '--registry-ttl', '30s'];
+    const env = cleanEnv({ VAULT_ADDR: v.addr, VAULT_TOKEN: v.token });
+    const first = await vaultdist(args, { env });
+    expect([first.code, first.stderr]).toEqual([0, expect.any(String)]);
+    expect(first.stdout).toContain('= plugin secret/vaultdist v0.1.0 is registered');
+    expect(first.stdout).toContain(`+ enable vaultdist v0.1.0 at ${reg}/`);
+    expect(first.stdout).toContain(`+ configure cluster prod (allowed_nodes *@127.0.0.1,*@*.dist.example.test, ttl 30s, max_ttl 10m) at ${reg}/clusters/prod`);
+    const cfg = await api(v.addr, v.token, 'GET', `${reg}/clusters/prod`);
+    expect(cfg.body.data).toMatchObject({ allowed_nodes: ['*@127.0.0.1', '*@*.dist.example.test'], ttl: 30, max_ttl: 600 });
+    // The configured cluster takes registrations at once.
+    expect((await api(v.addr, v.token, 'PUT', `${reg}/clusters/prod/nodes/app@127.0.0.1`, { port: 9700 })).status).toBe(200);
+    const again = await vaultdist(args, { env });
+    expect([again.code, again.stdout]).toEqual([0, expect.stringContaining('no changes')]);
+  }, 60_000);
+
+  it('prints the exact server configuration when the token may not register plugins, and sets up the rest', async () => {
+    cleanup.push(`sys/mounts/pki-b-${id}`, `sys/mounts/pki-b-${id}-root`, `sys/policies/acl/op-${id}`);
+    // An operator who may do everything except touch the plugin catalog and this mount.
+    const policy = [
+      'path "*" { capabilities = ["create", "read", "update", "delete", "list", "sudo"] }',
+      'path "sys/plugins/catalog/*" { capabilities = ["deny"] }',
+      `path "sys/mounts/vd-b-${id}" { capabilities = ["deny"] }`,
+    ].join('\n');
+    expect((await api(v.addr, v.token, 'PUT', `sys/policies/acl/op-${id}`, { policy })).status).toBe(204);
+    const t = await api(v.addr, v.token, 'POST', 'auth/token/create-orphan', { policies: [`op-${id}`], ttl: '10m' });
+    const opToken = (t.body as { auth: { client_token: string } }).auth.client_token;
+    const sha = 'ab'.repeat(32);
+    const r = await vaultdist([...base('b'), '--registry', '--registry-mount', `vd-b-${id}`, '--registry-sha256', sha, '--registry-version', 'v0.2.0'], {
+      env: cleanEnv({ VAULT_ADDR: v.addr, VAULT_TOKEN: opToken }),
+    });
+    expect([r.code, r.stderr.split('\n').filter((l) => l.includes('error'))]).toEqual([0, []]);
+    expect(r.stdout).toContain('this token may not register plugins');
+    for (const line of [
+      'plugin_auto_register = true',
+      'plugin "secret" "vaultdist" {',
+      '  command   = "vaultdist"',
+      '  version   = "v0.2.0"',
+      `  sha256sum = "${sha}"`,
+      `vault plugin register -sha256=${sha} -version=v0.2.0 -command=vaultdist secret vaultdist`,
+      `vault secrets enable -path=vd-b-${id} -plugin-version=v0.2.0 vaultdist`,
+      `vault write vd-b-${id}/clusters/default allowed_nodes='*@127.0.0.1','*@*.dist.example.test' ttl=60s max_ttl=10m`,
+    ]) {
+      expect(r.stdout).toContain(line);
+    }
+    expect(r.stdout).toContain('= plugin secret/vaultdist v0.2.0: not registered by this run');
+    // Nothing of the plugin was written; the PKI part was.
+    expect((await api(v.addr, v.token, 'GET', 'sys/plugins/catalog/secret/vaultdist?version=v0.2.0')).status).toBe(404);
+    expect((await api(v.addr, v.token, 'GET', `sys/mounts/vd-b-${id}`)).status).toBe(400);
+    expect((await api(v.addr, v.token, 'GET', `sys/mounts/pki-b-${id}`)).status).toBe(200);
+  }, 60_000);
+
+  it('refuses bad registry flags before writing anything (usage error naming the flag)', async () => {
+    const env = cleanEnv({ VAULT_ADDR: v.addr, VAULT_TOKEN: v.token });
+    for (const [flags, want] of [
+      [['--registry-sha256', 'nothex'], '--registry-sha256 "nothex": expected 64 hex digits'],
+      [['--registry-version', '1.0'], '--registry-version "1.0": expected a semantic version'],
+      [['--registry-ttl', '20m'], '--registry-ttl 20m is longer than --registry-max-ttl 10m'],
+    ] as const) {
+      const r = await vaultdist([...base('c'), '--registry', '--registry-mount', `vd-c-${id}`, ...flags], { env });
+      expect([r.code, r.stderr]).toEqual([2, expect.stringContaining(want)]);
+    }
+    expect((await api(v.addr, v.token, 'GET', `sys/mounts/pki-c-${id}`)).status).toBe(400);
+  }, 60_000);
+});
+
 describe('registry plugin upgrade (a server of its own)', () => {
   let dev: VaultDev;
   let v2: RegistryPluginBinary;
@@ -287,14 +372,22 @@ describe('registry plugin upgrade (a server of its own)', () => {
     expect(reg.status).toBe(200);
     expect(v2.sha256).not.toBe(dev.registry!.sha256);
 
-    // 1. The new binary beside the old one, 2. its catalog entry (sha256 + version), 3. the mount pinned
-    //    to the new version, 4. reload.
+    // 1. The new binary beside the old one; then `init vault --registry` does 2. its catalog entry
+    //    (sha256 + version), 3. the mount pinned to the new version, 4. reload (the README's steps).
     await installRegistryPlugin(dev.registry!.pluginDir, v2, 'vaultdist-v0.1.1-test');
-    expect((await sys('PUT', 'sys/plugins/catalog/secret/vaultdist', { sha256: v2.sha256, version: v2.version, command: 'vaultdist-v0.1.1-test' })).status).toBe(204);
-    expect((await sys('POST', `sys/mounts/${m}/tune`, { plugin_version: v2.version })).status).toBe(204);
-    const r = await reload();
-    expect([r.status < 300, errs(r)]).toEqual([true, '']);
+    const upgrade = [
+      'init', 'vault', '--allow-any-host', '--auth', 'token', '--leaf-ttl', '1h', '--leaf-max-ttl', '4h', '--int-ttl', '720h', '--root-ttl', '1440h',
+      '--registry', '--registry-cluster', cluster, '--registry-ttl', '5m', '--registry-binary', v2.path, '--registry-version', v2.version, '--registry-command', 'vaultdist-v0.1.1-test',
+    ];
+    const env = cleanEnv({ VAULT_ADDR: dev.addr, VAULT_TOKEN: dev.token });
+    const cli = await vaultdist(upgrade, { env });
+    expect([cli.code, cli.stderr.split('\n').filter((l) => l.includes('error'))]).toEqual([0, []]);
+    expect(cli.stdout).toContain(`+ register plugin secret/vaultdist v0.1.1-test (sha256 ${v2.sha256.slice(0, 12)}…, command vaultdist-v0.1.1-test`);
+    expect(cli.stdout).toContain(`+ move ${m}/ to vaultdist v0.1.1-test and reload it`);
+    expect(cli.stdout).toContain(`= cluster ${cluster} (allowed_nodes *, ttl 5m, max_ttl 10m) at ${m}/clusters/${cluster} is configured`);
     await until('the new version to run', async () => ((await mountInfo()).running_sha256 === v2.sha256 ? true : undefined));
+    const rerun = await vaultdist(upgrade, { env });
+    expect([rerun.code, rerun.stdout]).toEqual([0, expect.stringContaining('no changes')]);
     expect(await mountInfo()).toMatchObject({ running_plugin_version: 'v0.1.1-test' });
     expect((await sys('GET', `${m}/clusters/${cluster}/members`)).body.data!.members).toEqual([expect.objectContaining({ node: 'app@127.0.0.1', port: 9500 })]);
     // The lease taken under the old binary is renewed by the new one.

@@ -89,6 +89,14 @@ export function buildProgram(io: CliIo, setCode: (code: number) => void): Comman
     .option('--policy <prefix>', 'prefix of the per-node ACL policies (<prefix>-<slug>); a shared policy of exactly this name (older vaultdist) is deleted', 'vaultdist-node')
     .option('--node <name@host>', 'create this node\'s own Vault identity and print its role_id + wrapped secret_id (repeatable)', repeat, [])
     .option('--registry-mount <path>', 'mount of the vaultdist registry plugin the node policies grant', 'vaultdist')
+    .option('--registry', 'register, enable and configure the registry plugin when this token may; else print the server configuration to add', false)
+    .option('--registry-cluster <name>', 'with --registry: the cluster to configure (allowed node names from --allowed-hosts)', 'default')
+    .option('--registry-sha256 <hex>', 'with --registry: sha256 of the plugin binary in the server\'s plugin_directory')
+    .option('--registry-binary <file>', 'with --registry: a copy of that binary, hashed instead of --registry-sha256')
+    .option('--registry-version <semver>', 'with --registry: the plugin version (compiled into the binary)', 'v0.1.0')
+    .option('--registry-command <file>', 'with --registry: file name of the binary in plugin_directory', 'vaultdist')
+    .option('--registry-ttl <dur>', 'with --registry: registration lease TTL', '60s')
+    .option('--registry-max-ttl <dur>', 'with --registry: longest a registration lives without registering again', '10m')
     .option('--auth <methods>', 'auth methods for nodes: approle, cert, token (comma list)', list)
     .option('--approle-mount <path>', 'AppRole auth mount', 'approle')
     .option('--cert-mount <path>', 'cert auth mount (renewal with the node certificate)', 'cert')
@@ -126,6 +134,17 @@ export function buildProgram(io: CliIo, setCode: (code: number) => void): Comman
             policy: opts.policy as string,
             nodes: opts.node as string[],
             registryMount: opts.registryMount as string,
+            registry: opts.registry
+              ? {
+                  cluster: opts.registryCluster as string,
+                  sha256: opts.registrySha256 as string | undefined,
+                  binary: opts.registryBinary as string | undefined,
+                  version: opts.registryVersion as string,
+                  command: opts.registryCommand as string,
+                  ttl: opts.registryTtl as string,
+                  maxTtl: opts.registryMaxTtl as string,
+                }
+              : undefined,
             auth,
             approleMount: opts.approleMount as string,
             certMount: opts.certMount as string,
@@ -146,6 +165,7 @@ export function buildProgram(io: CliIo, setCode: (code: number) => void): Comman
     'VAULT_ADDR=http://127.0.0.1:8200 VAULT_TOKEN=root vaultdist init vault --allow-any-host --dry-run',
     'vaultdist init vault --allowed-hosts 10.0.0.5,10.0.0.6,*.dist.example.com --auth approle,cert',
     'vaultdist init vault --allowed-hosts 10.0.0.5 --node app@10.0.0.5 --node worker@10.0.0.5',
+    'vaultdist init vault --allowed-hosts 10.0.0.5 --registry --registry-binary ./vaultdist --registry-cluster prod',
     'vaultdist init vault --allow-any-host --auth token --node app@127.0.0.1 --create-token --json',
   ]);
   initVault.exitOverride();

@@ -69,6 +69,8 @@ export interface InitVaultOptions extends VaultFlags {
   nodes: string[];
   /** Mount of the registry plugin the node policies grant (#13). */
   registryMount: string;
+  /** `--registry`: register, enable and configure the registry plugin (registry.ts). */
+  registry?: import('./registry.js').RegistryFlags | undefined;
   auth: AuthMethodName[];
   approleMount: string;
   certMount: string;
@@ -309,6 +311,7 @@ export async function initVault(o: InitVaultOptions, out: Output): Promise<numbe
     }
   }
 
+  if (o.registry) steps.push(...(await (await import('./registry.js')).registrySteps(vault, { ...o, registry: o.registry }, out)));
   // (1) plan
   out.progress(`planning against ${vault.connection.address}`);
   const plan: { step: string; changed: boolean; action: string }[] = [];
