@@ -13,12 +13,10 @@
  *    stale, the nodes stay connected, and a dropped connection is re-established from the last-known
  *    peers while OpenBao is still down.
  *
- * This file starts its OWN OpenBao (the outage stops it), from `packages/vault-plugin` built by its
- * build.sh into a temp plugin directory.
+ * This file starts its OWN OpenBao (the outage stops it) with the plugin of `packages/vault-plugin`
+ * (scripts/vault-dev `registryPlugin`: plugin_directory + a sha256 plugin stanza in the config file).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { copyFileSync, createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -38,7 +36,7 @@ import {
   type VaultClient,
 } from '../../packages/sdk/src/index.js';
 import { createAgent, validateConfig, type Agent } from '../../packages/agent/src/index.js';
-import { findBao, freePort } from '../../scripts/vault-dev/src/index.js';
+import { startVaultDev, type VaultDev } from '../../scripts/vault-dev/src/index.js';
 import { testdir } from '../helpers/vault.js';
 import { compileErlang, startNode, stopAllNodes, type ErlNode } from '../helpers/erlang.js';
 import { otp27Status } from '../helpers/otp27.js';
@@ -47,7 +45,6 @@ import { registryFindings } from '../../packages/cli/src/commands/doctor/registr
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
 const ERLANG = join(ROOT, 'packages', 'cli', 'erlang');
-const PLUGIN_DIR = join(ROOT, 'packages', 'vault-plugin');
 const CLUSTER = 'e2e';
 const LEASE_SECONDS = 4;
 const REFRESH_SECONDS = 1;
@@ -64,43 +61,6 @@ async function eventually<T>(what: string, fn: () => T | Promise<T>, pred: (v: T
   return last;
 }
 
-/** OpenBao dev server with the plugin declared in its config file; pause/restart for the outage. */
-async function startRegistryBao(dir: string) {
-  const plugins = join(dir, 'plugins');
-  mkdirSync(plugins, { recursive: true });
-  const built = execFileSync('bash', [join(PLUGIN_DIR, 'build.sh'), '--out', join(dir, 'build')], { encoding: 'utf8', timeout: 300_000 }).trim().split('\n').at(-1)!;
-  const [sha256, binary] = built.split(/\s+/);
-  const version = readFileSync(join(PLUGIN_DIR, 'VERSION'), 'utf8').trim();
-  copyFileSync(binary!, join(plugins, 'vaultdist'));
-  execFileSync('chmod', ['0755', join(plugins, 'vaultdist')]);
-  const hcl = join(dir, 'plugin.hcl');
-  writeFileSync(hcl, `plugin_directory = "${plugins}"\nplugin "secret" "vaultdist" {\n  command = "vaultdist"\n  version = "${version}"\n  sha256sum = "${sha256}"\n}\n`);
-  const port = await freePort();
-  const token = `root-${randomBytes(8).toString('hex')}`;
-  const addr = `http://127.0.0.1:${port}`;
-  let child: ChildProcess | undefined;
-  const launch = async () => {
-    const log = createWriteStream(join(dir, 'bao.log'), { flags: 'a' });
-    await new Promise((r) => log.once('open', r));
-    child = spawn(findBao(), ['server', '-dev', `-dev-root-token-id=${token}`, `-dev-listen-address=127.0.0.1:${port}`, '-dev-no-store-token', `-config=${hcl}`], {
-      stdio: ['ignore', log, log],
-      env: { ...process.env, HOME: dir, BAO_ADDR: '', VAULT_ADDR: '' },
-    });
-    await eventually('OpenBao active', async () => (await fetch(`${addr}/v1/sys/health`).then((r) => r.status).catch(() => 0)), (s) => s === 200, 30_000);
-  };
-  const halt = async () => {
-    const c = child;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
-    const exited = new Promise((r) => c.once('exit', r));
-    c.kill('SIGTERM');
-    const t = setTimeout(() => c.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(t);
-  };
-  await launch();
-  return { addr, token, version, pause: halt, restart: launch, stop: halt };
-}
-
 /** The node's policy of the identity model (#12/#13), registry part: its own node path, the members. */
 const nodePolicy = (node: string) =>
   [
@@ -115,7 +75,7 @@ const peersOf = (dir: string) => {
 };
 
 describe('registry discovery: three nodes on dynamic ports, real OpenBao + plugin + agent', () => {
-  let bao: Awaited<ReturnType<typeof startRegistryBao>>;
+  let bao: VaultDev;
   let admin: VaultClient;
   let tmp: ReturnType<typeof testdir>;
   let ebin: string;
@@ -126,6 +86,21 @@ describe('registry discovery: three nodes on dynamic ports, real OpenBao + plugi
   let agentStop: AbortController;
   let agentDone: Promise<void>;
   let otp27: string | undefined;
+
+  /**
+   * Cluster config, node policies and per-node tokens. The token ids are chosen here (root may), so
+   * after the dev server's restart (storage lost) the same tokens exist again for the agent.
+   */
+  const configureRegistry = async (names: string[]) => {
+    await writeClusterConfig(admin, { cluster: CLUSTER, allowedNodes: ['*@127.0.0.1'], ttl: `${LEASE_SECONDS}s`, maxTtl: '1h' });
+    for (const name of names) {
+      const short = name.replace(/@.*/, '');
+      await admin.write(`sys/policies/acl/vaultdist-node-${short}`, { policy: nodePolicy(name) });
+      if (!tokens.has(name)) tokens.set(name, `vaultdist-e2e-${short}-${Math.random().toString(36).slice(2, 10)}`);
+      const t = await admin.write('auth/token/create', { id: tokens.get(name)!, policies: [`vaultdist-node-${short}`], ttl: '1h' });
+      expect(t.auth!.client_token).toBe(tokens.get(name));
+    }
+  };
 
   const startAgent = () => {
     const v = validateConfig({
@@ -155,19 +130,12 @@ describe('registry discovery: three nodes on dynamic ports, real OpenBao + plugi
 
   beforeAll(async () => {
     tmp = testdir('vaultdist-registry-');
-    bao = await startRegistryBao(join(tmp.dir, 'bao'));
+    bao = await startVaultDev({ registryPlugin: true });
     admin = createVaultClient({ address: bao.addr, token: bao.token, env: {}, logger: silentLogger });
     await ensureMount(admin, 'pki', { maxLeaseTtl: '87600h' });
     await ensureRootCa(admin, 'pki', { commonName: 'registry e2e root', ttl: '8760h' });
     await ensureRole(admin, 'pki', 'node', nodeRoleBody({ allowAnyName: true, ttl: '1h', maxTtl: '24h' }));
-    await admin.write('sys/mounts/vaultdist', { type: 'vaultdist', plugin_version: bao.version });
-    await writeClusterConfig(admin, { cluster: CLUSTER, allowedNodes: ['*@127.0.0.1'], ttl: `${LEASE_SECONDS}s`, maxTtl: '1h' });
-    for (const name of NAMES) {
-      const short = name.replace(/@.*/, '');
-      await admin.write(`sys/policies/acl/vaultdist-node-${short}`, { policy: nodePolicy(name) });
-      const t = await admin.write('auth/token/create', { policies: [`vaultdist-node-${short}`], ttl: '1h' });
-      tokens.set(name, t.auth!.client_token);
-    }
+    await configureRegistry(NAMES);
     ebin = compileErlang([join(ERLANG, 'vaultdist_epmd.erl'), join(ERLANG, 'vaultdist_cluster.erl')]);
     const s = otp27Status();
     otp27 = s.ok ? s.lane.erl : undefined;
@@ -288,6 +256,15 @@ describe('registry discovery: three nodes on dynamic ports, real OpenBao + plugi
     const r0 = Date.now();
     await eventually(`${a} reconnected to ${b} during the outage`, () => na.nodes(), (ns) => ns.includes(b), 15_000);
     process.stderr.write(`[registry-discovery] outage ${Date.now() - t0} ms (lease ${LEASE_SECONDS} s): stale files kept both members; reconnect after a drop took ${Date.now() - r0} ms\n`);
+    // OpenBao back (dev mode: empty storage, so the operator's config and the node tokens are made
+    // again): the agent registers the nodes anew and the peers files are fresh again
     await bao.restart();
+    const b0 = Date.now();
+    await configureRegistry([a, b]);
+    for (const name of [a, b]) {
+      await eventually(`${name}'s peers file fresh again`, () => peersOf(dirs.get(name)!)!, (f) => f.state === 'fresh' && f.peers.map((p) => `${p.node} ${p.state}`).join() === [`${a} live`, `${b} live`].join(), 20_000);
+    }
+    process.stderr.write(`[registry-discovery] after the restart: both peers files fresh ${Date.now() - b0} ms after the registry was configured again\n`);
+    expect(await na.nodes()).toContain(b);
   }, 120_000);
 });
