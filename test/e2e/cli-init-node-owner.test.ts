@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../../packages/agent/src/index.js';
 import { vaultdist } from '../../packages/cli/test/helpers.js';
+import { sharedFreePort } from '../helpers/erlang.js';
 import { adminClient, suffix, testdir, testVault } from '../helpers/vault.js';
 import { nodeIdentityNames } from '../../packages/sdk/src/index.js';
 
@@ -71,26 +72,32 @@ function tree(p: string): string[] {
 
     // F: by name, AppRole (the agent's role-id/secret-id files), CRL checking, companion modules.
     const F = join(tmp.dir, 'f');
-    const f = await vaultdist(['init', 'node', '--name', 'f@127.0.0.1', '--dir', F, ...common, '--role-id', creds.roleId, '--wrapped-secret-id', creds.wrappedSecretId.token, '--agent-auth', 'approle', '--crl', '--owner', user.name], { env: { VAULT_ADDR: v.addr } });
+    const distPort = await sharedFreePort(['127.0.0.1']);
+    const f = await vaultdist(['init', 'node', '--name', 'f@127.0.0.1', '--dir', F, '--dist-port', String(distPort), ...common, '--role-id', creds.roleId, '--wrapped-secret-id', creds.wrappedSecretId.token, '--agent-auth', 'approle', '--crl', '--owner', user.name], { env: { VAULT_ADDR: v.addr } });
     expect(f.stderr).not.toMatch(/error/i);
     expect(f.code).toBe(0);
     expect(f.stderr).toMatch(new RegExp(`owner ${user.uid}:${user.gid} set on \\d+ path`));
 
+    // The sets inside .sets/.crl.sets and the approle files are the user's; the containers, ebin and
+    // DIR stay root's, so root never writes or chowns below a directory the user controls (issue #15).
+    const inside = (d: string) => readdirSync(d).flatMap((e) => tree(join(d, e)));
     const owned = [
-      ...tree(join(F, '.sets')),
+      ...inside(join(F, '.sets')),
       join(F, 'current'),
       join(F, 'bundle.pem'),
       join(F, 'ca.pem'),
       join(F, 'ssl_dist.conf'),
       join(F, 'vm.args'),
-      ...tree(join(F, 'ebin')),
       join(F, 'crl'),
-      ...tree(join(F, '.crl.sets')),
-      ...tree(join(F, 'approle')),
+      ...inside(join(F, '.crl.sets')),
+      ...inside(join(F, 'approle')),
+      join(F, 'run'),
     ];
-    expect(owned.filter((p) => p.endsWith('.beam')).length).toBeGreaterThan(0); // companion modules were compiled
     expect(readdirSync(join(F, 'crl')).length).toBeGreaterThan(0);
     for (const p of owned) expect([p, lstatSync(p).uid, lstatSync(p).gid]).toEqual([p, user.uid, user.gid]);
+    const rootOwned = [F, join(F, '.sets'), join(F, '.crl.sets'), join(F, 'approle'), ...tree(join(F, 'ebin')), ...tree(join(F, 'erlang')), ...tree(join(F, 'elixir'))];
+    expect(rootOwned.filter((p) => p.endsWith('.beam')).length).toBeGreaterThan(0); // companion modules were compiled
+    for (const p of rootOwned) expect([p, lstatSync(p).uid, lstatSync(p).mode & 0o022]).toEqual([p, 0, 0]);
     expect(statSync(join(F, 'bundle.pem')).uid).toBe(user.uid); // the link's target too
     expect(statSync(join(F, 'bundle.pem')).mode & 0o777).toBe(0o600);
     for (const a of ['role-id', 'secret-id']) expect(statSync(join(F, 'approle', a)).mode & 0o777).toBe(0o600);
@@ -103,6 +110,18 @@ function tree(p: string): string[] {
     const asNobody = spawnSync('head', ['-c', '5', join(F, 'bundle.pem')], { uid: 65534, gid: 65534, encoding: 'utf8' });
     expect(asNobody.status).not.toBe(0);
     expect(asNobody.stderr).toMatch(/Permission denied/);
+
+    // The node starts as the user from the generated vm.args and writes its pid file into DIR/run
+    // (was `{pidfile,…,eacces}`: DIR/beam.pid in root's DIR).
+    const boot = spawnSync('erl', ['-args_file', join(F, 'vm.args'), '-setcookie', 'owner-test', '-noshell', '-eval', 'io:format("up ~s~n", [os:getpid()]), halt().'], {
+      uid: user.uid,
+      gid: user.gid,
+      encoding: 'utf8',
+      timeout: 60000,
+      env: { ...process.env, HOME: '/nonexistent' },
+    });
+    expect([boot.status, boot.stdout + boot.stderr]).toEqual([0, expect.stringMatching(/^up \d+$/m)]);
+    expect(readFileSync(join(F, 'run', 'beam.pid'), 'utf8').trim()).toBe(/^up (\d+)$/m.exec(boot.stdout)![1]);
 
     // agent.yaml: the per-node owner, so the agent's renewals write for the user; vaultdist.json keeps it.
     const cfg = await loadConfig({ path: join(F, 'agent.yaml'), env: {} });
