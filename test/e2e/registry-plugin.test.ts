@@ -9,7 +9,9 @@
  *    `clusters/+/nodes/<name@host>`, read/list on members) register, renew, read members and
  *    deregister; one node's token cannot register, evict or overwrite another's name (ACL 403, counted),
  *    nor write a name outside the cluster's allowed_nodes (plugin 403), nor a name OTP would refuse
- *    (plugin 400); revoking a node's token removes its registration; lease expiry removes it.
+ *    (plugin 400); with identity_binding "entity" the plugin also refuses another node's name when a
+ *    too-broad policy lets it through (AppRole identities); revoking a node's token removes its
+ *    registration; lease expiry removes it.
  * 2. Upgrade on a server of its own: a second binary (another version via -ldflags), re-registered
  *    with its sha256 and reloaded by `vaultdist init vault --registry`: registrations and their leases
  *    are still there. The trap: a
@@ -36,6 +38,7 @@ import {
 import { startRaftCluster, type RaftCluster } from '../../scripts/vault-dev/src/raft.js';
 import { suffix, testVault } from '../helpers/vault.js';
 import { cleanEnv, vaultdist } from '../../packages/cli/test/helpers.js';
+import { nodeSlug } from '../../packages/sdk/src/index.js';
 
 interface Answer {
   status: number;
@@ -222,6 +225,50 @@ describe('registry plugin on the run dev server (vaultdist/)', () => {
     expect([unconfigured.status, errs(unconfigured)]).toEqual([400, expect.stringContaining('not configured')]);
     expect((await members(v.addr, a.token, mount, cluster)).map((m) => [m.node, m.port])).toEqual([[a.node, 9201]]);
     await api(v.addr, v.token, 'DELETE', `${mount}/clusters/${cluster}/nodes/${a.node}`);
+  });
+
+  it('identity_binding "entity": a too-broad policy still cannot register another node\'s name (AppRole identities)', async () => {
+    const approle = `approle-${tag}`;
+    const ent = `ent-${tag}`;
+    const broad = `broad-${tag}`;
+    policies.push(broad);
+    expect((await api(v.addr, v.token, 'POST', `sys/auth/${approle}`, { type: 'approle' })).status).toBe(204);
+    try {
+      expect((await api(v.addr, v.token, 'PUT', `${mount}/clusters/${ent}`, { allowed_nodes: [`*@${host}`], identity_binding: 'entity' })).status).toBe(204);
+      // An ACL mistake: every node may write every node's path.
+      expect((await api(v.addr, v.token, 'PUT', `sys/policies/acl/${broad}`, { policy: `path "${mount}/clusters/+/nodes/*" { capabilities = ["create", "update", "delete"] }` })).status).toBe(204);
+      const login = async (node: string): Promise<string> => {
+        const role = `vaultdist-${nodeSlug(node)}`;
+        expect((await api(v.addr, v.token, 'POST', `auth/${approle}/role/${role}`, { token_policies: [broad], token_ttl: '10m' })).status).toBe(204);
+        const roleId = (await api(v.addr, v.token, 'GET', `auth/${approle}/role/${role}/role-id`)).body.data!.role_id as string;
+        const secretId = (await api(v.addr, v.token, 'POST', `auth/${approle}/role/${role}/secret-id`, {})).body.data!.secret_id as string;
+        const l = await api(v.addr, '', 'POST', `auth/${approle}/login`, { role_id: roleId, secret_id: secretId });
+        expect(l.status).toBe(200);
+        return (l.body as { auth: { client_token: string } }).auth.client_token;
+      };
+      const [ta, tb] = [await login(a.node), await login(b.node)];
+      expect((await api(v.addr, ta, 'PUT', `${mount}/clusters/${ent}/nodes/${a.node}`, { port: 9801 })).status).toBe(200);
+      expect((await api(v.addr, tb, 'PUT', `${mount}/clusters/${ent}/nodes/${b.node}`, { port: 9802 })).status).toBe(200);
+      // Each attempt below passes the (broken) ACL; the plugin must refuse every one.
+      const through: string[] = [];
+      for (const [what, token, node] of [
+        ["A's identity registers B", ta, b.node],
+        ["B's identity registers A", tb, a.node],
+        ["A's identity registers a third name", ta, `x${tag}@${host}`],
+        ['a root token (no entity) registers A', v.token, a.node],
+      ] as const) {
+        const r = await api(v.addr, token, 'PUT', `${mount}/clusters/${ent}/nodes/${node}`, { port: 6666 });
+        if (r.status !== 403 || !errs(r).includes('identity_binding entity')) through.push(`${what}: ${r.status} ${errs(r)}`);
+      }
+      expect(through).toEqual([]);
+      expect((await members(v.addr, v.token, mount, ent)).map((m) => [m.node, m.port])).toEqual([
+        [a.node, 9801],
+        [b.node, 9802],
+      ]);
+    } finally {
+      await api(v.addr, v.token, 'DELETE', `${mount}/clusters/${ent}`);
+      await api(v.addr, v.token, 'DELETE', `sys/auth/${approle}`);
+    }
   });
 
   it("revoking a node's token removes its registration; a re-registration is not removed by the old lease", async () => {

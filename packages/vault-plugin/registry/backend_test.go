@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -17,6 +18,7 @@ type harness struct {
 	t       *testing.T
 	b       *backend
 	storage logical.Storage
+	sys     *logical.StaticSystemView
 	now     time.Time
 }
 
@@ -26,7 +28,8 @@ func newHarness(t *testing.T) *harness {
 	h.b = newBackend(func() time.Time { return h.now })
 	conf := logical.TestBackendConfig()
 	conf.StorageView = h.storage
-	conf.System = &logical.StaticSystemView{DefaultLeaseTTLVal: 24 * time.Hour, MaxLeaseTTLVal: 768 * time.Hour}
+	h.sys = &logical.StaticSystemView{DefaultLeaseTTLVal: 24 * time.Hour, MaxLeaseTTLVal: 768 * time.Hour}
+	conf.System = h.sys
 	if err := h.b.Setup(context.Background(), conf); err != nil {
 		t.Fatal(err)
 	}
@@ -231,6 +234,8 @@ func TestRegisterValidation(t *testing.T) {
 		{"app@-h.example", map[string]any{"port": 1}, `label "-h"`},
 		{"app@h..example", map[string]any{"port": 1}, `label ""`},
 		{"app@h_x", map[string]any{"port": 1}, `label "h_x"`},
+		{"app@h.example.", map[string]any{"port": 1}, `label ""`},
+		{"-app@h", map[string]any{"port": 1}, "must not start with -"},
 		{"app@" + strings.Repeat("a", 64), map[string]any{"port": 1}, "label"},
 		{long, map[string]any{"port": 1}, "longer than 255 characters"},
 		{"app@h", map[string]any{}, "port: missing"},
@@ -257,9 +262,9 @@ func TestRegisterValidation(t *testing.T) {
 	if ms := h.members("prod"); len(ms) != 0 {
 		t.Fatalf("refused registrations stored: %v", ms)
 	}
-	// Accepted edge cases: the longest name, short host names, ports at both ends, a trailing-dot FQDN.
+	// Accepted edge cases: the longest name, short host names, ports at both ends, mixed case.
 	okLong := strings.Repeat("a", 250) + "@host" // 255
-	for node, port := range map[string]int{okLong: 1, "app_1-x@localhost": 65535, "APP@Host.Example.": 4370, "a@10.255.0.1": 9} {
+	for node, port := range map[string]int{okLong: 1, "app_1-x@localhost": 65535, "APP@Host.Example": 4370, "a@10.255.0.1": 9} {
 		h.register("prod", node, port)
 	}
 	if n := len(h.members("prod")); n != 4 {
@@ -427,5 +432,83 @@ func TestVersionIsReported(t *testing.T) {
 	h := newHarness(t)
 	if h.b.PluginVersion().Version != Version {
 		t.Fatalf("running version %q, want %q", h.b.PluginVersion().Version, Version)
+	}
+}
+
+// Vectors from packages/sdk/src/identity.ts nodeSlug (tsx, same inputs): the plugin must name the same
+// per-node roles as the SDK that creates them.
+func TestNodeSlugMatchesSDK(t *testing.T) {
+	for node, want := range map[string]string{
+		"app@127.0.0.1":     "app-127-0-0-1-66babd73",
+		"_@h":               "h-746ce1b6",
+		"web-1@db.internal": "web-1-db-internal-465e8b15",
+		strings.Repeat("a", 70) + "@host.example": strings.Repeat("a", 54) + "-0caf76ca",
+	} {
+		if got := nodeSlug(node); got != want {
+			t.Errorf("nodeSlug(%q) = %q, want %q", node, got, want)
+		}
+	}
+}
+
+// TestIdentityBinding: with identity_binding "entity", only the node's own identity (an AppRole or
+// cert-auth alias naming its per-node role) registers its name, whatever the ACL let through.
+func TestIdentityBinding(t *testing.T) {
+	h := newHarness(t)
+	h.refused(logical.UpdateOperation, "clusters/prod", map[string]any{"identity_binding": "token"}, 400, "identity_binding")
+	h.configure("prod", map[string]any{"identity_binding": "entity"})
+	if got := h.ok(logical.ReadOperation, "clusters/prod", nil).Data["identity_binding"]; got != "entity" {
+		t.Fatalf("identity_binding read back: %v", got)
+	}
+	reg := func(entityID, node string) (*logical.Response, error) {
+		return h.b.HandleRequest(context.Background(), &logical.Request{
+			Operation: logical.UpdateOperation, Path: "clusters/prod/nodes/" + node, Data: map[string]any{"port": 9100},
+			Storage: h.storage, EntityID: entityID,
+		})
+	}
+	a, b := "app@127.0.0.1", "evil@127.0.0.1"
+	approleA := &logical.Entity{ID: "e-a", Aliases: []*logical.Alias{{MountType: "approle", Name: "role-id-uuid", Metadata: map[string]string{"role_name": "vaultdist-" + nodeSlug(a)}}}}
+	certA := &logical.Entity{ID: "e-c", Aliases: []*logical.Alias{{MountType: "cert", Name: "127.0.0.1", Metadata: map[string]string{"cert_name": "vaultdist-" + nodeSlug(a)}}}}
+	// Look-alikes that must not pass: the right name on the wrong mount type, the CN only, a disabled entity.
+	wrongType := &logical.Entity{ID: "e-w", Aliases: []*logical.Alias{{MountType: "userpass", Name: "vaultdist-" + nodeSlug(a), Metadata: map[string]string{"role_name": "vaultdist-" + nodeSlug(a)}}}}
+	cnOnly := &logical.Entity{ID: "e-n", Aliases: []*logical.Alias{{MountType: "cert", Name: "vaultdist-" + nodeSlug(a)}}}
+	disabled := &logical.Entity{ID: "e-d", Disabled: true, Aliases: approleA.Aliases}
+
+	through := []string{}
+	for _, c := range []struct {
+		what   string
+		entity *logical.Entity
+		id     string
+		node   string
+	}{
+		{"no entity (root/plain token)", nil, "", a},
+		{"A's AppRole identity registers B", approleA, "e-a", b},
+		{"A's cert identity registers B", certA, "e-c", b},
+		{"userpass alias with A's role name", wrongType, "e-w", a},
+		{"cert alias named like A's role, no metadata", cnOnly, "e-n", a},
+		{"disabled entity", disabled, "e-d", a},
+	} {
+		h.sys.EntityVal = c.entity
+		resp, err := reg(c.id, c.node)
+		if code, msg := statusOf(resp, err); code != 403 || !strings.Contains(msg, "identity_binding entity") {
+			through = append(through, fmt.Sprintf("%s: %d %s", c.what, code, msg))
+		}
+	}
+	if len(through) != 0 {
+		t.Fatalf("got through: %v", through)
+	}
+	for _, e := range []*logical.Entity{approleA, certA} {
+		h.sys.EntityVal = e
+		if resp, err := reg(e.ID, a); err != nil || resp.IsError() {
+			t.Fatalf("own identity %s refused: %v %v", e.ID, resp, err)
+		}
+	}
+	if got := nodesOf(h.members("prod")); strings.Join(got, ",") != a {
+		t.Fatalf("members: %v", got)
+	}
+	// Under "acl" (the default) the same requests are the ACL's business only.
+	h.configure("prod", map[string]any{"identity_binding": "acl"})
+	h.sys.EntityVal = approleA
+	if resp, err := reg("e-a", b); err != nil || resp.IsError() {
+		t.Fatalf("acl binding refused: %v %v", resp, err)
 	}
 }

@@ -34,6 +34,12 @@ func pathClusters(b *backend) []*framework.Path {
 				},
 				"ttl":     {Type: framework.TypeDurationSecond, Description: "Registration lease TTL (renew before it ends).", Default: int(defaultTTL.Seconds())},
 				"max_ttl": {Type: framework.TypeDurationSecond, Description: "Longest a registration lives without registering again.", Default: int(defaultMaxTTL.Seconds())},
+				"identity_binding": {
+					Type:          framework.TypeString,
+					Description:   `"acl": the server's ACL alone decides who registers which name; "entity": the caller's entity must also be the node's own (AppRole role_name or cert-auth cert_name vaultdist-<slug>).`,
+					Default:       bindingACL,
+					AllowedValues: []any{bindingACL, bindingEntity},
+				},
 			},
 			Operations: map[logical.Operation]framework.OperationHandler{
 				logical.ReadOperation:   &framework.PathOperation{Callback: b.readCluster, Summary: "Read a cluster's configuration."},
@@ -45,6 +51,10 @@ func pathClusters(b *backend) []*framework.Path {
   allowed_nodes  patterns of node names that may register (default ["*"])
   ttl            the registration lease TTL (default 60s)
   max_ttl        the longest a registration lives without registering again (default 10m)
+  identity_binding  "acl" (default): the ACL on clusters/+/nodes/<node> alone decides;
+                 "entity": the caller's identity entity must also be the node's own (an AppRole
+                 login with role_name vaultdist-<slug>, or a cert-auth login with cert_name
+                 vaultdist-<slug>, slug as the vaultdist SDK's nodeSlug)
 A delete removes the configuration and every registration of the cluster.
 Nodes must register at clusters/<cluster>/nodes/<name@host>; an unconfigured cluster refuses them.`,
 		},
@@ -69,10 +79,11 @@ func (b *backend) readCluster(ctx context.Context, req *logical.Request, d *fram
 		return nil, err
 	}
 	return &logical.Response{Data: map[string]any{
-		"cluster":       cluster,
-		"allowed_nodes": cfg.AllowedNodes,
-		"ttl":           int64(cfg.TTL.Seconds()),
-		"max_ttl":       int64(cfg.MaxTTL.Seconds()),
+		"cluster":          cluster,
+		"allowed_nodes":    cfg.AllowedNodes,
+		"ttl":              int64(cfg.TTL.Seconds()),
+		"max_ttl":          int64(cfg.MaxTTL.Seconds()),
+		"identity_binding": cfg.binding(),
 	}}, nil
 }
 
@@ -90,6 +101,10 @@ func (b *backend) writeCluster(ctx context.Context, req *logical.Request, d *fra
 			return badRequest(err)
 		}
 	}
+	binding := d.Get("identity_binding").(string)
+	if binding != bindingACL && binding != bindingEntity {
+		return badRequest(invalid("identity_binding %q: \"acl\" or \"entity\"", binding))
+	}
 	ttl := time.Duration(d.Get("ttl").(int)) * time.Second
 	maxTTL := time.Duration(d.Get("max_ttl").(int)) * time.Second
 	switch {
@@ -100,7 +115,7 @@ func (b *backend) writeCluster(ctx context.Context, req *logical.Request, d *fra
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if err := putConfig(ctx, req.Storage, cluster, &clusterConfig{AllowedNodes: allowed, TTL: ttl, MaxTTL: maxTTL}); err != nil {
+	if err := putConfig(ctx, req.Storage, cluster, &clusterConfig{AllowedNodes: allowed, TTL: ttl, MaxTTL: maxTTL, IdentityBinding: binding}); err != nil {
 		return nil, err
 	}
 	var warnings []string

@@ -35,7 +35,8 @@ func pathNodes(b *backend) []*framework.Path {
 (TTL from the cluster config). Renew it with sys/leases/renew. When the lease expires or is revoked,
 or the token that registered is revoked, the registration is removed, unless the node registered
 again since (each registration has a new generation, and an old lease removes only its own).
-A write from a node outside the cluster's allowed_nodes is refused with 403.
+A write from a node outside the cluster's allowed_nodes is refused with 403, and so is one whose
+caller is not the node's own identity when the cluster has identity_binding "entity".
 A read returns the live registration (404 when there is none). A delete removes it: a node
 deregistering on a clean shutdown, or an operator evicting it (the node may register again unless
 its token or policy is revoked too).`,
@@ -113,6 +114,11 @@ func (b *backend) register(ctx context.Context, req *logical.Request, d *framewo
 	}
 	if !cfg.allows(node) {
 		return codedError(http.StatusForbidden, "node %q: not allowed in cluster %q (allowed_nodes %v)", node, cluster, cfg.AllowedNodes)
+	}
+	if cfg.binding() == bindingEntity {
+		if err := b.checkEntity(req, node); err != nil {
+			return codedError(http.StatusForbidden, "node %q: refused in cluster %q (identity_binding entity): %s", node, cluster, err.Error())
+		}
 	}
 	gen, err := nextGeneration(ctx, req.Storage, cluster)
 	if err != nil {

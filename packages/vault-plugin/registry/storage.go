@@ -24,6 +24,15 @@ type clusterConfig struct {
 	AllowedNodes []string      `json:"allowed_nodes"`
 	TTL          time.Duration `json:"ttl"`
 	MaxTTL       time.Duration `json:"max_ttl"`
+	// IdentityBinding: "acl" (or empty, configs written before it existed) or "entity"; see identity.go.
+	IdentityBinding string `json:"identity_binding,omitempty"`
+}
+
+func (c *clusterConfig) binding() string {
+	if c.IdentityBinding == "" {
+		return bindingACL
+	}
+	return c.IdentityBinding
 }
 
 const (

@@ -9,7 +9,8 @@ import (
 
 // Node names are validated as OTP accepts them for distribution (`name@host`), so that nothing the
 // registry hands out can fail later in net_kernel or vaultdist_epmd:
-//   - name part: letters, digits, `_` and `-` (what `-name`/`-sname` accept without quoting);
+//   - name part: letters, digits, `_` and `-` (what `-name`/`-sname` accept without quoting), not
+//     starting with `-` (erl would read `-name -x@h` as a flag);
 //   - host part: a DNS name (labels of letters, digits and `-`, not starting or ending with `-`,
 //     1..63 characters each, 253 in all) or an IPv4 literal in dotted-quad form;
 //   - IPv6 literals are refused with a hint: an Erlang node name cannot carry `:` unquoted, and the
@@ -56,6 +57,9 @@ func splitNode(node string) (name, host string, err error) {
 	if !namePartRe.MatchString(name) {
 		return "", "", invalid("node %q: name part %q must be letters, digits, _ or - (as OTP accepts it)", node, name)
 	}
+	if strings.HasPrefix(name, "-") {
+		return "", "", invalid("node %q: name part %q must not start with - (erl would read it as a flag)", node, name)
+	}
 	if err := validateHost(host); err != nil {
 		return "", "", invalid("node %q: %s", node, err.Error())
 	}
@@ -77,11 +81,12 @@ func validateHost(host string) error {
 		}
 		return nil
 	}
-	h := strings.TrimSuffix(host, ".")
-	if len(h) > 253 {
+	// No trailing dot: the SDK's parseNodeName refuses it too, and the name must be the same atom
+	// everywhere (certificate URI SAN, policy path, registry key).
+	if len(host) > 253 {
 		return invalid("host %q: DNS name longer than 253 characters", truncate(host))
 	}
-	for _, l := range strings.Split(h, ".") {
+	for _, l := range strings.Split(host, ".") {
 		if !labelRe.MatchString(l) {
 			return invalid("host %q: not a DNS name or IPv4 address (label %q: letters, digits and -, 1..63 characters, no leading or trailing -)", host, l)
 		}
