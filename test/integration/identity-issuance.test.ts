@@ -12,7 +12,7 @@
  * versions is reproduced (node evil's cert-auth login gets a certificate for app@127.0.0.1), and a
  * re-run of `init vault` + `init node` closes it.
  */
-import { readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { readFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   appRoleAuth,
@@ -20,6 +20,7 @@ import {
   createCsr,
   createVaultClient,
   ensureCertRole,
+  exportKeyObjectPem,
   ensurePolicy,
   ensureRole,
   generateNodeKeyObjects,
@@ -265,6 +266,41 @@ describe('issuance bound to the caller (one Vault identity per node)', () => {
     expect(badNode.code).toBe(2);
     expect(badNode.stderr).toContain('--node x@127.0.0.9: host 127.0.0.9 is not in --allowed-hosts 127.0.0.1');
     expect([...(await certs())].filter((s) => !before.has(s))).toHaveLength(0);
+  }, 60_000);
+
+  it('cert auth trusts the issuing intermediate(s) only, never the root; both of them across a CA rotation', async () => {
+    const trusted = async () => (await admin.read<{ certificate: string }>(`auth/${n.cert}/certs/${names.a.role}`)).data.certificate;
+    const blocks = (pem: string) => splitPem(pem).filter((b) => b.label === 'CERTIFICATE').map((b) => parseCertificate(b.pem).serial);
+    const intermediate = parseCertificate((await admin.read<{ certificate: string }>(`${n.mount}/cert/ca`)).data.certificate).serial;
+    const root = parseCertificate((await admin.read<{ certificate: string }>(`${n.rootMount}/cert/ca`)).data.certificate).serial;
+    expect(blocks(await trusted())).toEqual([intermediate]);
+
+    // Rotation with overlap: a second issuing intermediate in the same mount (the default stays).
+    const gen = await admin.write<{ csr: string }>(`${n.mount}/issuers/generate/intermediate/internal`, { common_name: `rotated ${id}`, key_type: 'ec' });
+    const signed = await admin.write<{ certificate: string }>(`${n.rootMount}/root/sign-intermediate`, { csr: gen.data.csr, common_name: `rotated ${id}`, ttl: '700h' });
+    const imported = await admin.write<{ imported_issuers: string[] }>(`${n.mount}/intermediate/set-signed`, { certificate: signed.data.certificate });
+    const next = imported.data.imported_issuers[0]!;
+    // `init node` with an operator token brings A's cert role up to date (the certificate stays: fresh).
+    const again = await vaultdist(['init', 'node', '--name', A, '--dir', dirA, ...common, '--cert-auth-mount', n.cert, '--no-companion'], { env: { ...tls, VAULT_TOKEN: v.token } });
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain(`update cert role ${n.cert}/${names.a.role} (certificate)`);
+    const now = blocks(await trusted());
+    expect(now).toEqual(expect.arrayContaining([intermediate, parseCertificate(signed.data.certificate).serial]));
+    expect(now).toHaveLength(2);
+    expect(now).not.toContain(root);
+
+    // A's certificate from the old intermediate logs in, and one from the new intermediate too.
+    const login = (file: string) =>
+      createVaultClient({ env: {}, logger: silentLogger, retry: { retries: 0 }, address: v.tlsAddr, caCertPath: v.caCertPath, auth: certAuth({ mount: n.cert, name: names.a.role, certFile: file }) })
+        .read<{ policies: string[] }>('auth/token/lookup-self')
+        .then((r) => r.data.policies);
+    expect(await login(join(dirA, 'bundle.pem'))).toContain(names.a.policy);
+    const k = await generateNodeKeyObjects('ec-p256');
+    const leaf = await admin.write<{ certificate: string }>(`${n.mount}/issuer/${next}/sign/${names.a.role}`, { csr: createCsr({ privateKey: k.privateKey, keyType: 'ec-p256', sans: sansOf('a', '127.0.0.1') }), ttl: '10m' });
+    const rotatedDir = join(tmp.dir, 'a-rotated');
+    mkdirSync(rotatedDir);
+    writeFileSync(join(rotatedDir, 'bundle.pem'), `${exportKeyObjectPem(k.privateKey).trim()}\n${leaf.data.certificate.trim()}\n${signed.data.certificate.trim()}\n`, { mode: 0o600 });
+    expect(await login(join(rotatedDir, 'bundle.pem'))).toContain(names.a.policy);
   }, 60_000);
 
   it('closes the shared-role hole: evil\'s cert-auth login got app@127.0.0.1 before, nothing after init vault + init node', async () => {

@@ -213,8 +213,8 @@ export interface EnsureNodeIdentityOptions extends Opts, NodePkiRoleOptions, Nod
   /** Cert-auth mount for the node's renewal role; `false` when cert auth is not set up. @default 'cert' */
   certMount?: string | false | undefined;
   /**
-   * The issuing CA the cert role trusts (PEM). Required with a cert mount, except in a dry run before
-   * the CA exists.
+   * The issuing CA(s) the cert role trusts (PEM bundle; `readIssuingCaPems`: the intermediates with a
+   * key in the mount, never the root). Required with a cert mount, except in a dry run before the CA exists.
    */
   caPem?: string | undefined;
 }

@@ -130,6 +130,7 @@ export {
   nodeRoleBody,
   nodePolicy,
   readCaPem,
+  readIssuingCaPems,
   parseDurationSeconds,
   sameValue,
   diffFields,

@@ -85,6 +85,28 @@ export async function readCaPem(vault: VaultClient, mount: string, options: Opts
   return pem && pem.includes('BEGIN CERTIFICATE') ? `${pem.trim()}\n` : undefined;
 }
 
+/**
+ * The issuing CAs of a PKI mount: every issuer that has a key there and is not revoked (so not an
+ * imported root), as one PEM bundle in the mount's order, or undefined when there is none. What a
+ * cert-auth role should trust: the issuing intermediate(s) only, all of them during a CA rotation's
+ * overlap, never the root (a sibling mount's certificates chain to it too). Needs an operator token.
+ */
+export async function readIssuingCaPems(vault: VaultClient, mount: string, options: Opts = {}): Promise<string | undefined> {
+  let ids: string[];
+  try {
+    ids = await vault.list(`${mount}/issuers`, { signal: options.signal });
+  } catch (e) {
+    if (isVaultHttpError(e) && (e.status === 404 || e.status === 403 || e.status === 400)) return undefined;
+    throw e;
+  }
+  const pems: string[] = [];
+  for (const id of ids) {
+    const r = await vault.read<{ certificate?: string; key_id?: string; revoked?: boolean }>(`${mount}/issuer/${id}`, { signal: options.signal });
+    if (r.data?.key_id && !r.data.revoked && r.data.certificate?.includes('BEGIN CERTIFICATE')) pems.push(r.data.certificate.trim());
+  }
+  return pems.length ? `${pems.join('\n')}\n` : undefined;
+}
+
 /** Generates an internal root CA on `mount` unless it already has one. */
 export async function ensureRootCa(vault: VaultClient, mount: string, o: GenerateRootOptions): Promise<CaResult> {
   const existing = await readCaPem(vault, mount, o);

@@ -16,7 +16,7 @@ import {
   ensureNodeIdentity,
   hostAllowed,
   hostTemplateOf,
-  readCaPem,
+  readIssuingCaPems,
   readRoleId,
   type NodeIdentityNames,
   type NodeName,
@@ -122,7 +122,8 @@ export async function nodeAccess(
     throw new ExitError(EXIT.CONFIG, `--agent-auth approle: there is no AppRole auth at ${base.connection.address}/v1/auth/${s.approleMount}`, { hint: 'run `vaultdist init vault --auth approle,…`, or pass --approle-mount' });
   }
   if (agentAuth === 'cert' && !certAvailable) out.warn(`the agent renews with cert auth, but there is no cert auth at auth/${s.certAuthMount} (run \`vaultdist init vault --auth cert,…\` or pass --cert-auth-mount)`);
-  const ca = await step(`reading the CA of ${s.mount}/`, () => readCaPem(base, s.mount));
+  // the cert role trusts the issuing intermediate(s) with a key in the mount, all of them during a rotation
+  const ca = await step(`reading the issuing CAs of ${s.mount}/`, () => readIssuingCaPems(base, s.mount));
   if (!ca) throw new ExitError(EXIT.CONFIG, `${base.connection.address}/v1/${s.mount}/ has no CA`, { hint: 'run `vaultdist init vault` first' });
 
   const ttl = (v: unknown) => (typeof v === 'number' && v > 0 ? `${v}s` : typeof v === 'string' && v && v !== '0' ? v : undefined);

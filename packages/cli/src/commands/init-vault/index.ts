@@ -33,6 +33,7 @@ import {
   nodeRoleBody,
   parseNodeName,
   readCaPem,
+  readIssuingCaPems,
   readRoleId,
   type Changed,
   type NodeName,
@@ -283,7 +284,7 @@ export async function initVault(o: InitVaultOptions, out: Output): Promise<numbe
           // in a dry run an auth mount this run would enable does not exist yet: plan its role as new
           approleMount: o.auth.includes('approle') && (!mounted || mounted.has(o.approleMount)) ? o.approleMount : false,
           certMount: o.auth.includes('cert') && (!mounted || mounted.has(o.certMount)) ? o.certMount : false,
-          caPem: await readCaPem(vault, o.mount),
+          caPem: await readIssuingCaPems(vault, o.mount),
           dryRun: dry,
         });
         const planned: Changed[] = [];
