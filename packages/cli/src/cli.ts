@@ -316,13 +316,13 @@ export function buildProgram(io: CliIo, setCode: (code: number) => void): Comman
     .argument('[file]', 'file name; omit to list')
     .option('--dir <dir>', 'node directory written by `init node`')
     .option('--mount <path>', 'for policy.hcl: issuing PKI mount', 'pki_dist')
-    .option('--role <name>', 'for policy.hcl: PKI role', 'erlang-node')
+    .option('--role <name@host>', 'for policy.hcl: the node (NAME@HOST) whose own policy to print', 'erlang-node')
     .option('--list', 'list the files', false)
     .action(async (file: string | undefined, opts: Record<string, unknown>) => {
       const { render } = await import('./commands/render/index.js');
       setCode(await render({ file, dir: opts.dir as string | undefined, mount: opts.mount as string, role: opts.role as string, list: Boolean(opts.list) }, createOutput(io)));
     });
-  examples(renderCmd, ['vaultdist render vm.args --dir /etc/vaultdist/app', 'vaultdist render --list --dir ./app', 'vaultdist render policy.hcl --mount pki_dist --role erlang-node']);
+  examples(renderCmd, ['vaultdist render vm.args --dir /etc/vaultdist/app', 'vaultdist render --list --dir ./app', 'vaultdist render policy.hcl --mount pki_dist --role app@10.0.0.5']);
   renderCmd.exitOverride();
 
   const statusCmd = program
