@@ -114,8 +114,7 @@ describe('registry discovery: three nodes on dynamic ports, real OpenBao + plugi
         role: 'node',
         auth: { method: 'token', token: tokens.get(name)! },
         reload: { strategy: 'poll' },
-        // the port is dynamic: the registry worker finds it in DIR/dist.port and probes it itself
-        verify: { enabled: false },
+        // the port is dynamic: verification and the registry find it in DIR/dist.port (no verify.port)
       })),
     });
     expect(v.errors).toEqual([]);
@@ -189,6 +188,8 @@ describe('registry discovery: three nodes on dynamic ports, real OpenBao + plugi
       // the registered serial is the one the node serves (probed), i.e. the one on disk
       const issuedSerial = agent.registry().find((r) => r.node === name)!.serial;
       expect(m.members[i]!.serial).toBe(issuedSerial);
+      // the renewal loop's own verification found the dynamic port too (no verify.port configured)
+      expect(agent.status().find((st) => st.node === name)!.servedSerial).toBe(issuedSerial);
       // (a peers file written before the last node registered catches up at the next refresh)
       const want = JSON.stringify(NAMES.map((n, j) => [n, ports[j]!.port, 'live']));
       const f = await eventually(`${name}'s peers file lists all three`, () => peersOf(dirs.get(name)!), (x) => JSON.stringify(x?.peers.map((p) => [p.node, p.port, p.state])) === want, 5000);

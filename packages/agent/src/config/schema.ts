@@ -616,8 +616,10 @@ const RULES: Rule[] = [
       n.crl.mounts.forEach((m, j) => {
         if (!/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/.test(m) || m.split('/').some((seg) => seg === '.' || seg === '..')) out.push(`${p}.crl.mounts[${j}]: not a Vault mount path, got ${JSON.stringify(m)}`);
       });
-      if (n.verify.enabled && n.verify.port === null && !(n.reload.strategy === 'rpc' && n.reload.port !== null)) {
-        out.push(`${p}.verify.port: is required while verify.enabled is true (the node's distribution port), or set verify.enabled: false`);
+      // a node with a port file (vaultdist_epmd -vaultdist_epmd_port_file, set or implied by the registry) is verified on the port it reports
+      const portFile = n.registry.portFile !== null || (c.registry.enabled && n.registry.enabled);
+      if (n.verify.enabled && n.verify.port === null && !portFile && !(n.reload.strategy === 'rpc' && n.reload.port !== null)) {
+        out.push(`${p}.verify.port: is required while verify.enabled is true (the node's distribution port; or registry.portFile for a dynamic port), or set verify.enabled: false`);
       }
       return out;
     }),

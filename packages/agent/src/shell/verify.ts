@@ -3,7 +3,7 @@
  * node's own new credentials) until it serves the expected serial or the deadline passes.
  */
 import { join } from 'node:path';
-import { CREDENTIAL_FILES, normalizeSerial, parseNodeName, probeDistCertificate, type ProbeResult } from '@vaultdist/sdk';
+import { CREDENTIAL_FILES, DIST_PORT_FILE, normalizeSerial, parseDistPortFile, parseNodeName, probeDistCertificate, type ProbeResult } from '@vaultdist/sdk';
 import type { NodeConfig } from '../config/schema.js';
 import type { AgentPorts } from '../ports.js';
 
@@ -17,11 +17,19 @@ export interface VerifyResult {
 const KEY_BLOCK = /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----\n?/;
 const CERT_BLOCKS = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----\n?/g;
 
+const portFileOf = (node: NodeConfig) => node.registry.portFile ?? join(node.dir, DIST_PORT_FILE);
+
+async function portFromFile(ports: AgentPorts, node: NodeConfig): Promise<number | null> {
+  const text = await ports.fs.readFile(portFileOf(node)).catch(() => undefined);
+  return (text !== undefined && parseDistPortFile(text)?.port) || null;
+}
+
 /** Reads the served certificate once (no expectation). */
 export async function probeNode(ports: AgentPorts, node: NodeConfig, signal?: AbortSignal): Promise<ProbeResult> {
   const target = parseNodeName(node.name);
-  const port = node.verify.port ?? (node.reload.strategy === 'rpc' ? node.reload.port : null);
-  if (port === null) throw new Error(`no distribution port for ${node.name}`);
+  // a dynamic port (#13): the one vaultdist_epmd reported in the node's port file
+  const port = node.verify.port ?? (node.reload.strategy === 'rpc' ? node.reload.port : null) ?? (await portFromFile(ports, node));
+  if (port === null) throw new Error(`no distribution port for ${node.name} (no verify.port, and no port in ${portFileOf(node)})`);
   let bundle = '';
   let ca = '';
   try {
