@@ -49,6 +49,10 @@ describe('per-node bodies', () => {
     expect(p).toContain('path "vaultdist/clusters/+/nodes/app@10.0.0.5" {\n  capabilities = ["create", "update", "delete"]\n}');
     expect(p).toContain('path "vaultdist/clusters/+/members" {\n  capabilities = ["read", "list"]\n}');
     expect(nodeIdentityPolicy('app@10.0.0.5', { pkiMount: 'pki_dist', registryMount: 'reg' })).toContain('path "reg/clusters/+/nodes/app@10.0.0.5"');
+    // nothing that could close a quote in the HCL
+    expect(() => nodeIdentityPolicy('app@10.0.0.5', { pkiMount: 'pki" {} path "sys/*' })).toThrow(/pkiMount/);
+    expect(() => nodeIdentityPolicy('app@10.0.0.5', { pkiMount: 'pki', registryMount: 'a/../b"' })).toThrow(/registryMount/);
+    expect(() => nodeIdentityNames('app@10.0.0.5', { policyPrefix: 'x/y' })).toThrow(/policyPrefix/);
   });
 });
 

@@ -35,6 +35,14 @@ export const DEFAULT_NODE_POLICY_PREFIX = 'vaultdist-node';
 
 const SLUG_MAX = 63;
 
+const MOUNT_PATH = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
+const NAME = /^[A-Za-z0-9_.-]+$/;
+
+/** Mount paths and name prefixes go into HCL and URL paths: nothing that could quote or escape. */
+function requireSafe(path: string, value: string, re: RegExp): void {
+  if (typeof value !== 'string' || !re.test(value)) throw new ConfigError([{ path, message: `${JSON.stringify(value)}: letters, digits, "_", "-", "."${re === MOUNT_PATH ? ' and "/" between segments' : ''} only` }]);
+}
+
 function asNode(node: string | NodeName): NodeName {
   return typeof node === 'string' ? parseNodeName(node) : node;
 }
@@ -71,6 +79,7 @@ export interface NodeIdentityNames {
 
 export function nodeIdentityNames(node: string | NodeName, o: { policyPrefix?: string | undefined } = {}): NodeIdentityNames {
   const n = asNode(node);
+  if (o.policyPrefix !== undefined) requireSafe('policyPrefix', o.policyPrefix, NAME);
   const slug = nodeSlug(n);
   return { node: n.full, slug, uri: nodeIdentityUri(n), role: `vaultdist-${slug}`, policy: `${o.policyPrefix ?? DEFAULT_NODE_POLICY_PREFIX}-${slug}` };
 }
@@ -132,6 +141,8 @@ export function nodeIdentityPolicy(node: string | NodeName, o: NodePolicyOptions
   const n = asNode(node);
   const { role } = nodeIdentityNames(n);
   const reg = o.registryMount ?? DEFAULT_REGISTRY_MOUNT;
+  requireSafe('pkiMount', o.pkiMount, MOUNT_PATH);
+  requireSafe('registryMount', reg, MOUNT_PATH);
   // every interpolated value goes through a path here; aclPolicyPath refuses what could escape the string (#15)
   const path = (p: string, caps: string[]) => [`path ${aclPolicyPath(p)} {`, `  capabilities = [${caps.map((c) => JSON.stringify(c)).join(', ')}]`, '}'];
   return [
