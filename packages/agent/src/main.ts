@@ -12,6 +12,7 @@
  * the agent running under PID 1 (issue #14). When npm started it (`npm_command=exec`), or with
  * `--exit-with-parent`, the agent stops gracefully once its parent process is gone.
  */
+import { readFileSync } from 'node:fs';
 import type { DestinationStream } from 'pino';
 import { configJsonSchema, describeConfig, redactConfigSecrets, renderAgentConfig, type AgentConfig } from './config/schema.js';
 import { loadConfig } from './config/load.js';
@@ -152,6 +153,24 @@ export interface MainOptions {
 
 const VERSION = '0.1.0';
 
+/**
+ * The parent's pid now. Note: Node's `process.ppid` is read once at start-up and never changes, so
+ * Linux's /proc/self/stat is read instead (elsewhere: whether the first parent still exists).
+ */
+const startParent = process.ppid; // the parent at process start, even when it died before main() ran
+function currentParentPid(): number {
+  try {
+    return Number(/\) \S+ (\d+)/.exec(readFileSync('/proc/self/stat', 'utf8'))![1]);
+  } catch {
+    try {
+      process.kill(startParent, 0);
+      return startParent;
+    } catch {
+      return 1;
+    }
+  }
+}
+
 export async function main(argv: string[], o: MainOptions = {}): Promise<number> {
   const env = o.env ?? process.env;
   const out = o.stdout ?? ((t: string) => void process.stdout.write(t));
@@ -189,7 +208,12 @@ export async function main(argv: string[], o: MainOptions = {}): Promise<number>
   }
   if (args.check) {
     // the same checks as a real start (issue #14), creating nothing
-    const problems = await createAgent(loaded.config, { ...o.agent, ports: { logger, ...o.agent?.ports } }).preflight(loaded.config, 'check');
+    let problems: Error[];
+    try {
+      problems = await createAgent(loaded.config, { ...o.agent, ports: { logger, ...o.agent?.ports } }).preflight(loaded.config, 'check');
+    } catch (e) {
+      problems = [e as Error]; // a Vault client that cannot be built (an unreadable vault.caCert)
+    }
     if (problems.length) {
       log.error({ path: loaded.path, errors: problems.map((p) => p.message) }, 'config invalid');
       err(`vaultdist-agent: invalid configuration${loaded.path ? ` (${loaded.path})` : ''}:\n${problems.map((p) => `  ${p.message}`).join('\n')}\n`);
@@ -286,9 +310,9 @@ export async function main(argv: string[], o: MainOptions = {}): Promise<number>
       });
   };
   // parent-death watch (see the file comment)
-  const parentPid = o.parentPid ?? (() => process.ppid);
+  const parentPid = o.parentPid ?? currentParentPid;
   const watchParent = args.exitWithParent || env.npm_command === 'exec';
-  const firstParent = parentPid();
+  const firstParent = o.parentPid ? o.parentPid() : startParent;
   const parentTimer = watchParent
     ? setInterval(() => {
         if (parentPid() !== firstParent && !stopping) {

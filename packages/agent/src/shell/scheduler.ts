@@ -10,9 +10,9 @@
  *    by a sealed server) runs every `vaultProbeIntervalMs` (jittered) for the whole agent, not one per
  *    node;
  * 3. when the probe sees an unsealed server, every waiting loop wakes after its own random delay in
- *    [0, min(1 s, its remaining backoff)) (no thundering herd), but never before half of `initialMs`
- *    has passed since its failure (a Vault that answers health but fails the real call cannot make a
- *    hot loop: at worst one retry per probe interval).
+ *    [0, min(1 s, its remaining backoff)) (no thundering herd), and never sooner than 0.5 s after its
+ *    failure. A Vault that answers health but fails the real call cannot make a hot loop: a probe
+ *    sleeps ≥ 0.75 × the interval first, so that is at worst one retry per probe interval.
  */
 import type { VaultClient } from '@vaultdist/sdk';
 import { nextBackoff, startupDelayMs, type BackoffContext, type BackoffPolicy } from '../core/schedule.js';
@@ -77,7 +77,8 @@ export class Scheduler {
     }
     const clock = this.#o.clock;
     const start = clock.monotonicMs();
-    const minWaitMs = Math.min(delayMs, Math.max(1, Math.floor(this.#o.backoff().initialMs / 2)));
+    // a floor since the failure (the probe interval already bounds the retry rate to one per probe)
+    const minWaitMs = Math.min(delayMs, 500, Math.max(1, Math.floor(this.#o.backoff().initialMs / 2)));
     // one controller per wait: the sleep is cut short by the probe, or ends by itself
     const cut = new AbortController();
     const onAbort = () => cut.abort(signal.reason);
