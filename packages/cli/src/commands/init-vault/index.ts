@@ -18,7 +18,6 @@ import {
   ensureAbsent,
   ensureAuthMethod,
   ensureConfigured,
-  ensureCertRole,
   ensureIntermediateCa,
   ensureMount,
   ensurePolicy,
