@@ -1,5 +1,5 @@
 import { prng } from '../../../../scripts/test-utils/src/index.js';
-import { computeRenewAt, escalationLevel, nextBackoff, type RandomSource } from './schedule.js';
+import { computeRenewAt, escalationLevel, failureLogLevel, failureMessage, nextBackoff, startupDelayMs, type RandomSource } from './schedule.js';
 import { deriveHealth, initialNodeStatus } from './state.js';
 
 /** Deterministic PRNG so failures are reproducible. */
@@ -144,5 +144,25 @@ describe('escalation and health', () => {
     s.consecutiveWriteFailures = 0;
     s.consecutiveFailures = 2;
     expect(deriveHealth([s], at(1.1), hp).live).toBe(false);
+  });
+});
+
+describe('failure messages, start-up spread', () => {
+  it('"no certificate yet" (error) is not "expired" (fatal)', () => {
+    expect(failureMessage('missing')).toBe('renewal failed; no certificate yet');
+    expect(failureLogLevel('missing')).toBe('error');
+    expect(failureMessage('expired')).toBe('renewal failed; certificate expired');
+    expect(failureLogLevel('expired')).toBe('fatal');
+    expect(failureMessage('ok')).toBe('renewal failed');
+  });
+
+  it('spreads the first Vault call of many nodes over [0, spread), none for a single node', () => {
+    const r = seeded(11);
+    const delays = Array.from({ length: 100 }, () => startupDelayMs(100, 3000, r));
+    expect(Math.min(...delays)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...delays)).toBeLessThan(3000);
+    expect(Math.max(...delays) - Math.min(...delays)).toBeGreaterThan(2500);
+    expect(startupDelayMs(1, 3000, r)).toBe(0);
+    expect(startupDelayMs(5, 0, r)).toBe(0);
   });
 });
