@@ -379,14 +379,15 @@ describe('vaultdist init vault --registry', () => {
 
   it('refuses bad registry flags before writing anything (usage error naming the flag)', async () => {
     const env = cleanEnv({ VAULT_ADDR: v.addr, VAULT_TOKEN: v.token });
+    const runs: Promise<readonly [number | null, string, string]>[] = [];
     for (const [flags, want] of [
       [['--registry-sha256', 'nothex'], '--registry-sha256 "nothex": expected 64 hex digits'],
       [['--registry-version', '1.0'], '--registry-version "1.0": expected a semantic version'],
       [['--registry-ttl', '20m'], '--registry-ttl 20m is longer than --registry-max-ttl 10m'],
     ] as const) {
-      const r = await vaultdist([...base('c'), '--registry', '--registry-mount', `vd-c-${id}`, ...flags], { env });
-      expect([r.code, r.stderr]).toEqual([2, expect.stringContaining(want)]);
+      runs.push(vaultdist([...base('c'), '--registry', '--registry-mount', `vd-c-${id}`, ...flags], { env }).then((r) => [r.code, r.stderr, want] as const));
     }
+    for (const [code, stderr, want] of await Promise.all(runs)) expect([code, stderr]).toEqual([2, expect.stringContaining(want)]);
     expect((await api(v.addr, v.token, 'GET', `sys/mounts/pki-c-${id}`)).status).toBe(400);
   }, 60_000);
 });
