@@ -88,7 +88,7 @@ export async function initNode(o: InitNodeOptions, out: Output): Promise<number>
     version: 1,
     node: node.full,
     dir,
-    vaultAddr: base.connection.address,
+    vaultAddr: base.connection.addresses.join(','),
     vaultCaCert: base.connection.caCertPath ? resolve(out.io.cwd, base.connection.caCertPath) : (prev?.vaultCaCert ?? null),
     mount: o.mount ?? prev?.mount ?? NODE_DEFAULTS.mount,
     role: '',

@@ -382,7 +382,7 @@ export async function initVault(o: InitVaultOptions, out: Output): Promise<numbe
   }
   out.line(`${applied.length} change(s) applied.`);
   out.line('');
-  const addr = vault.connection.address;
+  const addr = vault.connection.addresses.join(',');
   const extra = [
     o.mount !== 'pki_dist' ? `--mount ${o.mount}` : '',
     o.role !== 'erlang-node' ? `--role ${o.role}` : '',

@@ -30,7 +30,7 @@ export async function issue(o: IssueOptions, out: Output): Promise<number> {
     ...(prev ?? {
       version: 1,
       dir,
-      vaultAddr: base.connection.address,
+      vaultAddr: base.connection.addresses.join(','),
       vaultCaCert: null,
       distPort: NODE_DEFAULTS.distPort,
       listenInterface: undefined,
