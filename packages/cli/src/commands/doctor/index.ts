@@ -202,7 +202,7 @@ async function localChecks(o: DoctorOptions, out: Output, now: Date, marginMs: n
         f.push(missing.length ? finding('cert.san', 'error', p.bundle, `certificate does not cover ${n.full}: missing ${missing.join(', ')} (peers check {dns_id, Host})`, 'vaultdist issue --dir DIR') : ok('cert.san', p.bundle, `covers ${n.full}`));
       }
     }
-    if (settings) f.push(...(await registryFindings(dir, settings.node, now, out.io.env)));
+    if (settings) f.push(...(await registryFindings(dir, settings.node, now, out.io.env, vmArgs && vmArgsText !== undefined ? { path: vmArgs, text: vmArgsText } : undefined)));
   }
 }
 

@@ -38,6 +38,16 @@ describe('registry membership in status and doctor', () => {
     expect(f.map((x) => `${x.check}:${x.severity}`)).toEqual(['registry.agent:warning', 'registry.self:info']);
   });
 
+  it('agent.yaml registers the node but vm.args does not read the peers file: a wiring warning', async () => {
+    writeFileSync(join(t.dir, 'agent.yaml'), `vault: {address: "http://127.0.0.1:8200", auth: {method: token, token: x}}\nregistry: {enabled: true, cluster: prod}\nnodes:\n  - {name: a@127.0.0.1, dir: "${t.dir}", mount: pki, role: node, reload: {strategy: poll}}\n`);
+    const noFlag = await registryFindings(t.dir, 'a@127.0.0.1', NOW, {}, { path: join(t.dir, 'vm.args'), text: '-epmd_module vaultdist_epmd\n' });
+    expect(noFlag.map((x) => `${x.check}:${x.severity}`)).toEqual(['registry.vmargs:warning', 'registry.peers:warning']);
+    const other = await registryFindings(t.dir, 'a@127.0.0.1', NOW, {}, { path: join(t.dir, 'vm.args'), text: '-vaultdist_epmd_peers_file /elsewhere/peers\n' });
+    expect(other[0]!.message).toMatch(/reads peers from \/elsewhere\/peers, the agent writes .*\/peers/);
+    const right = await registryFindings(t.dir, 'a@127.0.0.1', NOW, {}, { path: join(t.dir, 'vm.args'), text: `-vaultdist_epmd_peers_file ${join(t.dir, 'peers')}\n` });
+    expect(right.map((x) => x.check)).toEqual(['registry.peers']);
+  });
+
   it('no peers file and no agent.yaml: nothing to say', async () => {
     expect(await registryFindings(t.dir, 'a@127.0.0.1', NOW, {})).toEqual([]);
     expect(membershipLine(await readMembership(t.dir, 'a@127.0.0.1', NOW))).toBeUndefined();
