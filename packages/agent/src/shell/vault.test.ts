@@ -87,6 +87,8 @@ describe('login failures are auth failures (exit 12)', () => {
     ['500 internal error at login: Vault unavailable, not auth', 500, 'internal error', 'vault-unavailable'],
     ['502 from a balancer at login', 502, 'bad gateway', 'vault-unavailable'],
     ['503 sealed: Vault unavailable, not auth', 503, 'Vault is sealed', 'vault-unavailable'],
+    // …except cert auth's 500 for an expired client certificate (what OpenBao answers): a credential problem
+    ["500 failed to verify client's certificate", 500, "failed to verify client's certificate: x509: certificate has expired or is not yet valid", 'auth'],
   ])('%s', async (_what, status, text, kind) => {
     server.use(http.post(`${ADDR}/v1/auth/approle/login`, () => HttpResponse.json(vaultErrors(text), { status })));
     const c = approle();

@@ -49,9 +49,10 @@ function tokenFileAuth(path: string): AuthStrategy {
 /**
  * 4xx errors of the LOGIN step are auth failures (exit 12), whatever status Vault chose: OpenBao answers
  * a wrong AppRole secret_id with 400 "invalid role or secret ID", which would otherwise classify as an
- * issue error (13). Network errors, timeouts, a sealed Vault and any 5xx (an election, a standby
- * without an active server: issue #14) stay "Vault unreachable/unavailable" (11); config errors (an
- * unreadable secret file) stay config (10).
+ * issue error (13). Network errors, timeouts, a sealed Vault and any other 5xx (an election, a
+ * standby without an active server: issue #14) stay "Vault unreachable/unavailable" (11), except cert
+ * auth's 500 for a client certificate that fails verification (auth); config errors (an unreadable
+ * secret file) stay config (10).
  */
 export function loginErrorsAsAuth(s: AuthStrategy): AuthStrategy {
   const getToken = s.getToken.bind(s);
@@ -59,13 +60,22 @@ export function loginErrorsAsAuth(s: AuthStrategy): AuthStrategy {
     try {
       return await getToken(ctx, signal);
     } catch (e) {
-      if ((isVaultHttpError(e) && !isVaultSealedError(e) && (e as { status: number }).status < 500) || isVaultResponseError(e)) {
+      if ((isVaultHttpError(e) && !isVaultSealedError(e) && ((e as { status: number }).status < 500 || clientCertRefused(e))) || isVaultResponseError(e)) {
         throw new AgentError('auth', `Vault login (${s.kind}) failed: ${(e as Error).message}`, { cause: e });
       }
       throw e;
     }
   };
   return s;
+}
+
+/**
+ * OpenBao/Vault cert auth answers a client certificate that fails verification (expired, unknown CA)
+ * with a 500 "failed to verify client's certificate: x509: …": that is the credential, not Vault being
+ * unavailable (found by the expired-node recovery test).
+ */
+function clientCertRefused(e: unknown): boolean {
+  return ((e as { errors?: unknown }).errors as string[] | undefined)?.some((m) => /verify client'?s? certificate|x509:/i.test(m)) ?? false;
 }
 
 export function createAuthStrategy(a: AuthConfig): AuthStrategy {
