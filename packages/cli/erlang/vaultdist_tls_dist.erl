@@ -13,6 +13,11 @@
 %%   after the TLS handshake, before any distribution message is sent.
 %% - Both sides: the peer leaf must have exactly one `erlang://` URI SAN, an extended key usage with
 %%   serverAuth AND clientAuth, and must not be a CA certificate (basicConstraints CA:TRUE).
+%% - Both sides: trust narrowed to the issuing CA(s). The optfile's cacertfile (ca.pem) holds the
+%%   issuing intermediate(s) and the root they chain to (OTP validates the path and the CRLs up to the
+%%   root); the leaf must in addition be SIGNED BY one of the intermediates in ca.pem, so a certificate
+%%   from another intermediate under the same root is refused. A ca.pem without intermediates (a root
+%%   that issues directly) pins nothing more than TLS does.
 %% - Every refusal is logged (warning) with the claimed and the certified name.
 %%
 %% There is no process, no registered name and no runtime switch: nothing a connected peer could stop
@@ -28,8 +33,8 @@
 
 -export([childspecs/0, listen/2, accept/1, accept_connection/5, setup/5, close/1, select/1,
          address/0, is_node_name/1]).
-%% Pure helpers (tests, tooling, the optfile's partial_chain).
--export([peer_identity/1, check_leaf/1, first_message_name/1, partial_chain/2]).
+%% Helpers (tests, tooling).
+-export([peer_identity/2, check_leaf/1, check_issuer/2, first_message_name/1]).
 
 -include_lib("kernel/include/net_address.hrl").
 -include_lib("kernel/include/dist.hrl").
@@ -94,7 +99,7 @@ do_accept(AcceptPid, DistArg, MyNode, Allowed, SetupTime, Kernel) ->
             link(DistCtrl),
             Peer = peer_string(SslSocket),
             CertNode =
-                case peer_identity(SslSocket) of
+                case peer_identity(SslSocket, server) of
                     {ok, N} ->
                         N;
                     {error, Why} ->
@@ -201,7 +206,7 @@ setup(Node, Type, MyNode, LongOrShortNames, SetupTime) ->
 %% The server's certificate must name the node we dialled, before any distribution message.
 check_server(SslSocket, Node) ->
     Peer = peer_string(SslSocket),
-    case peer_identity(SslSocket) of
+    case peer_identity(SslSocket, client) of
         {ok, Node} ->
             ok;
         {ok, Other} ->
@@ -334,18 +339,81 @@ no_optfile(Node) ->
 %% ------------------------------------------------------------------------------------------------
 %% Peer certificate checks
 
-%% @doc The node named by the peer certificate of a TLS connection, after the leaf checks.
--spec peer_identity(term()) -> {ok, node()} | {error, term()}.
-peer_identity(SslSocket) ->
+%% @doc The node named by the peer certificate of a TLS connection, after the leaf and issuer checks.
+%% Side is this node's side of the connection (its optfile section names ca.pem).
+-spec peer_identity(term(), server | client) -> {ok, node()} | {error, term()}.
+peer_identity(SslSocket, Side) ->
     case ssl:peercert(SslSocket) of
         {ok, Der} ->
             try public_key:pkix_decode_cert(Der, otp) of
-                Cert -> check_leaf(Cert)
+                Cert ->
+                    case check_leaf(Cert) of
+                        {ok, Node} ->
+                            case check_issuer(Der, pinned_issuers(Side)) of
+                                ok -> {ok, Node};
+                                Error -> Error
+                            end;
+                        Error ->
+                            Error
+                    end
             catch
                 _:Why -> {error, {bad_peer_certificate, Why}}
             end;
         {error, Why} ->
             {error, {no_peer_certificate, Why}}
+    end.
+
+%% @doc The leaf (DER) must be signed by one of the pinned issuing CAs (DER list); [] pins nothing.
+-spec check_issuer(binary(), [binary()]) -> ok | {error, term()}.
+check_issuer(_LeafDer, []) ->
+    ok;
+check_issuer(LeafDer, Issuers) ->
+    case lists:any(fun(I) -> signed_by(LeafDer, I) end, Issuers) of
+        true ->
+            ok;
+        false ->
+            #'OTPCertificate'{tbsCertificate = #'OTPTBSCertificate'{issuer = Issuer}} =
+                public_key:pkix_decode_cert(LeafDer, otp),
+            {error, {not_issued_by_a_pinned_issuing_ca, issuer_cn(Issuer)}}
+    end.
+
+signed_by(LeafDer, IssuerDer) ->
+    %% only the signature and the issuer name matter here (TLS validated the rest of the path)
+    Accept = fun(_, {bad_cert, invalid_signature} = R, _) -> {fail, R};
+                (_, {bad_cert, invalid_issuer} = R, _) -> {fail, R};
+                (_, {bad_cert, _}, S) -> {valid, S};
+                (_, {extension, _}, S) -> {valid, S};
+                (_, _, S) -> {valid, S}
+             end,
+    case catch public_key:pkix_path_validation(IssuerDer, [LeafDer], [{verify_fun, {Accept, []}}]) of
+        {ok, _} -> true;
+        _ -> false
+    end.
+
+issuer_cn({rdnSequence, Rdns}) ->
+    case [V || Rdn <- Rdns, #'AttributeTypeAndValue'{type = ?'id-at-commonName', value = V} <- Rdn] of
+        [{_, Cn} | _] -> to_list(Cn);
+        [Cn | _] when is_list(Cn); is_binary(Cn) -> to_list(Cn);
+        _ -> Rdns
+    end;
+issuer_cn(Other) ->
+    Other.
+
+%% The intermediates (not self-signed) in this side's cacertfile, read at each handshake so a rotated
+%% ca.pem applies without a restart.
+pinned_issuers(Side) ->
+    CaFile = try ets:lookup(ssl_dist_opts, Side) of
+                 [{Side, Opts}] -> proplists:get_value(cacertfile, Opts);
+                 _ -> undefined
+             catch
+                 error:badarg -> undefined
+             end,
+    case CaFile =/= undefined andalso file:read_file(CaFile) of
+        {ok, Pem} ->
+            [Der || {'Certificate', Der, not_encrypted} <- public_key:pem_decode(Pem),
+                    not public_key:pkix_is_self_signed(Der)];
+        _ ->
+            []
     end.
 
 %% @doc Checks a decoded (otp) leaf: not a CA, EKU with serverAuth and clientAuth, exactly one
@@ -384,21 +452,6 @@ node_from_uris(Several) ->
 
 to_list(V) when is_binary(V) -> binary_to_list(V);
 to_list(V) when is_list(V) -> V.
-
-%% @doc `{partial_chain, fun(Chain) -> vaultdist_tls_dist:partial_chain(CaFile, Chain) end}` in the
-%% optfile: a certificate of the peer's chain that is byte-for-byte in CaFile (the issuing CA
-%% certificates) is the trust anchor, so the trust stops at the issuing intermediate(s) instead of
-%% the root. CaFile is read at each handshake, so a rotated ca.pem is used without a restart.
--spec partial_chain(file:filename(), [public_key:der_encoded()]) -> {trusted_ca, binary()} | unknown_ca.
-partial_chain(CaFile, Chain) ->
-    Trusted = case file:read_file(CaFile) of
-                  {ok, Pem} -> [Der || {'Certificate', Der, not_encrypted} <- public_key:pem_decode(Pem)];
-                  _ -> []
-              end,
-    case [C || C <- Chain, lists:member(C, Trusted)] of
-        [Anchor | _] -> {trusted_ca, Anchor};
-        [] -> unknown_ca
-    end.
 
 %% ------------------------------------------------------------------------------------------------
 %% Handshake data (as inet_tls_dist's, on both OTP lanes)

@@ -77,6 +77,8 @@ export async function readTrustInUse(dir: string): Promise<string[]> {
 export interface AdoptTrustOptions {
   /** The CA that signed the new leaf (Vault's `issuing_ca` / `ca_chain[0]`). */
   issuingCa: string;
+  /** Vault's `ca_chain` (issuing CA first, then its parents up to the root). */
+  caChain?: string[] | undefined;
   /** The trust set in use (DIR/ca.pem). Empty: first issuance, the issuing CA is taken on first use. */
   inUse: string[];
   /** Operator-configured anchors (CA rotation): kept in the new set and accepted for pinning. */
@@ -84,36 +86,55 @@ export interface AdoptTrustOptions {
   now?: Date | undefined;
 }
 
+const sameCert = (a: string, b: string) => parseCertificate(a).fingerprint256 === parseCertificate(b).fingerprint256;
+
 /**
- * Trust pinning across renewals: the new trust set is Vault's issuing CA (plus `extra`), and the issuing
- * CA is adopted only when it is one of the anchors in use or `extra`, or is issued by one of them (an
- * old ca.pem holding the root narrows to the root's issuing intermediate). Anything else is a trust
- * anchor the current set does not chain to (a rotated CA not announced through the rotation step, or
- * an answer from whoever impersonates Vault): refused before anything is written.
- * @throws CertificateError('trust-anchor')
+ * Trust pinning across renewals. The new ca.pem is Vault's issuing CA and the chain up to its root
+ * (signatures checked, so nothing can be appended), plus `extra`. The issuing CA is adopted only when
+ * - it is one of the certificates in use or in `extra` (the normal renewal, or an announced rotation), or
+ * - the set in use holds roots only (ca.pem before #12, or a root that issues directly) and the issuing
+ *   CA chains to one of them: an old ca.pem narrows to the root's issuing intermediate;
+ * or when nothing is in use yet (first issuance). Anything else is a trust anchor the set in use does
+ * not chain to (another intermediate, a rotated CA not announced through the rotation step, or an answer
+ * from whoever impersonates Vault): refused before anything is written.
+ * @throws CertificateError('trust-anchor'), or ('chain') for an answer whose own chain is broken
  */
 export async function adoptTrust(o: AdoptTrustOptions): Promise<string[]> {
   const now = o.now ?? new Date();
   const [issuing] = certBlocks([o.issuingCa]);
   if (!issuing) throw new CertificateError('chain', "Vault's answer names no issuing CA certificate");
+  const answer = certBlocks(o.caChain ?? []);
+  const parents = answer.filter((c) => !sameCert(c, issuing));
   const extra = certBlocks(o.extra ?? []);
   const accepted = [...certBlocks(o.inUse), ...extra];
+  const isRoot = (pem: string) => {
+    const c = parseCertificate(pem);
+    return c.subject === c.issuer;
+  };
+  // issuing CA → root, through the answer's parents; the root may come from the set in use or the answer
+  const roots = [...accepted, ...answer, issuing].filter(isRoot);
+  let path: string[];
+  try {
+    path = (await verifyChain(issuing, parents, roots, now)).map((c) => c.toString('pem') + '\n');
+  } catch (e) {
+    throw new CertificateError('chain', `Vault's issuing CA does not chain to a root through its ca_chain: ${(e as Error).message}`, { cause: e });
+  }
   if (accepted.length) {
-    try {
-      await verifyChain(issuing, [], accepted, now);
-    } catch (e) {
+    const pinned = accepted.some((a) => sameCert(a, issuing));
+    const rootsOnly = accepted.every(isRoot);
+    const root = path[path.length - 1]!;
+    if (!pinned && !(rootsOnly && accepted.some((a) => sameCert(a, root)))) {
       const ca = parseCertificate(issuing);
       const have = accepted.map((p) => parseCertificate(p).subject);
       throw new CertificateError(
         'trust-anchor',
-        `Vault's issuing CA ${JSON.stringify(ca.subject)} (sha256 ${ca.fingerprint256.slice(0, 16)}…) is not in, and not issued by, the trust set in use (${have.map((h) => JSON.stringify(h)).join(', ')}); refusing to adopt it. For a planned CA rotation, add the new issuing CA as an extra trust anchor first (agent trust.extraCaFiles, vaultdist issue --trust-ca, SDK trust/extraTrust)`,
-        { cause: e },
+        `Vault's issuing CA ${JSON.stringify(ca.subject)} (sha256 ${ca.fingerprint256.slice(0, 16)}…) is not in, and not issued by, the trust set in use (${have.map((h) => JSON.stringify(h)).join(', ')}); refusing to adopt it. For a planned CA rotation, add the new issuing CA as an extra trust anchor first (agent trust.extraCaFiles, vaultdist issue --trust-ca, SDK extraTrust)`,
       );
     }
   }
   const out: string[] = [];
   const seen = new Set<string>();
-  for (const pem of [issuing, ...extra]) {
+  for (const pem of [...path, ...extra]) {
     const fp = parseCertificate(pem).fingerprint256;
     if (!seen.has(fp)) {
       seen.add(fp);
@@ -143,6 +164,7 @@ export async function issueNodeCredentials(vault: VaultClient, o: IssueNodeCrede
     o.trust ??
     (await adoptTrust({
       issuingCa: issued.issuingCa,
+      caChain: issued.caChain,
       inUse: o.pinned === false ? [] : (o.pinned ?? (await readTrustInUse(o.dir))),
       extra: o.extraTrust,
       now: o.now,

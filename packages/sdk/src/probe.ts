@@ -55,10 +55,13 @@ export function probeDistCertificate(o: ProbeOptions): Promise<ProbeResult> {
       cert: o.cert,
       key: o.key,
       ca: o.ca,
+      // ca.pem holds the issuing intermediate(s), not the root: a certificate in `ca` is an anchor
+      // (X509_V_FLAG_PARTIAL_CHAIN, Node >= 20.18), as the nodes' partial_chain does
+      allowPartialTrustChain: true,
       servername: sni,
       rejectUnauthorized: false,
       minVersion: 'TLSv1.2',
-    });
+    } as tls.ConnectionOptions);
     const onAbort = () => finish({ ok: false, ...empty, error: 'aborted', errorCode: 'ABORT_ERR' });
     o.signal?.addEventListener('abort', onAbort, { once: true });
     const timer = setTimeout(() => finish({ ok: false, ...empty, error: `no handshake within ${o.timeoutMs ?? 5000} ms`, errorCode: 'ETIMEDOUT' }), o.timeoutMs ?? 5000);

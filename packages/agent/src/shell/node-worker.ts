@@ -244,8 +244,8 @@ export class NodeWorker {
     let leaf: CertificateInfo;
     let trust: string[];
     try {
-      // new ca.pem = Vault's issuing CA (+ the configured extra anchors during a CA rotation)
-      trust = await adoptTrust({ issuingCa: issued.issuingCa, inUse, extra, now: ports.clock.now() });
+      // new ca.pem = Vault's issuing CA + its chain to the root (+ the extra anchors during a CA rotation)
+      trust = await adoptTrust({ issuingCa: issued.issuingCa, caChain: issued.caChain, inUse, extra, now: ports.clock.now() });
       leaf = await validateCredentials({ keyPem: issued.privateKey, certPem: issued.certificate, chainPems: intermediates, trustPems: trust, node, now: ports.clock.now() });
     } catch (e) {
       const problem = (e as { problem?: string }).problem ?? 'invalid';
