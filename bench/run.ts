@@ -3,7 +3,7 @@
  * prints their output. `pnpm bench` builds the packages first (footprint and rotation run the built
  * agent/CLI).
  *
- *   node_modules/.bin/tsx bench/run.ts [dist|sdk|fleet|rotation|footprint ...] [-- --option=value ...]
+ *   node_modules/.bin/tsx bench/run.ts [dist|sdk|fleet|rotation|footprint|ha ...] [-- --option=value ...]
  * Options after `--` are passed to the benchmark and need exactly one name.
  */
 import { spawnSync } from 'node:child_process';
@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const ALL = ['dist', 'sdk', 'fleet', 'rotation', 'footprint'];
+const ALL = ['dist', 'sdk', 'fleet', 'rotation', 'footprint', 'ha'];
 
 const argv = process.argv.slice(2);
 const dash = argv.indexOf('--');

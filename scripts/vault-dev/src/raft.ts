@@ -46,8 +46,17 @@ export interface RaftCluster {
   rootToken: string;
   unsealKey: string;
   dir: string;
-  /** The index of the active server, waiting until there is one (throws after `timeoutMs`). */
+  /**
+   * The index of the active server, waiting until there is one (throws after `timeoutMs`): a server
+   * whose sys/health says active **and** that raft names as leader. Note: a server resumed after a
+   * SIGSTOP keeps reporting "active" in sys/health long after raft made it a follower (OpenBao 2.7.2
+   * here: minutes); such a stale claim is not counted.
+   */
   waitActive(o?: { timeoutMs?: number; exclude?: number[] }): Promise<number>;
+  /** The raft leader's index as one server sees it (`sys/storage/raft/configuration`), or undefined. */
+  leader(askIndex?: number): Promise<number | undefined>;
+  /** Waits until one server is active, the other two are unsealed standbys and nobody else claims active. */
+  waitSettled(o?: { timeoutMs?: number }): Promise<number>;
   /** Health of one server: 'active' | 'standby' | 'sealed' | 'down' (no answer within 1 s). */
   state(i: number): Promise<'active' | 'standby' | 'sealed' | 'uninitialized' | 'down'>;
   kill(i: number): Promise<void>;
@@ -221,12 +230,27 @@ export async function startRaftCluster(o: StartRaftClusterOptions = {}): Promise
     }
   }
 
+  async function leader(ask?: number): Promise<number | undefined> {
+    for (const s of ask ? [srv(ask)] : servers) {
+      if (!s.running) continue;
+      try {
+        const r = await api(s.addr, 'GET', 'sys/storage/raft/configuration', undefined, rootToken, 1000);
+        const list = (r.json.data as { config?: { servers?: { node_id: string; leader: boolean }[] } } | undefined)?.config?.servers ?? [];
+        const l = list.find((x) => x.leader);
+        if (l) return Number(l.node_id.replace(/^s/, ''));
+      } catch {
+        /* next */
+      }
+    }
+    return undefined;
+  }
+
   async function waitActive(w: { timeoutMs?: number; exclude?: number[] } = {}): Promise<number> {
     const deadline = Date.now() + (w.timeoutMs ?? timeoutMs);
     for (;;) {
       for (const s of servers) {
         if (w.exclude?.includes(s.index) || !s.running) continue;
-        if ((await state(s.index)) === 'active') return s.index;
+        if ((await state(s.index)) === 'active' && (await leader(s.index)) === s.index) return s.index;
       }
       if (Date.now() > deadline) throw new Error(`no active raft server within ${w.timeoutMs ?? timeoutMs} ms`);
       await sleep(100);
@@ -252,6 +276,17 @@ export async function startRaftCluster(o: StartRaftClusterOptions = {}): Promise
     },
     dir,
     waitActive,
+    leader,
+    async waitSettled(w = {}) {
+      const deadline = Date.now() + (w.timeoutMs ?? timeoutMs);
+      for (;;) {
+        const states = await Promise.all([1, 2, 3].map((i) => state(i)));
+        const active = states.indexOf('active') + 1;
+        if (states.filter((x) => x === 'active').length === 1 && states.filter((x) => x === 'standby').length === 2 && (await leader(active)) === active) return active;
+        if (Date.now() > deadline) throw new Error(`raft cluster not settled within ${w.timeoutMs ?? timeoutMs} ms (${states.join(', ')})`);
+        await sleep(200);
+      }
+    },
     state,
     async kill(i) {
       const c = children[i - 1];
