@@ -186,7 +186,6 @@ export function buildProgram(io: CliIo, setCode: (code: number) => void): Comman
     .option('--cert-auth-mount <path>', 'cert auth mount the agent renews with (default cert)')
     .option('--health-port <port>', 'agent health port on 127.0.0.1 (default 9464)', int('--health-port'))
     .addOption(new Option('--agent-auth <method>', 'how the agent logs in for renewals, as the node (default: cert over HTTPS, else the node\'s AppRole role, else token)').choices(['cert', 'approle', 'token']))
-    .addOption(new Option('--name-check <mode>', 'bind peer certificates to node names after nodeup (vaultdist_name_check)').choices(['off', 'log', 'enforce']))
     .option('--crl', 'check peers against the CRL: optfile with {crl_check, peer} on DIR/crl, the first CRL written now, the agent keeps it fresh')
     .option('--no-crl', 'turn CRL checking off again (it is kept across re-runs otherwise)')
     .option('--force-issue', 'issue a new certificate even if the current one is fresh', false)
@@ -215,7 +214,6 @@ export function buildProgram(io: CliIo, setCode: (code: number) => void): Comman
             certAuthMount: opts.certAuthMount as string | undefined,
             healthPort: opts.healthPort as number | undefined,
             agentAuth: opts.agentAuth as 'cert' | 'approle' | 'token' | undefined,
-            nameCheck: opts.nameCheck as 'off' | 'log' | 'enforce' | undefined,
             crl: opts.crl as boolean | undefined,
             forceIssue: Boolean(opts.forceIssue),
             owner: opts.owner as string | undefined,

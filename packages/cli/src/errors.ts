@@ -15,6 +15,7 @@ import {
   isVaultTimeoutError,
   isWriteError,
 } from '@vaultdist/sdk/errors'; // the light entry: --help must not load x509/axios (bench/footprint.ts)
+import { vaultTlsTrustProblem } from '@vaultdist/sdk/tls-trust';
 
 /** The documented exit codes (README of this package, house style §11). */
 export const EXIT = {
@@ -78,6 +79,9 @@ export function toExitError(e: unknown, context: 'vault-admin' | 'issue' | 'gene
     return new ExitError(EXIT.USAGE, (e as Error).message, { cause: e });
   }
   if (isVaultSealedError(e)) return new ExitError(EXIT.VAULT_UNREACHABLE, e.message, { cause: e, hint: 'unseal Vault/OpenBao, then run again' });
+  // a TLS trust failure is named as such, not "network error … check that the server is up" (issue #14)
+  const tls = vaultTlsTrustProblem(e);
+  if (tls) return new ExitError(EXIT.VAULT_UNREACHABLE, `${(e as Error).message.replace(/network error( \([A-Z_]+\))?/, `TLS trust error (${tls.code})`)}: ${tls.reason}`, { cause: e, hint: tls.hint });
   if (isVaultNetworkError(e) || isVaultTimeoutError(e)) {
     return new ExitError(EXIT.VAULT_UNREACHABLE, e.message, { cause: e, hint: 'check --vault-addr / BAO_ADDR / VAULT_ADDR and that the server is up' });
   }

@@ -73,8 +73,6 @@ export interface NodeSettings {
    */
   agentAuth: 'cert' | 'approle' | 'token';
   approleMount: string;
-  /** `-s vaultdist_name_check start` mode, when the module is installed. */
-  nameCheck: 'off' | 'log' | 'enforce';
   /**
    * CRL checking for distribution: the optfile gets `{crl_check, peer}` + `ssl_crl_hash_dir` on
    * DIR/crl, and the agent keeps DIR/crl fresh. Fail-closed: an empty or stale DIR/crl refuses every peer.
@@ -102,7 +100,6 @@ export async function readSettings(dir: string): Promise<NodeSettings | undefine
     const s = {
       agentAuth: 'cert',
       approleMount: 'approle',
-      nameCheck: 'off',
       vaultCaCert: null,
       crl: false,
       owner: null,
@@ -164,12 +161,6 @@ function reloadFlags(s: NodeSettings): string[] {
   return ['-s', 'vaultdist_reload', 'start', '-vaultdist_sighup', 'true', '-vaultdist_pidfile', paths(s.dir).pidfile];
 }
 
-/** Name binding after nodeup (companion vaultdist_name_check), opt-in. */
-function nameCheckFlags(s: NodeSettings): string[] {
-  if (s.nameCheck === 'off' || !s.modules.includes('vaultdist_name_check')) return [];
-  return ['-s', 'vaultdist_name_check', 'start', '-vaultdist_name_check', s.nameCheck];
-}
-
 function flagsFor(s: NodeSettings, extra: { noListen?: boolean } = {}): string[] {
   const p = paths(s.dir);
   return distFlags({
@@ -177,7 +168,8 @@ function flagsFor(s: NodeSettings, extra: { noListen?: boolean } = {}): string[]
     distPort: s.distPort,
     listenInterface: extra.noListen ? undefined : s.listenInterface,
     epmdModule: epmdModule(s),
-    codePaths: s.modules.length ? [p.ebin] : [],
+    // always: -proto_dist vaultdist_tls needs the carrier from DIR/ebin (no module, no boot: fail closed)
+    codePaths: [p.ebin],
     noListen: extra.noListen,
   });
 }
@@ -201,23 +193,19 @@ export function renderNodeVmArgs(s: NodeSettings): string {
     distPort: s.distPort,
     listenInterface: s.listenInterface,
     epmdModule: epmdModule(s),
-    codePaths: s.modules.length ? [p.ebin] : [],
+    codePaths: [p.ebin],
   });
   const rf = reloadFlags(s);
   if (rf.length) {
     text += `## certificate reload: SIGHUP handler + pidfile (the agent signals the beam pid after a renewal)\n`;
     text += `-vaultdist_sighup true\n-vaultdist_pidfile ${p.pidfile}\n-s vaultdist_reload start\n`;
   }
-  if (nameCheckFlags(s).length) {
-    text += `## bind certificates to node names after nodeup (URI SAN erlang://name@host), mode ${s.nameCheck}\n`;
-    text += `-vaultdist_name_check ${s.nameCheck}\n-s vaultdist_name_check start\n`;
-  }
   return `${text}## start with: erl -args_file ${p.vmArgs}   (cookie: ~/.erlang.cookie, or add -setcookie on the command line)\n`;
 }
 
 /** The dist flags as one `--erl "…"` string for `iex`/`elixir` (every word is flag-safe). */
 export function erlFlagString(s: NodeSettings, o: { noListen?: boolean } = {}): string {
-  return [...flagsFor(s, o), ...(o.noListen ? [] : [...reloadFlags(s), ...nameCheckFlags(s)])].join(' ');
+  return [...flagsFor(s, o), ...(o.noListen ? [] : reloadFlags(s))].join(' ');
 }
 
 export function renderIex(s: NodeSettings): string {
@@ -237,8 +225,8 @@ export function renderIex(s: NodeSettings): string {
  */
 export function renderElixirEnv(s: NodeSettings): string {
   const p = paths(s.dir);
-  let text = renderReleaseEnvSh({ optfile: p.optfile, distPort: s.distPort, node: nodeOf(s), codePaths: s.modules.length ? [p.ebin] : [] });
-  const boot = [...reloadFlags(s), ...nameCheckFlags(s)];
+  let text = renderReleaseEnvSh({ optfile: p.optfile, distPort: s.distPort, node: nodeOf(s), codePaths: [p.ebin] });
+  const boot = reloadFlags(s);
   if (boot.length) {
     text += [
       '# companion modules (vaultdist_reload: SIGHUP reload + pidfile for the agent), only for the node itself',

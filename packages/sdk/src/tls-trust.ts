@@ -19,6 +19,30 @@ const TRUST_CODES: Record<string, string> = {
   CERT_SIGNATURE_FAILURE: 'the server certificate signature does not verify',
 };
 
+/** OpenSSL's messages, for errors whose code did not survive (the SDK keeps only E* codes as errno). */
+const TRUST_MESSAGES: [RegExp, string][] = [
+  [/self[- ]signed certificate in certificate chain/i, 'SELF_SIGNED_CERT_IN_CHAIN'],
+  [/self[- ]signed certificate/i, 'DEPTH_ZERO_SELF_SIGNED_CERT'],
+  [/unable to verify the first certificate/i, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'],
+  [/unable to get local issuer certificate/i, 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY'],
+  [/unable to get issuer certificate/i, 'UNABLE_TO_GET_ISSUER_CERT'],
+  [/certificate has expired/i, 'CERT_HAS_EXPIRED'],
+  [/certificate is not yet valid/i, 'CERT_NOT_YET_VALID'],
+  [/does not match certificate'?s altnames/i, 'ERR_TLS_CERT_ALTNAME_INVALID'],
+];
+
+function trustCode(e: { errno?: string | undefined; cause?: unknown }): string | undefined {
+  let cur: unknown = e;
+  for (let i = 0; i < 4 && cur && typeof cur === 'object'; i++) {
+    const c = (cur as { errno?: unknown; code?: unknown }).errno ?? (cur as { code?: unknown }).code;
+    if (typeof c === 'string' && c in TRUST_CODES) return c;
+    const msg = (cur as { message?: unknown }).message;
+    if (typeof msg === 'string' && i > 0) for (const [re, code] of TRUST_MESSAGES) if (re.test(msg)) return code;
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
 export interface TlsTrustProblem {
   /** The verification code, e.g. `SELF_SIGNED_CERT_IN_CHAIN`. */
   code: string;
@@ -34,9 +58,9 @@ export interface TlsTrustProblem {
  */
 export function vaultTlsTrustProblem(e: unknown): TlsTrustProblem | undefined {
   if (!isVaultNetworkError(e)) return undefined;
-  const code = e.errno ?? '';
-  const reason = TRUST_CODES[code];
-  if (!reason) return undefined;
+  const code = trustCode(e);
+  if (!code) return undefined;
+  const reason = TRUST_CODES[code]!;
   const hint =
     code === 'ERR_TLS_CERT_ALTNAME_INVALID' || code === 'HOSTNAME_MISMATCH'
       ? 'use the name the certificate was issued for, or set the TLS server name (BAO_TLS_SERVER_NAME, agent vault.tlsServerName)'

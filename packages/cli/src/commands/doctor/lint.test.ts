@@ -49,12 +49,13 @@ describe('lintOptfile', () => {
 });
 
 describe('lintVmArgs', () => {
-  const GOOD_ARGS = '-name foo@127.0.0.1\n-proto_dist inet_tls\n-ssl_dist_optfile /d/ssl_dist.conf\n-start_epmd false\n-epmd_module vaultdist_epmd\n-erl_epmd_port 9100 # fixed\n-connect_all false\n';
+  const GOOD_ARGS = '-name foo@127.0.0.1\n-proto_dist vaultdist_tls\n-ssl_dist_optfile /d/ssl_dist.conf\n-start_epmd false\n-epmd_module vaultdist_epmd\n-erl_epmd_port 9100 # fixed\n-connect_all false\n';
   it('passes the generated flags', () => {
     expect(checks(lintVmArgs(GOOD_ARGS, 'vm.args'))).toEqual([]);
   });
   it.each([
-    ['plaintext distribution', GOOD_ARGS.replace('-proto_dist inet_tls\n', ''), ['error:vmargs.proto_dist']],
+    ['plaintext distribution', GOOD_ARGS.replace('-proto_dist vaultdist_tls\n', ''), ['error:vmargs.proto_dist']],
+    ['OTP inet_tls (names not bound)', GOOD_ARGS.replace('-proto_dist vaultdist_tls\n', '-proto_dist inet_tls\n'), ['warning:vmargs.proto_dist']],
     ['no optfile', GOOD_ARGS.replace('-ssl_dist_optfile /d/ssl_dist.conf\n', ''), ['error:vmargs.optfile']],
     ['epmd started', GOOD_ARGS.replace('-start_epmd false\n', ''), ['warning:vmargs.start_epmd']],
     ['cookie in the file', `${GOOD_ARGS}-setcookie secret\n`, ['warning:vmargs.setcookie']],

@@ -108,10 +108,13 @@ export function lintVmArgs(text: string, target: string): Finding[] {
   const w = vmArgsWords(text);
   const one = (flag: string) => flagValues(w, flag)[0];
   const proto = one('-proto_dist');
-  if (!proto || proto[0] !== 'inet_tls') {
-    f.push(finding('vmargs.proto_dist', 'error', target, proto ? `-proto_dist ${proto.join(' ')}: distribution is not TLS` : 'no -proto_dist inet_tls: distribution runs in plaintext (inet_tcp)', 'add -proto_dist inet_tls and -ssl_dist_optfile /abs/ssl_dist.conf'));
+  if (!proto || (proto[0] !== 'vaultdist_tls' && proto[0] !== 'inet_tls')) {
+    f.push(finding('vmargs.proto_dist', 'error', target, proto ? `-proto_dist ${proto.join(' ')}: distribution is not TLS` : 'no -proto_dist: distribution runs in plaintext (inet_tcp)', 'add -proto_dist vaultdist_tls, -ssl_dist_optfile /abs/ssl_dist.conf and -pa DIR/ebin (vaultdist init node writes them)'));
   } else if (!one('-ssl_dist_optfile')) {
-    f.push(finding('vmargs.optfile', 'error', target, '-proto_dist inet_tls without -ssl_dist_optfile: the node has no certificate', 'add -ssl_dist_optfile /abs/ssl_dist.conf'));
+    f.push(finding('vmargs.optfile', 'error', target, `-proto_dist ${proto[0]} without -ssl_dist_optfile: the node has no certificate`, 'add -ssl_dist_optfile /abs/ssl_dist.conf'));
+  } else if (proto[0] === 'inet_tls') {
+    // #12: OTP's inet_tls binds certificates to hosts only; any node of the CA can connect under any name
+    f.push(finding('vmargs.proto_dist', 'warning', target, '-proto_dist inet_tls: peers are not bound to the node name in their certificate (any certificate of the CA connects under any name)', 'use -proto_dist vaultdist_tls with -pa DIR/ebin (the companion carrier)'));
   }
   const startEpmd = one('-start_epmd');
   if (!startEpmd || startEpmd[0] !== 'false') {

@@ -46,7 +46,6 @@ export interface InitNodeOptions extends VaultFlags, AppRoleFlags {
   healthPort: number | undefined;
   /** Renewal login of the agent; default cert over HTTPS, else the node's AppRole role when it has one, else token. */
   agentAuth: NodeSettings['agentAuth'] | undefined;
-  nameCheck: NodeSettings['nameCheck'] | undefined;
   /** CRL checking for distribution (--crl / --no-crl); undefined keeps the previous setting. */
   crl: boolean | undefined;
   forceIssue: boolean;
@@ -107,7 +106,6 @@ export async function initNode(o: InitNodeOptions, out: Output): Promise<number>
     // resolved below, once it is known whether the node has an AppRole role (see (2))
     agentAuth: o.agentAuth ?? prev?.agentAuth ?? 'token',
     approleMount: o.approleMount ?? prev?.approleMount ?? 'approle',
-    nameCheck: o.nameCheck ?? prev?.nameCheck ?? 'off',
     crl: o.crl ?? prev?.crl ?? false,
     owner: owner ?? prev?.owner ?? null,
   };

@@ -175,6 +175,19 @@ export async function initVault(o: InitVaultOptions, out: Output): Promise<numbe
   const vault = connectVault(o, out, { requireToken: true });
   const h = await vault.health();
   if (h.sealed) throw new ExitError(EXIT.VAULT_UNREACHABLE, `Vault at ${vault.connection.address} is sealed`, { hint: 'unseal it, then run again' });
+  // an existing mount of another type (e.g. --mount secret, a kv mount): a usage error naming the flag,
+  // before anything is written (issue #14: "internal error … this is a bug")
+  const mountTypes = (await vault.read<Record<string, { type?: string }>>('sys/mounts')).data ?? {};
+  const authTypes = (await vault.read<Record<string, { type?: string }>>('sys/auth')).data ?? {};
+  for (const [flag, path, want, table] of [
+    ['--mount', o.mount, 'pki', mountTypes],
+    ['--root-mount', o.rootMount, 'pki', mountTypes],
+    ...(o.auth.includes('approle') ? [['--approle-mount', o.approleMount, 'approle', authTypes] as const] : []),
+    ...(o.auth.includes('cert') ? [['--cert-mount', o.certMount, 'cert', authTypes] as const] : []),
+  ] as const) {
+    const have = table[`${path}/`]?.type;
+    if (have && have !== want) throw new ExitError(EXIT.USAGE, `${flag} ${path}: ${path}/ is already a ${have} ${table === mountTypes ? 'secrets engine' : 'auth method'}, not ${want}`, { hint: `pick another path for ${flag} (vaultdist creates a ${want} mount there)` });
+  }
 
   let importPem: string | undefined;
   if (o.importRoot) {
@@ -388,6 +401,8 @@ export async function initVault(o: InitVaultOptions, out: Output): Promise<numbe
     o.role !== 'erlang-node' ? `--role ${o.role}` : '',
     o.approleMount !== 'approle' ? `--approle-mount ${o.approleMount}` : '',
     o.certMount !== 'cert' ? `--cert-auth-mount ${o.certMount}` : '',
+    // a private-CA Vault: the node hosts need its CA too (issue #14; copy the file there)
+    vault.connection.caCertPath ? `--vault-cacert ${vault.connection.caCertPath}` : '',
   ].filter(Boolean);
   const operatorExtra = [...extra, o.policy !== 'vaultdist-node' ? `--policy ${o.policy}` : '', o.registryMount !== 'vaultdist' ? `--registry-mount ${o.registryMount}` : ''].filter(Boolean);
   out.line(out.paint('bold', 'Next steps: one Vault identity per node'));

@@ -41,7 +41,6 @@ export async function issue(o: IssueOptions, out: Output): Promise<number> {
       healthPort: NODE_DEFAULTS.healthPort,
       agentAuth: 'token',
       approleMount: 'approle',
-      nameCheck: 'off',
       crl: false,
     }),
     node: node.full,
