@@ -78,7 +78,7 @@ describe('vaultdist doctor finds seeded problems on real nodes', () => {
     expect(human.code).toBe(20);
     expect(human.stdout).toMatch(/ERROR epmd\.names/);
     expect(human.stdout).toMatch(/ERROR dist\.plaintext/);
-    expect(human.stdout).toMatch(/fix: start the node with -proto_dist inet_tls/);
+    expect(human.stdout).toMatch(/fix: start the node with -proto_dist vaultdist_tls/);
   }, 120_000);
 
   it('reports verify_none (file and live node), a world-readable key, an expiring certificate; and a correct node as clean', async () => {

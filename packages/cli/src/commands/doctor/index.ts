@@ -234,7 +234,7 @@ async function remoteChecks(o: DoctorOptions, out: Output, now: Date, marginMs: 
       continue;
     }
     if (plain.state === 'plaintext') {
-      f.push(finding('dist.plaintext', 'error', target, `accepts an unencrypted Erlang distribution handshake (answered "${plain.status}"): inet_tcp distribution, cookie-only security`, 'start the node with -proto_dist inet_tls -ssl_dist_optfile FILE (vaultdist init node writes both)'));
+      f.push(finding('dist.plaintext', 'error', target, `accepts an unencrypted Erlang distribution handshake (answered "${plain.status}"): inet_tcp distribution, cookie-only security`, 'start the node with -proto_dist vaultdist_tls -ssl_dist_optfile FILE -pa DIR/ebin (vaultdist init node writes them)'));
       continue;
     }
     f.push(ok('dist.plaintext', target, plain.state === 'tls' ? 'refuses a plaintext handshake (answers with TLS)' : `no plaintext handshake (${plain.detail})`));
