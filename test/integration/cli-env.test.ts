@@ -6,7 +6,9 @@
  * counts as unset (the agent agrees, agent/src/config/resolve.test.ts), and a comma-separated address
  * list fails over past a dead first address.
  */
-import { adminClient, suffix, testVault } from '../helpers/vault.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { adminClient, suffix, testdir, testVault } from '../helpers/vault.js';
 import { vaultdist } from '../../packages/cli/test/helpers.js';
 import { freePort } from '../../scripts/vault-dev/src/index.js';
 
@@ -45,4 +47,25 @@ describe('vaultdist init vault: BAO_* only, VAULT_* only, flags only (real OpenB
     const mounts = (await admin.read<Record<string, { type: string }>>('sys/mounts')).data;
     expect([mounts[`pki-env-${id}/`]?.type, mounts[`pki-env-${id}-root/`]?.type]).toEqual(['pki', 'pki']);
   }, 60_000);
+
+  it('attack: `issue --role ../../sys/seal` with a root token never reaches sys/seal (the SDK validates every path segment)', async () => {
+    const sealStatus = async () => (await admin.read<{ sealed: boolean }>('sys/seal-status')).status;
+    const t = testdir();
+    try {
+      let seals = 0;
+      for (const [mount, role] of [['pki', '../../sys/seal'], ['pki/sign/x/../../..', 'seal'], ['pki', '..%2f..%2fsys%2fseal']]) {
+        const dir = join(t.dir, `n${seals}-${role.length}`);
+        const r = await vaultdist(['issue', '--name', 'a@127.0.0.1', '--dir', dir, '--mount', mount!, '--role', role!], { env: { BAO_ADDR: v.addr, BAO_TOKEN: v.token } });
+        expect(r.code).not.toBe(0);
+        expect(r.stderr).toMatch(/Vault path|--role|--mount/);
+        expect(existsSync(join(dir, 'bundle.pem'))).toBe(false);
+        const health = await fetch(`${v.addr}/v1/sys/health?sealedcode=200&standbycode=200`).then((x) => x.json() as Promise<{ sealed: boolean }>);
+        if (health.sealed) seals++;
+      }
+      expect(seals).toBe(0);
+      expect(await sealStatus()).toBe(200);
+    } finally {
+      t.cleanup();
+    }
+  });
 });
