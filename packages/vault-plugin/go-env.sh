@@ -1,8 +1,9 @@
 # Sourced by build.sh, test.sh and scripts/setup: finds a Go toolchain able to build the plugin and
 # exports VAULTDIST_GO (its `go` binary). go.mod says `go 1.25.7` (what github.com/hashicorp/vault/sdk
 # v0.25.1 needs). Candidates, first usable wins:
-#   $VAULTDIST_GO, `go` on PATH, /usr/local/go/bin/go, .tools/go/bin/go (the toolchain scripts/setup
-#   fetches from the Go module proxy when the machine's Go is older, e.g. Debian bookworm's 1.19).
+#   $VAULTDIST_GO, `go` on PATH, /usr/local/go/bin/go, .tools/go/bin/go (or $VAULTDIST_TOOLS_DIR/go: the
+#   toolchain scripts/setup fetches from the Go module proxy when the machine's Go is older, e.g.
+#   Debian bookworm's 1.19).
 # GOTOOLCHAIN=local: never switch toolchains behind our back (setup fetches one explicitly).
 VAULTDIST_GO_MIN=1.25.7
 _vd_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -20,7 +21,7 @@ _vd_go_ok() {
 
 vaultdist_find_go() {
   local c
-  for c in "${VAULTDIST_GO:-}" "$(command -v go 2>/dev/null || true)" /usr/local/go/bin/go "$_vd_root/.tools/go/bin/go"; do
+  for c in "${VAULTDIST_GO:-}" "$(command -v go 2>/dev/null || true)" /usr/local/go/bin/go "${VAULTDIST_TOOLS_DIR:-$_vd_root/.tools}/go/bin/go"; do
     [ -n "$c" ] && [ -x "$c" ] && _vd_go_ok "$c" && { VAULTDIST_GO="$c"; export VAULTDIST_GO; return 0; }
   done
   return 1
