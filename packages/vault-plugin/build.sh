@@ -28,10 +28,14 @@ fi
 . "$HERE/go-env.sh"
 mkdir -p "$OUT"
 cd "$HERE"
+# One build per output directory at a time (test runs started together may all find the binary
+# stale): the binary, its .sha256 and .version are written under the lock, the binary by rename.
+exec 9>"$OUT/.build.lock"
+flock 9
 CGO_ENABLED=0 "$VAULTDIST_GO" build -trimpath -buildvcs=false \
   -ldflags "-s -w -buildid= -X github.com/vaultdist/vaultdist/packages/vault-plugin/registry.Version=$VERSION" \
-  -o "$OUT/vaultdist.tmp" .
-mv -f "$OUT/vaultdist.tmp" "$OUT/vaultdist"
+  -o "$OUT/vaultdist.tmp.$$" .
+mv -f "$OUT/vaultdist.tmp.$$" "$OUT/vaultdist"
 sum="$(sha256sum "$OUT/vaultdist" | cut -d' ' -f1)"
 printf '%s\n' "$sum" >"$OUT/vaultdist.sha256"
 printf '%s\n' "$VERSION" >"$OUT/vaultdist.version"

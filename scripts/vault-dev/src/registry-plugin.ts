@@ -5,6 +5,7 @@
  * never through the hidden `-dev-plugin-dir` flag.
  */
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { copyFile, chmod, mkdir, readFile, readdir, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,8 +69,11 @@ export async function registryPluginBinary(): Promise<RegistryPluginBinary> {
   const dist = join(REGISTRY_PLUGIN_SRC, 'dist');
   const bin = join(dist, 'vaultdist');
   try {
-    const [b, s, version] = await Promise.all([stat(bin), readFile(join(dist, 'vaultdist.sha256'), 'utf8'), readFile(join(dist, 'vaultdist.version'), 'utf8')]);
-    if (b.mtimeMs >= (await newestSourceMtime(REGISTRY_PLUGIN_SRC))) return { path: bin, sha256: s.trim(), version: version.trim() };
+    const [b, version] = await Promise.all([stat(bin), readFile(join(dist, 'vaultdist.version'), 'utf8')]);
+    if (b.mtimeMs >= (await newestSourceMtime(REGISTRY_PLUGIN_SRC))) {
+      // Hashed here rather than read from vaultdist.sha256: what gets registered is what is on disk.
+      return { path: bin, sha256: createHash('sha256').update(await readFile(bin)).digest('hex'), version: version.trim() };
+    }
   } catch {
     /* not built yet */
   }
