@@ -105,7 +105,7 @@ describe('registry discovery: three nodes on dynamic ports, real OpenBao + plugi
   const startAgent = () => {
     const v = validateConfig({
       vault: { address: bao.addr, auth: { method: 'token', token: bao.token }, requestTimeoutMs: 2000 },
-      health: { enabled: false },
+      health: { enabled: true, host: '127.0.0.1', port: 0 },
       registry: { enabled: true, cluster: CLUSTER, refreshIntervalSeconds: REFRESH_SECONDS, renewAtFraction: 0.5 },
       nodes: NAMES.map((name) => ({
         name,
@@ -196,6 +196,12 @@ describe('registry discovery: three nodes on dynamic ports, real OpenBao + plugi
       expect(f!.state).toBe('fresh');
       expect(await nodes.get(name)!.eval(`vaultdist_epmd:port_for("n2", "127.0.0.1")`)).toBe(`{ok,${ports[1]!.port}}`);
     }
+    // the agent's /healthz carries the registry view, and `vaultdist status` shows it
+    await eventually('health server up', () => agent.healthAddress(), (a) => a !== undefined);
+    const ha = agent.healthAddress()!;
+    const body = (await (await fetch(`http://${ha.host}:${ha.port}/healthz`)).json()) as { registry: { node: string; registered: boolean; port: number }[] };
+    expect(body.registry.map((r) => [r.node, r.registered, r.port])).toEqual(NAMES.map((n, i) => [n, true, ports[i]!.port]));
+    expect(membershipLine(await readMembership(dirs.get(NAMES[0]!)!, NAMES[0]!, new Date(), {}, body))).toMatch(new RegExp(`^cluster ${CLUSTER}: 3 member\\(s\\); this node registered; agent: registered on port ${ports[0]!.port}, lease until \\S+Z$`));
     const metrics = await agent.metrics.registry.metrics();
     expect(metrics).toMatch(/vaultdist_agent_registry_registered\{node="n1@127.0.0.1"\} 1/);
     expect(metrics).toMatch(/vaultdist_agent_registry_members\{node="n3@127.0.0.1"\} 3/);

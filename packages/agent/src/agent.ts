@@ -457,7 +457,7 @@ export function createAgent(initial: AgentConfig, o: CreateAgentOptions = {}): A
     async run(signal) {
       await preflightOrThrow();
       if (config.health.enabled) {
-        healthServer = await startHealthServer({ host: config.health.host, port: config.health.port, health, metrics, status: () => gen.workers.map((w) => w.status) });
+        healthServer = await startHealthServer({ host: config.health.host, port: config.health.port, health, metrics, status: () => gen.workers.map((w) => w.status), registry: () => gen.registryWorkers.map((r) => r.status) });
         log.info({ host: healthServer.host, port: healthServer.port }, 'health server listening');
       }
       const tokenAbort = new AbortController();

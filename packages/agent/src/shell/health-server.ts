@@ -13,7 +13,7 @@ export interface HealthServer {
   close(): Promise<void>;
 }
 
-export async function startHealthServer(o: { host: string; port: number; health: () => Health; metrics: AgentMetrics; status: () => unknown }): Promise<HealthServer> {
+export async function startHealthServer(o: { host: string; port: number; health: () => Health; metrics: AgentMetrics; status: () => unknown; registry?: (() => unknown[]) | undefined }): Promise<HealthServer> {
   const server: Server = createServer((req, res) => {
     const url = (req.url ?? '/').split('?')[0];
     const json = (code: number, body: unknown) => {
@@ -32,7 +32,9 @@ export async function startHealthServer(o: { host: string; port: number; health:
       return;
     }
     const h = o.health();
-    if (url === '/healthz') return json(h.live && h.ready ? 200 : 503, { ...h, status: o.status() });
+    // registry (#13): per node, registered or why not, lease end, members and staleness of its peers file
+    const registry = o.registry?.() ?? [];
+    if (url === '/healthz') return json(h.live && h.ready ? 200 : 503, { ...h, status: o.status(), ...(registry.length ? { registry } : {}) });
     if (url === '/livez') return json(h.live ? 200 : 503, { live: h.live, nodes: h.nodes.map((n) => ({ node: n.node, live: n.live })) });
     if (url === '/readyz') return json(h.ready ? 200 : 503, { ready: h.ready, nodes: h.nodes });
     json(404, { error: 'not found', paths: ['/healthz', '/livez', '/readyz', '/metrics'] });

@@ -141,7 +141,7 @@ export async function status(o: StatusOptions, out: Output): Promise<number> {
       renewalOverdue: due ? now > due : false,
       crl: s.crl ? await crlStatus(paths(dir).crlDir, now) : null,
       agent,
-      registry: await readMembership(dir, s.node, now, out.io.env),
+      registry: await readMembership(dir, s.node, now, out.io.env, agent.reachable ? agent.body : undefined),
       lastAgentResult: agent.reachable ? agentNodeResult(agent.body, s.node) : null,
     });
   }
