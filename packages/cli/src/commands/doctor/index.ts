@@ -22,7 +22,7 @@ import { formatDuration, type Output } from '../../output.js';
 import { finding, ok, type Finding } from './findings.js';
 import { createReporter, type Reporter } from './report.js';
 import { flagValues, lintOptfile, lintVmArgs, optfilePaths, vmArgsWords } from './lint.js';
-import { epmdNames, parseAddress, plaintextHandshake, tlsAnonProbe } from './probes.js';
+import { epmdNames, parseAddress, plaintextHandshake, sansCoverHost, tlsAnonProbe } from './probes.js';
 import { registryFindings } from './registry.js';
 
 export interface DoctorOptions {
@@ -132,11 +132,23 @@ async function localChecks(o: DoctorOptions, out: Output, now: Date, marginMs: n
       keyFiles = [...new Set(optfilePaths(text).keyfile)];
     }
   }
+  // The running node's real arguments (DIR/run/beam.pid → /proc/PID/cmdline): erlexec expands
+  // -args_file, so they hold vm.args plus whatever the start script, ERL_FLAGS or a release added
+  // (issue #14: doctor said "connect_all is on" to nodes started with -connect_all false).
+  const running = dir ? await runningNodeArgs(paths(dir).pidfile) : undefined;
   if (vmArgs) {
     out.progress(`linting ${vmArgs}`);
     const text = vmArgsText;
     if (text === undefined) f.push(finding('vmargs.missing', 'error', vmArgs, 'file not found', 'run vaultdist init node (or vaultdist render vm.args)'));
-    else f.push(...lintVmArgs(text, vmArgs));
+    else f.push(...lintVmArgs(text, vmArgs).filter((x) => !(running && x.check === 'vmargs.connect_all')));
+  }
+  if (running) {
+    const target = `pid ${running.pid}`;
+    f.push(
+      flagValues(running.words, '-connect_all')[0]?.[0] === 'false'
+        ? ok('node.connect_all', target, 'the running node has connect_all off (-connect_all false)')
+        : finding('node.connect_all', 'info', target, 'the running node has connect_all on: it connects to every node its peers know (full mesh)', 'vaultdist init node --connect-all false (kept on re-runs), then restart the node'),
+    );
   }
   if (dir) {
     const p = paths(dir);
@@ -215,8 +227,8 @@ async function remoteChecks(o: DoctorOptions, out: Output, now: Date, marginMs: 
     if (r.state === 'closed') f.push(ok('epmd', target, `no epmd answering (${r.error})`));
     else if (r.state === 'garbled') f.push(finding('epmd', 'warning', target, `something answers on the epmd port but not as epmd (${r.error})`, 'check what listens there'));
     else if (r.names.length) {
-      f.push(finding('epmd.names', 'error', target, `epmd answers and leaks ${r.names.length} node name(s): ${r.names.map((n) => `${n.name} (dist port ${n.port})`).join(', ')}`, 'start nodes with -start_epmd false -erl_epmd_port PORT (or -epmd_module vaultdist_epmd) and stop epmd; or firewall port 4369'));
-    } else f.push(finding('epmd', 'warning', target, 'epmd answers (no names registered right now)', 'stop epmd if no node needs it, or firewall port 4369'));
+      f.push(finding('epmd.names', 'error', target, `epmd answers and leaks ${r.names.length} node name(s): ${r.names.map((n) => `${n.name} (dist port ${n.port})`).join(', ')}`, `start nodes with -start_epmd false -erl_epmd_port PORT (or -epmd_module vaultdist_epmd) and stop epmd; or firewall port ${a.port}`));
+    } else f.push(finding('epmd', 'warning', target, 'epmd answers (no names registered right now)', `stop epmd if no node needs it, or firewall port ${a.port}`));
   }
   let clientCreds: { cert: string; key: string; ca: string } | undefined;
   if (o.dir && o.probe.length) {
@@ -230,7 +242,8 @@ async function remoteChecks(o: DoctorOptions, out: Output, now: Date, marginMs: 
     out.progress(`probing the distribution port ${target}`);
     const plain = await plaintextHandshake(a.host, a.port);
     if (plain.state === 'closed') {
-      f.push(finding('dist.reachable', 'warning', target, `nothing accepts connections (${plain.error})`, 'check the address and -erl_epmd_port / the node is running'));
+      // the user asked for this port to be a node's distribution port: nothing there is a failure (issue #14)
+      f.push(finding('dist.reachable', 'error', target, `nothing accepts connections (${plain.error})`, 'check the address and -erl_epmd_port / the node is running'));
       continue;
     }
     if (plain.state === 'plaintext') {
@@ -257,7 +270,23 @@ async function remoteChecks(o: DoctorOptions, out: Output, now: Date, marginMs: 
       if (full.serial && full.notAfter && full.serial !== served?.serial) served = { serial: full.serial, notAfter: full.notAfter };
     }
     if (served) f.push(expiryFinding('dist.served_cert', target, served, now, marginMs, 'served certificate'));
+    // the served certificate must name the host peers dial (issue #14: "served cert ok" for one that did not)
+    if (anon.sans.length || anon.serial) {
+      f.push(
+        sansCoverHost(anon.sans, a.host)
+          ? ok('dist.served_san', target, `served certificate covers ${a.host}`)
+          : finding('dist.served_san', 'error', target, `served certificate ${anon.serial ?? ''} does not cover ${a.host} (it names ${anon.sans.join(', ') || 'no subjectAltName'}): peers dialling ${a.host} refuse it`, 'issue the node a certificate for the host peers use (vaultdist issue --dir DIR on that host), or probe the name it was issued for'),
+      );
+    }
   }
+}
+
+/** The OS pid in the node's pid file and its argv, when that process is a BEAM; undefined otherwise. */
+async function runningNodeArgs(pidfile: string): Promise<{ pid: number; words: string[] } | undefined> {
+  const pid = Number((await readFile(pidfile, 'utf8').catch(() => '')).trim());
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  const words = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0').filter(Boolean);
+  return words[0] && /beam/.test(words[0]) ? { pid, words } : undefined;
 }
 
 export async function doctor(o: DoctorOptions, out: Output): Promise<number> {

@@ -127,6 +127,8 @@ export interface AnonTlsResult {
   serial: string | undefined;
   notBefore: Date | undefined;
   notAfter: Date | undefined;
+  /** The served certificate's subjectAltName entries (`DNS:host`, `IP Address:1.2.3.4`, `URI:…`). */
+  sans: string[];
   error: string | undefined;
 }
 
@@ -138,7 +140,7 @@ export interface AnonTlsResult {
 export function tlsAnonProbe(host: string, port: number, timeoutMs = 4000): Promise<AnonTlsResult> {
   return new Promise((resolve) => {
     let done = false;
-    let info: Pick<AnonTlsResult, 'serial' | 'notBefore' | 'notAfter'> = { serial: undefined, notBefore: undefined, notAfter: undefined };
+    let info: Pick<AnonTlsResult, 'serial' | 'notBefore' | 'notAfter' | 'sans'> = { serial: undefined, notBefore: undefined, notAfter: undefined, sans: [] };
     let handshake = false;
     const sock = tls.connect({ host, port, rejectUnauthorized: false, minVersion: 'TLSv1.2', ...(/^[\d.]+$|:/.test(host) ? {} : { servername: host }) });
     const finish = (accepted: boolean | undefined, error?: string) => {
@@ -156,6 +158,7 @@ export function tlsAnonProbe(host: string, port: number, timeoutMs = 4000): Prom
         serial: peer?.serialNumber ? normalizeSerial(peer.serialNumber) : undefined,
         notBefore: peer?.valid_from ? new Date(peer.valid_from) : undefined,
         notAfter: peer?.valid_to ? new Date(peer.valid_to) : undefined,
+        sans: peer?.subjectaltname ? peer.subjectaltname.split(/,\s*/).filter(Boolean) : [],
       };
       sock.write(sendNameMessage(host, 4));
     });
@@ -163,4 +166,13 @@ export function tlsAnonProbe(host: string, port: number, timeoutMs = 4000): Prom
     sock.once('error', (e: NodeJS.ErrnoException) => finish(handshake ? false : undefined, e.message));
     sock.once('close', () => finish(handshake ? false : undefined, 'closed'));
   });
+}
+
+/**
+ * Whether a certificate's SANs cover the host a peer dials: `IP Address:<ip>` for an IPv4/IPv6
+ * literal, else `DNS:<host>` (case-insensitive). Peers check exactly that ({dns_id, Host} / the IP).
+ */
+export function sansCoverHost(sans: readonly string[], host: string): boolean {
+  const ip = /^[\d.]+$/.test(host) || host.includes(':');
+  return sans.some((s) => (ip ? s === `IP Address:${host}` : s.toLowerCase() === `dns:${host.toLowerCase()}`));
 }
