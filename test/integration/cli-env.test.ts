@@ -54,7 +54,7 @@ describe('vaultdist init vault: BAO_* only, VAULT_* only, flags only (real OpenB
     try {
       let seals = 0;
       for (const [mount, role] of [['pki', '../../sys/seal'], ['pki/sign/x/../../..', 'seal'], ['pki', '..%2f..%2fsys%2fseal']]) {
-        const dir = join(t.dir, `n${seals}-${role.length}`);
+        const dir = join(t.dir, `n${seals}-${role!.length}`);
         const r = await vaultdist(['issue', '--name', 'a@127.0.0.1', '--dir', dir, '--mount', mount!, '--role', role!], { env: { BAO_ADDR: v.addr, BAO_TOKEN: v.token } });
         expect(r.code).not.toBe(0);
         expect(r.stderr).toMatch(/Vault path|--role|--mount/);
