@@ -76,11 +76,6 @@ export function parseBoolean(value: string, path: string, issues: ConfigIssue[])
   return undefined;
 }
 
-/** @deprecated the old name of {@link parseBoolean} (an empty string was false). */
-export function parseBool(value: string, path: string, issues: ConfigIssue[]): boolean | undefined {
-  return value.trim() === '' ? false : parseBoolean(value, path, issues);
-}
-
 export const DEFAULT_VAULT_ADDRESS = 'https://127.0.0.1:8200';
 
 /**
