@@ -32,6 +32,9 @@ describe('vaultdist npm tarball works without the workspace', () => {
     const tgz = pack.stdout.trim();
     expect(tgz).toMatch(/vaultdist-\d+\.\d+\.\d+\.tgz$/);
     expect(existsSync(tgz)).toBe(true);
+    // the agent README (config, metrics, reload, recovery) ships with the agent (issue #14)
+    const listing = (await runCommand('tar', ['-tzf', tgz])).stdout.split('\n');
+    expect(listing).toContain('package/node_modules/@vaultdist/agent/README.md');
 
     const npxEnv = (extra: Record<string, string> = {}) =>
       cleanEnv({ npm_config_cache: join(clean.dir, '.npm'), npm_config_offline: 'true', npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false', ...extra });

@@ -43,10 +43,12 @@ try {
     writeFileSync(file, text);
   };
   // Fewer files = a faster `npx` extract: drop source maps, type declarations and markdown of
-  // the bundled dependencies (the CLI's own dist keeps its maps for stack traces).
+  // the bundled dependencies (the CLI's own dist keeps its maps for stack traces). Our own packages
+  // keep theirs: the agent README documents its config, metrics and reload (issue #14).
   const prune = (dir) => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const p = join(dir, e.name);
+      if (e.isDirectory() && e.name === '@vaultdist') continue;
       if (e.isDirectory()) {
         if (['__tests__', '.github'].includes(e.name)) rmSync(p, { recursive: true, force: true });
         else prune(p);
