@@ -22,7 +22,7 @@
  * 4. On a 3-server raft cluster on loopback (scripts/vault-dev/src/raft.ts, with the plugin stanza in
  *    every server's config): registrations and their leases survive a kill -9 of the leader.
  */
-import { mkdtempSync, rmSync, renameSync, copyFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -412,7 +412,7 @@ describe('registry plugin upgrade (a server of its own)', () => {
   const mountInfo = async () => (await sys('GET', `sys/mounts/${dev.registry!.mount}`)).body.data as { running_plugin_version: string; running_sha256: string };
   const reload = () => sys('PUT', 'sys/plugins/reload/backend', { plugin: 'vaultdist' });
 
-  it('a new binary, re-registered with its sha256 and reloaded, keeps the registrations and their leases; a changed binary without re-registration answers 404 on every path', async () => {
+  it('a new binary, re-registered with its sha256 and reloaded, keeps the registrations and their leases', async () => {
     const m = dev.registry!.mount;
     expect(await mountInfo()).toMatchObject({ running_plugin_version: dev.registry!.version, running_sha256: dev.registry!.sha256 });
     expect((await sys('PUT', `${m}/clusters/${cluster}`, { ttl: '5m' })).status).toBe(204);
@@ -442,29 +442,46 @@ describe('registry plugin upgrade (a server of its own)', () => {
     const renew = await sys('PUT', 'sys/leases/renew', { lease_id: reg.body.lease_id });
     expect(renew.status).toBe(200);
 
-    // The trap: the binary changes on disk (a rename, as a package manager does) and nobody
-    // re-registers its sha256. The reload fails, and the mount answers 404 on every path.
-    const current = join(dev.registry!.pluginDir, 'vaultdist-v0.1.1-test');
-    copyFileSync(dev.registry!.pluginDir + '/vaultdist', current + '.new');
+  }, 120_000);
+
+  it('the trap: a changed binary without re-registration makes the mount answer 404 on every path; the registered binary back, and it answers with its registrations', async () => {
+    // Works on whatever version the mount runs (no dependence on the upgrade test's order).
+    const m = dev.registry!.mount;
+    const { running_plugin_version: running } = await mountInfo();
+    const entry = (await sys('GET', `sys/plugins/catalog/secret/vaultdist?version=${running}`)).body.data as { command: string; sha256: string };
+    expect((await sys('PUT', `${m}/clusters/trap`, { ttl: '5m' })).status).toBe(204);
+    expect((await sys('PUT', `${m}/clusters/trap/nodes/app@127.0.0.1`, { port: 9550 })).status).toBe(200);
+    const current = join(dev.registry!.pluginDir, entry.command);
+    const backup = join(tmp, 'registered-binary');
+    copyFileSync(current, backup);
+
+    // The binary changes on disk (here: one byte appended, as any rebuild or patch changes it; the
+    // new file renamed into place, as a package manager does) and nobody re-registers its sha256.
+    // The reload fails, and the mount answers 404 on every path.
+    copyFileSync(backup, current + '.new');
+    appendFileSync(current + '.new', '\n');
     renameSync(current + '.new', current);
     const bad = await reload();
     expect([bad.status, errs(bad)]).toEqual([400, expect.stringContaining('checksums did not match')]);
     const paths: [string, string, unknown?][] = [
-      ['GET', `${m}/clusters/${cluster}/members`],
-      ['PUT', `${m}/clusters/${cluster}/nodes/app@127.0.0.1`, { port: 9501 }],
-      ['GET', `${m}/clusters/${cluster}`],
+      ['GET', `${m}/clusters/trap/members`],
+      ['PUT', `${m}/clusters/trap/nodes/app@127.0.0.1`, { port: 9551 }],
+      ['GET', `${m}/clusters/trap`],
       ['LIST', `${m}/clusters`],
     ];
+    const answered: string[] = [];
     for (const [method, path, body] of paths) {
       const a = await sys(method, path, body);
-      expect([path, a.status, errs(a)]).toEqual([path, 404, expect.stringContaining('backend is nil')]);
+      if (a.status !== 404 || !errs(a).includes('backend is nil')) answered.push(`${method} ${path}: ${a.status} ${errs(a)}`);
     }
+    expect(answered).toEqual([]);
 
     // Recovery: the registered binary back in place, reload: the registration is still there.
-    await installRegistryPlugin(dev.registry!.pluginDir, v2, 'vaultdist-v0.1.1-test');
+    copyFileSync(backup, current + '.new');
+    renameSync(current + '.new', current);
     expect((await reload()).status).toBeLessThan(300);
-    await until('the mount to answer again', async () => ((await sys('GET', `${m}/clusters/${cluster}/members`)).status === 200 ? true : undefined));
-    expect((await sys('GET', `${m}/clusters/${cluster}/members`)).body.data!.members).toEqual([expect.objectContaining({ node: 'app@127.0.0.1', port: 9500 })]);
+    await until('the mount to answer again', async () => ((await sys('GET', `${m}/clusters/trap/members`)).status === 200 ? true : undefined));
+    expect((await sys('GET', `${m}/clusters/trap/members`)).body.data!.members).toEqual([expect.objectContaining({ node: 'app@127.0.0.1', port: 9550 })]);
   }, 120_000);
 });
 
