@@ -21,6 +21,7 @@ import {
   probeDistCertificate,
   renderOptfile,
   writeCredentialSet,
+  type Carrier,
 } from '../../packages/sdk/src/index.js';
 import { createTestPki, testdir, type TestPki } from '../helpers/vault.js';
 import { compileErlang, sharedFreePort, startNode, stopAllNodes, tcpOpen } from '../helpers/erlang.js';
@@ -53,9 +54,9 @@ describeOtp27('OTP 27: mTLS distribution with Vault-issued certificates', (lane)
   }, 60_000);
 
   const dirOf = (name: string, tag: string) => join(tmp.dir, `${tag}-${name.replace(/[@.]/g, '_')}`);
-  const flags = (optfile: string, ip: string) => distFlags({ optfile, distPort: port, listenInterface: ip });
-  const start27 = (name: string, dir: string, optfile: string) =>
-    startNode({ name, dir, erl: lane().erl, flags: flags(optfile, name.replace(/^.*@/, '')) });
+  const flags = (optfile: string, ip: string, carrier: Carrier = 'vaultdist_tls') => distFlags({ optfile, distPort: port, listenInterface: ip, carrier });
+  const start27 = (name: string, dir: string, optfile: string, carrier: Carrier = 'vaultdist_tls') =>
+    startNode({ name, dir, erl: lane().erl, flags: flags(optfile, name.replace(/^.*@/, ''), carrier) });
 
   it('connects two OTP 27 nodes (TLS 1.3, no epmd) and refuses a certificate-less and a foreign-CA node', async () => {
     const foo = await issueNodeDir(pki, dirOf('foo@127.0.0.1', 'c'), 'foo@127.0.0.1');
@@ -151,9 +152,11 @@ describeOtp27('OTP 27: mTLS distribution with Vault-issued certificates', (lane)
     };
     const good = await issueNodeDir(pki, dirOf('lax@127.0.0.1', 'd'), 'lax@127.0.0.1');
     const evil = await issueNodeDir(foreign, dirOf('evil@127.0.0.2', 'd'), 'evil@127.0.0.2');
-    const laxNode = await start27('lax@127.0.0.1', good.dir, lax(good.dir, good.bundle, good.ca));
+    // OTP's own inet_tls: this records OTP 27's defaults (the vaultdist_tls carrier refuses a peer
+    // without a certificate whatever the optfile says: no URI SAN, no name).
+    const laxNode = await start27('lax@127.0.0.1', good.dir, lax(good.dir, good.bundle, good.ca), 'inet_tls');
     // The attacker's node accepts anyone and verifies no one.
-    const evilNode = await start27('evil@127.0.0.2', evil.dir, lax(evil.dir, evil.bundle, evil.ca, ', {verify, verify_none}'));
+    const evilNode = await start27('evil@127.0.0.2', evil.dir, lax(evil.dir, evil.bundle, evil.ca, ', {verify, verify_none}'), 'inet_tls');
 
     // Client side: OTP 26+ defaults to verify_peer, so the lax node refuses the foreign-CA server.
     expect(await laxNode.ping('evil@127.0.0.2')).toBe('pang');

@@ -19,6 +19,11 @@
 %%   from another intermediate under the same root is refused. A ca.pem without intermediates (a root
 %%   that issues directly) pins nothing more than TLS does.
 %% - Every refusal is logged (warning) with the claimed and the certified name.
+%% - One documented role besides "name = certificate": the node's OWN tooling. A peer presenting this
+%%   node's own certificate (so it holds this node's key: root or the node user on this host) may
+%%   connect as a HIDDEN node named `rpc-TAG-<this node>` or `rem-TAG-<this node>`, which is how an
+%%   Elixir release's `bin/app rpc|remote|stop|pid` and the agent's rpc reload name themselves. Any
+%%   other name under the node's own certificate, or a visible node, is refused like any impostor.
 %%
 %% There is no process, no registered name and no runtime switch: nothing a connected peer could stop
 %% or reconfigure. The checks cannot be turned off except by not using the carrier.
@@ -120,9 +125,13 @@ do_accept(AcceptPid, DistArg, MyNode, Allowed, SetupTime, Kernel) ->
                                      socket = DistCtrl,
                                      timer = Timer,
                                      this_flags = 0,
-                                     %% dist_util's own exact-name check, independent of ours
-                                     allowed = [CertNode],
-                                     f_recv = name_checking_recv(SslSocket, CertNode, Peer)},
+                                     %% dist_util's own exact-name check, independent of ours (own
+                                     %% tooling: this host only; name_checking_recv enforces the form)
+                                     allowed = case CertNode =:= MyNode of
+                                                   true -> [host_of(MyNode)];
+                                                   false -> [CertNode]
+                                               end,
+                                     f_recv = name_checking_recv(SslSocket, CertNode, MyNode, Peer)},
             dist_util:handshake_other_started(HSData);
         {AcceptPid, exit} ->
             ?shutdown2(MyNode, connection_setup_failed);
@@ -142,8 +151,12 @@ dist_socket(Other, MyNode) ->
                  "the peer certificate cannot be checked)", [Other]),
     ?shutdown2(MyNode, {vaultdist_tls, unsupported_dist_socket}).
 
+host_of(Node) ->
+    {node, _, Host} = dist_util:split_node(Node),
+    Host.
+
 %% f_recv that checks the first message dist_util reads (the peer's name) against the certificate.
-name_checking_recv(SslSocket, CertNode, Peer) ->
+name_checking_recv(SslSocket, CertNode, MyNode, Peer) ->
     Want = atom_to_list(CertNode),
     fun(_Ctrl, Length, Timeout) ->
             Result = f_recv(SslSocket, Length, Timeout),
@@ -159,6 +172,19 @@ name_checking_recv(SslSocket, CertNode, Peer) ->
                     case Claimed of
                         {ok, Want} ->
                             Result;
+                        {ok, Other} when CertNode =:= MyNode ->
+                            case own_tooling(Other, MyNode, Result) of
+                                true ->
+                                    ?LOG_NOTICE("vaultdist_tls: ~s connects as hidden node ~ts with this "
+                                                "node's own certificate (own tooling)", [Peer, Other]),
+                                    Result;
+                                false ->
+                                    ?LOG_WARNING("vaultdist_tls: refused ~s before nodeup: claimed node ~ts, "
+                                                 "certificate is for ~ts (this node's own; only hidden "
+                                                 "rpc-TAG-~ts / rem-TAG-~ts may use it)",
+                                                 [Peer, Other, Want, Want, Want]),
+                                    ?shutdown2(CertNode, {vaultdist_tls, {name_mismatch, Other, CertNode}})
+                            end;
                         {ok, Other} ->
                             ?LOG_WARNING("vaultdist_tls: refused ~s before nodeup: claimed node ~ts, "
                                          "certificate is for ~ts (URI SAN " ?URI_PREFIX "~ts)",
@@ -172,6 +198,35 @@ name_checking_recv(SslSocket, CertNode, Peer) ->
                     end
             end
     end.
+
+%% The node's own tooling: hidden, named rpc-TAG-<node> or rem-TAG-<node> (TAG: letters and digits).
+own_tooling(Claimed, MyNode, {ok, Data}) ->
+    Suffix = "-" ++ atom_to_list(MyNode),
+    Hidden = case first_message_flags(Data) of
+                 {ok, Flags} -> Flags band ?DFLAG_PUBLISHED =:= 0;
+                 _ -> false
+             end,
+    Hidden andalso lists:suffix(Suffix, Claimed) andalso
+        case lists:sublist(Claimed, length(Claimed) - length(Suffix)) of
+            [$r, $p, $c, $- | Tag] -> is_tag(Tag);
+            [$r, $e, $m, $- | Tag] -> is_tag(Tag);
+            _ -> false
+        end;
+own_tooling(_, _, _) ->
+    false.
+
+is_tag(Tag) ->
+    Tag =/= [] andalso lists:all(fun(C) -> (C >= $0 andalso C =< $9) orelse (C >= $a andalso C =< $z)
+                                               orelse (C >= $A andalso C =< $Z) end, Tag).
+
+first_message_flags([$N, F7, F6, F5, F4, F3, F2, F1, F0 | _]) ->
+    <<Flags:64>> = <<F7, F6, F5, F4, F3, F2, F1, F0>>,
+    {ok, Flags};
+first_message_flags([$n, _, _, F3, F2, F1, F0 | _]) ->
+    <<Flags:32>> = <<F3, F2, F1, F0>>,
+    {ok, Flags};
+first_message_flags(_) ->
+    error.
 
 %% @doc The node name in a send_name message: `N` (flags 8, creation 4, name length 2, name) or the
 %% old `n` (version 2, flags 4, name). A dynamic-name request (host only) has no `@` and is refused.
@@ -316,25 +371,78 @@ split_node(Node, LongOrShortNames) ->
     end.
 -endif.
 
-%% The dialling side reads the optfile's client options (the ssl_dist_opts table that ssl_dist_sup
-%% fills from -ssl_dist_optfile at boot).
+%% The dialling side's TLS options, composed as inet_tls_dist composes them: OTP 25 takes the optfile
+%% (the ssl_dist_opts table ssl_dist_sup fills from -ssl_dist_optfile) and else the -ssl_dist_opt
+%% flags; OTP 26+ merges the -ssl_dist_opt flags with the optfile.
 get_ssl_options(Type, Node) ->
-    try ets:lookup(ssl_dist_opts, Type) of
-        [{Type, Opts}] ->
-            [{erl_dist, true} |
-             case proplists:get_value(versions, Opts) of
-                 undefined -> [{versions, ['tlsv1.2']} | Opts];
-                 _ -> Opts
-             end];
-        _ ->
-            no_optfile(Node)
-    catch
-        error:badarg -> no_optfile(Node)
-    end.
+    FromFile = try ets:lookup(ssl_dist_opts, Type) of
+                   [{Type, Opts0}] -> Opts0;
+                   _ -> []
+               catch
+                   error:badarg -> []
+               end,
+    FromArgs = case init:get_argument(ssl_dist_opt) of
+                   {ok, Args} -> ssl_options(Type, lists:append(Args));
+                   _ -> []
+               end,
+    Opts = compose_opts(FromArgs, FromFile),
+    Opts =:= [] andalso no_optfile(Node),
+    [{erl_dist, true} |
+     case proplists:get_value(versions, Opts) of
+         undefined -> [{versions, ['tlsv1.2']} | Opts];
+         _ -> Opts
+     end].
+
+-if(?OTP_RELEASE >= 26).
+compose_opts(FromArgs, FromFile) -> FromArgs ++ FromFile.
+cipher_opt(Value) -> {ciphers, [Value]}.
+-else.
+compose_opts(FromArgs, []) -> FromArgs;
+compose_opts(_FromArgs, FromFile) -> FromFile.
+cipher_opt(Value) -> {ciphers, Value}.
+-endif.
 
 no_optfile(Node) ->
-    ?LOG_ERROR("vaultdist_tls: no -ssl_dist_optfile options; the carrier needs the optfile"),
+    ?LOG_ERROR("vaultdist_tls: no TLS options for distribution (-ssl_dist_optfile)"),
     ?shutdown2(Node, {vaultdist_tls, no_ssl_dist_optfile}).
+
+%% -ssl_dist_opt client_<opt> <value> / server_<opt> <value>, as inet_tls_dist parses them.
+ssl_options(_Type, []) ->
+    [];
+ssl_options(client, ["client_" ++ Opt, Value | T]) ->
+    [ssl_option(Opt, Value) | ssl_options(client, T)];
+ssl_options(server, ["server_" ++ Opt, Value | T]) ->
+    [ssl_option(Opt, Value) | ssl_options(server, T)];
+ssl_options(Type, [_Opt, _Value | T]) ->
+    ssl_options(Type, T);
+ssl_options(_Type, [_]) ->
+    [].
+
+ssl_option(Opt, Value) when Opt =:= "certfile"; Opt =:= "cacertfile"; Opt =:= "keyfile";
+                            Opt =:= "password"; Opt =:= "dhfile" ->
+    {list_to_atom(Opt), Value};
+ssl_option("ciphers", Value) -> cipher_opt(Value);
+ssl_option("versions", Value) -> {versions, [list_to_atom(Value)]};
+ssl_option(Opt, Value) when Opt =:= "depth"; Opt =:= "hibernate_after" ->
+    {list_to_atom(Opt), list_to_integer(Value)};
+ssl_option(Opt, Value) when Opt =:= "verify"; Opt =:= "crl_check"; Opt =:= "reuse_sessions";
+                            Opt =:= "secure_renegotiate"; Opt =:= "fail_if_no_peer_cert";
+                            Opt =:= "ktls" ->
+    {list_to_atom(Opt), list_to_atom(Value)};
+ssl_option("crl_cache", Value) ->
+    {crl_cache, termify(Value)};
+ssl_option("verify_fun", Value) ->
+    case termify(Value) of
+        {Mod, Func, State} when is_atom(Mod), is_atom(Func) -> {verify_fun, {fun Mod:Func/3, State}};
+        _ -> error(malformed_ssl_dist_opt, [Value])
+    end;
+ssl_option(Opt, Value) ->
+    error(malformed_ssl_dist_opt, [Opt, Value]).
+
+termify(String) ->
+    {ok, Tokens, _} = erl_scan:string(String ++ "."),
+    {ok, Term} = erl_parse:parse_term(Tokens),
+    Term.
 
 %% ------------------------------------------------------------------------------------------------
 %% Peer certificate checks
