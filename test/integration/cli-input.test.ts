@@ -7,14 +7,21 @@
  *   `init vault` prints for the node hosts carry it too;
  * - durations: what Vault accepts (1h30m) is accepted, anything else is refused naming the flag.
  */
-import { adminClient, suffix, testVault } from '../helpers/vault.js';
-import { vaultdist } from '../../packages/cli/test/helpers.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { adminClient, suffix, testdir, testVault } from '../helpers/vault.js';
+import { cleanEnv, runCommand, vaultdist } from '../../packages/cli/test/helpers.js';
+import { REPO_ROOT } from '../helpers/scripts.js';
+
+const AGENT_BIN = join(REPO_ROOT, 'packages', 'agent', 'bin.js');
 
 describe('CLI input and Vault errors (real OpenBao)', () => {
   const v = testVault();
   const admin = adminClient();
   const created: string[] = [];
+  const tmp = testdir();
   afterAll(async () => {
+    tmp.cleanup();
     for (const id of created) {
       for (const m of [`pki-in-${id}`, `pki-in-${id}-root`]) await admin.delete(`sys/mounts/${m}`, { idempotent: true });
       for (const a of [`approle-in-${id}`, `cert-in-${id}`]) await admin.delete(`sys/auth/${a}`, { idempotent: true });
@@ -55,6 +62,20 @@ describe('CLI input and Vault errors (real OpenBao)', () => {
     expect(good.code).toBe(0);
     expect(good.stdout).toContain(`vaultdist init node --vault-addr ${v.tlsAddr} `);
     expect(good.stdout).toContain(`--vault-cacert ${v.caCertPath}`);
+
+    // init node --ttl 1h30m: Vault accepts it, and so does the agent config it writes (was: the set was
+    // issued and written, then exit 10 from the agent's own duration pattern)
+    const dir = join(tmp.dir, 'ttl-node');
+    const node = await vaultdist(
+      ['init', 'node', '--name', 'ttl@127.0.0.1', '--dir', dir, '--mount', `pki-in-${id}`, '--role', `node-${id}`, '--policy', `vaultdist-in-${id}`, '--approle-mount', `approle-in-${id}`, '--cert-auth-mount', `cert-in-${id}`, '--vault-addr', v.tlsAddr, '--vault-cacert', v.caCertPath, '--ttl', '1h30m', '--no-companion'],
+      { env },
+    );
+    expect(node.stderr).not.toMatch(/error/i);
+    expect(node.code).toBe(0);
+    expect(readFileSync(join(dir, 'agent.yaml'), 'utf8')).toMatch(/ttl: 1h30m/);
+    const check = await runCommand(process.execPath, [AGENT_BIN, '--check', '-c', join(dir, 'agent.yaml')], { env: cleanEnv(env) });
+    expect(check.stderr).toBe('');
+    expect(check.code).toBe(0);
   }, 90_000);
 
   it('durations: a Vault duration Vault refuses is refused naming the flag (exit 2), before anything is written', async () => {
