@@ -46,7 +46,7 @@ describe('vaultdist_cluster on real TLS nodes', () => {
   });
 
   /** Starts a node on a dynamic port with an (initially empty) peers file and the companion. */
-  async function start(name: string, o: { connectAllFalse?: boolean; hidden?: boolean; clusterHidden?: boolean } = {}): Promise<ErlNode> {
+  async function start(name: string, o: { connectAllFalse?: boolean; hidden?: boolean; clusterHidden?: boolean; noCompanion?: boolean } = {}): Promise<ErlNode> {
     const dir = dirOf(name);
     const { optfile } = await issueNodeDir(pki, dir, name);
     writeFileSync(join(dir, 'peers'), '');
@@ -61,7 +61,7 @@ describe('vaultdist_cluster on real TLS nodes', () => {
         '-vaultdist_epmd_peers_file', join(dir, 'peers'),
         '-vaultdist_cluster_interval_ms', '200',
         ...(o.clusterHidden ? ['-vaultdist_cluster_hidden', 'true'] : []),
-        '-s', 'vaultdist_cluster', 'start',
+        ...(o.noCompanion ? [] : ['-s', 'vaultdist_cluster', 'start']),
       ],
     });
     port.set(name, parseDistPortFile(readFileSync(join(dir, 'dist.port'), 'utf8'))!.port);
@@ -119,10 +119,13 @@ describe('vaultdist_cluster on real TLS nodes', () => {
     expect(await sorted(b)).toEqual([C]);
     expect(await sorted(b, 'hidden')).toEqual([H]);
 
-    // hidden: true on a visible node: attaches without joining the visible mesh
+    // hidden: true on a visible node: attaches without joining the visible mesh. Started the way a
+    // supervisor does (Elixir's `{:vaultdist_cluster, peers_file: "…", hidden: true}` calls
+    // child_spec/1 with a keyword list and a binary path; a map works too)
     const V = 'cv@127.0.0.1';
-    const v = await start(V, { clusterHidden: true });
+    const v = await start(V, { noCompanion: true });
     peers(V, [B, V]);
+    expect(await v.eval(`begin #{id := vaultdist_cluster, start := {M, F, A}} = vaultdist_cluster:child_spec([{peers_file, <<"${join(dirOf(V), 'peers')}">>}, {hidden, true}, {interval_ms, 200}]), {ok, Pid} = apply(M, F, A), unlink(Pid), ok end`)).toBe('ok');
     await eventually('v hidden-connected to b', () => sorted(v, 'hidden'), (ns) => ns.join() === [B].join());
     expect(await sorted(v)).toEqual([]);
     expect(await sorted(b)).toEqual([C]);
