@@ -92,9 +92,12 @@ interface Lease {
   endsAtMs: number;
 }
 
+/** The node's peers file: `nodes[].registry.peersFile`, else `DIR/peers`. */
 export const peersFileOf = (n: NodeConfig) => n.registry.peersFile ?? join(n.dir, PEERS_FILE);
+/** The node's port file (vaultdist_epmd writes it): `nodes[].registry.portFile`, else `DIR/dist.port`. */
 export const portFileOf = (n: NodeConfig) => n.registry.portFile ?? join(n.dir, DIST_PORT_FILE);
 
+/** One node's registration and peers file; `run()` is the loop, `tick()` one step (see the file comment). */
 export class RegistryWorker {
   readonly node: NodeConfig;
   readonly status: RegistryStatus;

@@ -19,12 +19,14 @@ const fail = (path: string, message: string): never => {
   throw new ConfigError([{ path, message }]);
 };
 
+/** The plugin mount path (default `vaultdist`), without surrounding slashes. @throws ConfigError (`mount`) */
 export function checkMount(mount: string | undefined): string {
   const m = (mount ?? DEFAULT_REGISTRY_MOUNT).replace(/^\/+|\/+$/g, '');
   if (!MOUNT.test(m) || m.split('/').some((s) => s === '.' || s === '..')) fail('mount', `not a Vault mount path, got ${JSON.stringify(mount)}`);
   return m;
 }
 
+/** A cluster name: one path segment. @throws ConfigError (`cluster`) */
 export function checkCluster(cluster: string): string {
   if (typeof cluster !== 'string' || !CLUSTER.test(cluster)) {
     fail('cluster', `must be 1-63 characters of letters, digits, "_", "." or "-" starting with a letter or digit, got ${JSON.stringify(cluster)}`);
@@ -43,11 +45,13 @@ export function checkRegistryNode(node: string): NodeName {
   return n;
 }
 
+/** A TCP port, an integer 1–65535. @throws ConfigError naming `path` */
 export function checkPort(port: unknown, path = 'port'): number {
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) fail(path, `must be a TCP port (an integer 1-65535), got ${JSON.stringify(port)}`);
   return port as number;
 }
 
+/** A DNS name or IPv4 address (the node-name host rules, no IPv6). @throws ConfigError naming `path` */
 export function checkHost(host: string, path = 'host'): string {
   // the same host rules as a node name's host part
   try {
@@ -57,11 +61,13 @@ export function checkHost(host: string, path = 'host'): string {
   }
 }
 
+/** `erlang:system_info(otp_release)`-like text, e.g. "27". @throws ConfigError naming `path` */
 export function checkOtpRelease(v: string, path = 'otpRelease'): string {
   if (!OTP_RELEASE.test(v)) fail(path, `must be 1-32 characters of letters, digits, ".", "_" or "-" (e.g. "27"), got ${JSON.stringify(v)}`);
   return v;
 }
 
+/** A certificate serial in any spelling; returns it normalized (`0a:1b`). @throws ConfigError naming `path` */
 export function checkSerial(v: string, path = 'serial'): string {
   let s: string;
   try {
@@ -73,6 +79,7 @@ export function checkSerial(v: string, path = 'serial'): string {
   return s;
 }
 
+/** Free-form string metadata: at most 16 keys (the plugin's cap), no control characters. @throws ConfigError naming the key */
 export function checkMeta(meta: Record<string, string>, path = 'meta'): Record<string, string> {
   if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) fail(path, 'must be an object of string values');
   const entries = Object.entries(meta);
