@@ -369,7 +369,7 @@ export const CONFIG_SCHEMA: Record<string, Field> = {
       namespace: { kind: 'string', default: null, description: 'Vault namespace. Env: BAO_NAMESPACE / VAULT_NAMESPACE.', example: 'team-a' },
       tlsServerName: { kind: 'string', default: null, description: 'Expected server name of Vault\'s certificate. Env: BAO_TLS_SERVER_NAME.', example: 'vault.example' },
       skipVerify: { kind: 'boolean', default: false, description: 'Disable TLS verification of Vault (never in production). Env: BAO_SKIP_VERIFY, parsed strictly.', example: false },
-      requestTimeoutMs: ms('Timeout of one Vault request.', 30000, 30000),
+      requestTimeoutMs: ms('Timeout of one Vault request attempt: a frozen server (SIGSTOP, a hung balancer) costs at most this before the next address is tried (issue #14).', 10000, 10000),
       auth: authField(false, 'How the agent logs in to Vault (default for every node).'),
     },
     description: 'Connection to Vault/OpenBao.',
