@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { distFlags, parseCertificate } from '../../packages/sdk/src/index.js';
 import { createTestPki, testdir, type TestPki } from '../helpers/vault.js';
-import { compileErlang, sharedFreePort, startNode, stopAllNodes } from '../helpers/erlang.js';
+import { carrierEbin, compileErlang, sharedFreePort, startNode, stopAllNodes } from '../helpers/erlang.js';
 import { describeOtp27, issueNodeDir } from '../helpers/otp27.js';
 
 const REPO = join(fileURLToPath(import.meta.url), '..', '..', '..');
@@ -79,7 +79,7 @@ describeOtp27('OTP 25 <-> OTP 27 (and Elixir 1.18) over mTLS distribution', (lan
       ':rpc.call(:"a25@127.0.0.1", :erlang, :system_info, [:otp_release]), :vaultdist_reload.reload()}))';
     const { stdout } = await promisify(execFile)(
       lane().elixir,
-      ['--name', 'ex@127.0.0.3', '--cookie', 'vaultdist-test-cookie', '--erl', flags(e.optfile, '127.0.0.3').join(' '), '-pa', ebin, '-e', code],
+      ['--name', 'ex@127.0.0.3', '--cookie', 'vaultdist-test-cookie', '--erl', flags(e.optfile, '127.0.0.3', [carrierEbin(lane().erl)]).join(' '), '-pa', ebin, '-e', code],
       { cwd: e.dir, timeout: 60000 },
     );
     const lines = stdout.trim().split('\n');

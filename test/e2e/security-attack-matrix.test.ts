@@ -431,13 +431,33 @@ describe('attack matrix: every attack on a vaultdist node is refused, with the r
       const same = ['bundle.pem', 'ca.pem'].every((f, i) => readFileSync(join(dir, f), 'utf8') === before[i]);
       record('renewal answer chaining to a different root', 'refused, files untouched', outcome.startsWith('trust-anchor') && same, `${outcome}; files ${same ? 'untouched' : 'REPLACED'}`);
     }
-    // 19. epmd probe: nothing answers on 4369 on any node address; the node itself has no epmd.
+    // 19. #12, the documented role: the node's OWN certificate admits only its own hidden tooling
+    //     (`rpc-TAG-srv@…`, as a release's bin/app rpc names itself), nothing else under that certificate.
+    {
+      const own = { ...srvCreds, trust: [h.rootPem], chain };
+      const tool = await attacker('rpc-1a2b-srv@127.0.0.1', own);
+      const toolRpc = await tool.eval(`rpc:call('${SRV}', erlang, node, [], 5000)`);
+      await tool.stop();
+      // a visible node must listen (-dist_listen false implies hidden): on .5, named as srv's tooling
+      const vis = await attacker('rpc-3c4d-srv@127.0.0.1', own, { listen: '127.0.0.5' });
+      const visPing = await vis.ping(SRV);
+      await vis.stop();
+      const a = await attacker('other@127.0.0.1', own);
+      const r = await impostor(a, /vaultdist_tls: refused .*claimed node other@127\.0\.0\.1, certificate is for srv@127\.0\.0\.1 \(this node's own/);
+      record(
+        "the node's own certificate under another name",
+        `0/${TRIES} spawns; only hidden rpc-TAG-srv in`,
+        r.ok && visPing === 'pang' && toolRpc === "'srv@127.0.0.1'",
+        `${r.summary}; visible rpc-3c4d-srv: ${visPing}; control: hidden rpc-1a2b-srv (own tooling) rpc -> ${toolRpc}; srv: ${r.line}`,
+      );
+    }
+    // 20. epmd probe: nothing answers on 4369 on any node address; the node itself has no epmd.
     {
       const open = await Promise.all(HOSTS.map((x) => tcpOpen(x, 4369)));
       const names = await srv.eval('erl_epmd:names()');
       record('epmd probe on 4369', 'nothing listens', open.every((o) => !o) && /error/.test(names), `connect refused on ${HOSTS.length} addresses; srv erl_epmd:names() -> ${names}`);
     }
-    // 20. A raw plaintext dist handshake (send_name) on the dist port.
+    // 21. A raw plaintext dist handshake (send_name) on the dist port.
     {
       const before = srv.log().length;
       const reply = await new Promise<{ bytes: Buffer; closed: boolean }>((resolve) => {
@@ -478,7 +498,7 @@ describe('attack matrix: every attack on a vaultdist node is refused, with the r
     }
 
     expect(rows.filter((r) => !r.refused).map((r) => `${r.name}: ${r.observed}`)).toEqual([]);
-    expect(rows.length).toBe(20);
+    expect(rows.length).toBe(21);
   }, 600_000);
 });
 
