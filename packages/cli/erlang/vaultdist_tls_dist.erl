@@ -199,7 +199,7 @@ name_checking_recv(SslSocket, CertNode, MyNode, Peer) ->
             end
     end.
 
-%% The node's own tooling: hidden, named rpc-TAG-<node> or rem-TAG-<node> (TAG: letters and digits).
+%% The node's own tooling: hidden, named rpc-TAG-<node> or rem-TAG-<node> (TAG: letters, digits, _).
 own_tooling(Claimed, MyNode, {ok, Data}) ->
     Suffix = "-" ++ atom_to_list(MyNode),
     Hidden = case first_message_flags(Data) of
@@ -217,7 +217,7 @@ own_tooling(_, _, _) ->
 
 is_tag(Tag) ->
     Tag =/= [] andalso lists:all(fun(C) -> (C >= $0 andalso C =< $9) orelse (C >= $a andalso C =< $z)
-                                               orelse (C >= $A andalso C =< $Z) end, Tag).
+                                               orelse (C >= $A andalso C =< $Z) orelse C =:= $_ end, Tag).
 
 first_message_flags([$N, F7, F6, F5, F4, F3, F2, F1, F0 | _]) ->
     <<Flags:64>> = <<F7, F6, F5, F4, F3, F2, F1, F0>>,

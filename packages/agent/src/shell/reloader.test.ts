@@ -92,7 +92,7 @@ describe('reloaders', () => {
     const n = node({ strategy: 'rpc', cookie: 'sekrit', epmdModule: 'vaultdist_epmd', codePaths: ['/opt/ebin'], extraArgs: ['-vaultdist_epmd_ports', 'bar=4370'] });
     await reloadNode(f.ports, n, 'aa', signal);
     const argv = f.runs[0]!;
-    expect(argv.slice(0, 3)).toEqual(['erl', '-name', expect.stringMatching(/^vaultdist_reload_\d+_\d+@127\.0\.0\.2$/)]);
+    expect(argv.slice(0, 3)).toEqual(['erl', '-name', expect.stringMatching(/^rpc-\d+_\d+-bar@127\.0\.0\.2$/)]);
     for (const flag of [['-hidden'], ['-dist_listen', 'false'], ['-proto_dist', 'inet_tls'], ['-start_epmd', 'false'], ['-erl_epmd_port', '4370'], ['-epmd_module', 'vaultdist_epmd'], ['-pa', '/opt/ebin'], ['-ssl_dist_optfile', '/var/lib/vaultdist/bar/reload-client.conf']]) {
       const i = argv.indexOf(flag[0]!);
       expect(argv.slice(i, i + flag.length)).toEqual(flag);
@@ -107,7 +107,7 @@ describe('reloaders', () => {
   it('rpc: short names use -sname', () => {
     const n = node({ strategy: 'rpc' });
     n.name = 'bar@myhost';
-    expect(rpcArgv(n, { optfile: '/x.conf', argsFile: undefined, uniq: '1' }).slice(1, 3)).toEqual(['-sname', 'vaultdist_reload_1@myhost']);
+    expect(rpcArgv(n, { optfile: '/x.conf', argsFile: undefined, uniq: '1' }).slice(1, 3)).toEqual(['-sname', 'rpc-1-bar@myhost']);
   });
 
   it('command: argv as given, with the node, dir and serial in the environment', async () => {

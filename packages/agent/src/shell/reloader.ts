@@ -85,7 +85,8 @@ export function rpcArgv(node: NodeConfig, o: { optfile: string; argsFile: string
   const target = parseNodeName(node.name);
   const port = r.port ?? node.verify.port;
   if (port === null) throw new AgentError('config', 'rpc reload needs the distribution port', { node: node.name });
-  const self = `vaultdist_reload_${o.uniq}@${target.host}`;
+  // the target's vaultdist_tls carrier admits its own certificate only as hidden rpc-TAG-<node> tooling
+  const self = `rpc-${o.uniq}-${target.name}@${target.host}`;
   const expr = [
     `T = ${erlangAtom(target.full)},`,
     'R = case net_kernel:connect_node(T) of',
