@@ -25,8 +25,8 @@ afterAll(() => server.close());
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** The plugin as msw: registrations with a lease of `leaseSeconds`, renew, members, delete; `down` = network errors. */
-function fakePlugin(o: { leaseSeconds: number; now: () => Date }) {
-  const st = { down: false, renewStatus: 200, calls: [] as string[], regs: new Map<string, { port: number; serial?: string; expires: Date }>() };
+function fakePlugin(o: { leaseSeconds: number; now: () => Date; maxSeconds?: number }) {
+  const st = { down: false, renewStatus: 200, calls: [] as string[], regs: new Map<string, { port: number; serial?: string; expires: Date; created: Date }>() };
   const guard = () => (st.down ? HttpResponse.error() : undefined);
   server.use(
     http.post(`${ADDR}/v1/vaultdist/clusters/c1/nodes/:node`, async ({ request, params }) => {
@@ -35,7 +35,7 @@ function fakePlugin(o: { leaseSeconds: number; now: () => Date }) {
       const b = (await request.json()) as { port: number; serial?: string };
       st.calls.push(`register ${b.port}`);
       const expires = new Date(o.now().getTime() + o.leaseSeconds * 1000);
-      st.regs.set(String(params.node), { port: b.port, serial: b.serial, expires });
+      st.regs.set(String(params.node), { port: b.port, serial: b.serial, expires, created: o.now() });
       return HttpResponse.json({ lease_id: `vaultdist/clusters/c1/nodes/${String(params.node)}/L${st.calls.length}`, lease_duration: o.leaseSeconds, renewable: true, data: { node: params.node, host: '127.0.0.1', port: b.port, generation: st.calls.length } });
     }),
     http.put(`${ADDR}/v1/sys/leases/renew`, () => {
@@ -43,8 +43,12 @@ function fakePlugin(o: { leaseSeconds: number; now: () => Date }) {
       if (g) return g;
       st.calls.push('renew');
       if (st.renewStatus !== 200) return HttpResponse.json({ errors: ['lease not found'] }, { status: st.renewStatus });
-      for (const r of st.regs.values()) r.expires = new Date(o.now().getTime() + o.leaseSeconds * 1000);
-      return HttpResponse.json({ lease_id: 'x/renewed', lease_duration: o.leaseSeconds, renewable: true });
+      // like Vault: a renewal never extends past the lease's max_ttl
+      const r = [...st.regs.values()][0]!;
+      const left = o.maxSeconds === undefined ? o.leaseSeconds : Math.min(o.leaseSeconds, Math.floor(o.maxSeconds - (o.now().getTime() - r.created.getTime()) / 1000));
+      if (left <= 0) return HttpResponse.json({ errors: ['lease expired'] }, { status: 400 });
+      r.expires = new Date(o.now().getTime() + left * 1000);
+      return HttpResponse.json({ lease_id: 'x/renewed', lease_duration: left, renewable: true });
     }),
     http.get(`${ADDR}/v1/vaultdist/clusters/c1/members`, () => {
       const g = guard();
@@ -145,6 +149,29 @@ describe('registry worker (fake clock, msw plugin)', () => {
       writeFileSync(join(t.dir, 'dist.port'), 'port 41999\notp_release 25\nos_pid 2\nname foo\n');
       await tick(s.worker, s.clock);
       expect(plugin.regs.get('foo@127.0.0.1')?.port).toBe(41999);
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('near the max_ttl it registers again instead of renewing into a 400: no failure, no gap', async () => {
+    const t = testdir();
+    try {
+      writeFileSync(join(t.dir, 'dist.port'), 'port 41000\n');
+      const s = setup(t.dir);
+      const plugin = fakePlugin({ leaseSeconds: 20, maxSeconds: 60, now: s.clock.now });
+      const start = s.clock.now().getTime();
+      let gaps = 0;
+      while (s.clock.now().getTime() - start < 200_000) {
+        await tick(s.worker, s.clock);
+        if (!s.worker.status.registered) gaps++;
+      }
+      expect(gaps).toBe(0);
+      expect(s.worker.status.lastError).toBeUndefined();
+      const regs = plugin.calls.filter((c) => c.startsWith('register')).length;
+      // one registration per ~max_ttl (60 s) over 200 s, not one per renewal
+      expect(regs).toBeGreaterThanOrEqual(3);
+      expect(regs).toBeLessThanOrEqual(6);
     } finally {
       t.cleanup();
     }

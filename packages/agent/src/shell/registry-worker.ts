@@ -90,6 +90,14 @@ interface Lease {
   /** Monotonic ms. */
   renewAtMs: number;
   endsAtMs: number;
+  /** The lease's duration when it was registered. */
+  fullMs: number;
+  /**
+   * The last renewal came back much shorter than the lease (the cluster's max_ttl is near): register
+   * again at the next due point instead of renewing into a 400, with no gap (the new registration
+   * replaces the entry; the old lease then ends without removing it).
+   */
+  replace: boolean;
 }
 
 /** The node's peers file: `nodes[].registry.peersFile`, else `DIR/peers`. */
@@ -195,7 +203,7 @@ export class RegistryWorker {
       });
       const now = ports.clock.monotonicMs();
       const durMs = Math.max(1, reg.leaseDurationSeconds) * 1000;
-      this.#lease = { leaseId: reg.leaseId, port: p.port, serial, renewAtMs: now + durMs * this.#ctx.config().registry.renewAtFraction, endsAtMs: now + durMs };
+      this.#lease = { leaseId: reg.leaseId, port: p.port, serial, renewAtMs: now + durMs * this.#ctx.config().registry.renewAtFraction, endsAtMs: now + durMs, fullMs: durMs, replace: false };
       this.#probeFailures = 0;
       this.#failures = 0;
       Object.assign(this.status, { registered: true, port: p.port, serial, waiting: undefined, leaseExpiresAt: new Date(ports.clock.now().getTime() + durMs) });
@@ -234,7 +242,7 @@ export class RegistryWorker {
       const r = await renewRegistration(vault, { leaseId: lease.leaseId, signal });
       const now = ports.clock.monotonicMs();
       const durMs = Math.max(1, r.leaseDurationSeconds) * 1000;
-      this.#lease = { ...lease, leaseId: r.leaseId, renewAtMs: now + durMs * this.#ctx.config().registry.renewAtFraction, endsAtMs: now + durMs };
+      this.#lease = { ...lease, leaseId: r.leaseId, renewAtMs: now + durMs * this.#ctx.config().registry.renewAtFraction, endsAtMs: now + durMs, replace: durMs < lease.fullMs / 2 };
       this.status.leaseExpiresAt = new Date(ports.clock.now().getTime() + durMs);
       this.#failures = 0;
       metrics.registryLeaseExpiry.set({ node: this.node.name }, this.status.leaseExpiresAt.getTime() / 1000);
@@ -247,6 +255,16 @@ export class RegistryWorker {
       // otherwise (Vault unreachable) try again after a backoff, while the lease lasts
       else this.#lease = { ...lease, renewAtMs: ports.clock.monotonicMs() + this.#backoffMs(lease.endsAtMs) };
     }
+  }
+
+  /** Registers again while the current lease still runs (see `Lease.replace`); keeps it on failure. */
+  async #replace(signal: AbortSignal): Promise<void> {
+    const before = this.#lease!;
+    await this.#register(signal);
+    if (this.#lease !== before) return;
+    const now = this.#ctx.ports.clock.monotonicMs();
+    if (now >= before.endsAtMs) this.#dropLease();
+    else this.#lease = { ...before, renewAtMs: Math.min(before.endsAtMs, Math.max(this.#nextRegisterMs, now + 1000)) };
   }
 
   async #deregister(signal: AbortSignal): Promise<void> {
@@ -335,7 +353,7 @@ export class RegistryWorker {
       if ((p && p.port !== this.#lease.port) || (served && this.#lease.serial && normalizeSerial(served) !== this.#lease.serial)) this.#dropLease();
     }
     if (!this.#lease) await this.#register(signal);
-    else if (ports.clock.monotonicMs() >= this.#lease.renewAtMs) await this.#renew(signal);
+    else if (ports.clock.monotonicMs() >= this.#lease.renewAtMs) await (this.#lease.replace ? this.#replace(signal) : this.#renew(signal));
     if (ports.clock.monotonicMs() >= this.#nextRefreshMs) {
       await this.refresh(signal);
       this.#nextRefreshMs = ports.clock.monotonicMs() + cfg.refreshIntervalSeconds * 1000;
