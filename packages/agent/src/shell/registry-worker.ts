@@ -242,7 +242,7 @@ export class RegistryWorker {
       const r = await renewRegistration(vault, { leaseId: lease.leaseId, signal });
       const now = ports.clock.monotonicMs();
       const durMs = Math.max(1, r.leaseDurationSeconds) * 1000;
-      this.#lease = { ...lease, leaseId: r.leaseId, renewAtMs: now + durMs * this.#ctx.config().registry.renewAtFraction, endsAtMs: now + durMs, replace: durMs < lease.fullMs / 2 };
+      this.#lease = { ...lease, leaseId: r.leaseId, renewAtMs: now + durMs * this.#ctx.config().registry.renewAtFraction, endsAtMs: now + durMs, replace: durMs < lease.fullMs * 0.75 };
       this.status.leaseExpiresAt = new Date(ports.clock.now().getTime() + durMs);
       this.#failures = 0;
       metrics.registryLeaseExpiry.set({ node: this.node.name }, this.status.leaseExpiresAt.getTime() / 1000);
