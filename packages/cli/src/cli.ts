@@ -239,6 +239,7 @@ export function buildProgram(io: CliIo, setCode: (code: number) => void): Comman
     .option('--role <name>', 'PKI role')
     .option('--ttl <dur>', 'certificate TTL')
     .addOption(new Option('--key-type <type>', 'node key type').choices([...KEY_TYPES]))
+    .option('--trust-ca <file...>', 'CA rotation step: PEM file(s) of CA certificates to trust next to Vault\'s issuing CA (kept in ca.pem; a new issuing CA is adopted only when ca.pem or these hold it)')
     .option('--json', 'print the result as JSON', false)
     .action(async (opts: Record<string, unknown>) => {
       const { issue } = await import('./commands/issue/index.js');
@@ -254,13 +255,14 @@ export function buildProgram(io: CliIo, setCode: (code: number) => void): Comman
             role: opts.role as string | undefined,
             ttl: opts.ttl as string | undefined,
             keyType: opts.keyType as (typeof KEY_TYPES)[number] | undefined,
+            trustCa: opts.trustCa as string[] | undefined,
             json: Boolean(opts.json),
           },
           out,
         ),
       );
     });
-  examples(issueCmd, ['vaultdist issue --dir /etc/vaultdist/app --json', 'vaultdist issue --dir ./app --name app@10.0.0.5 --mount pki_dist --role erlang-node --ttl 1h']);
+  examples(issueCmd, ['vaultdist issue --dir /etc/vaultdist/app --json', 'vaultdist issue --dir /etc/vaultdist/app --trust-ca /etc/vaultdist/ca1.pem --trust-ca /etc/vaultdist/ca2.pem   # CA rotation', 'vaultdist issue --dir ./app --name app@10.0.0.5 --mount pki_dist --role erlang-node --ttl 1h']);
   issueCmd.exitOverride();
 
   const revokeCmd = vaultOptions(program.command('revoke').description('revoke a node certificate in the PKI and in cert auth; peers refuse it once their CRL refreshes'))

@@ -69,9 +69,15 @@ export async function liveSetIsFresh(s: NodeSettings, now = new Date()): Promise
 }
 
 /** Issues a certificate for the node and swaps the credential set atomically (SDK flow). */
-export async function issueInto(vault: VaultClient, s: NodeSettings): Promise<{ leaf: CertificateInfo; serial: string; warnings: string[]; changed: boolean }> {
+export async function issueInto(
+  vault: VaultClient,
+  s: NodeSettings,
+  o: { extraTrust?: string[] | undefined } = {},
+): Promise<{ leaf: CertificateInfo; serial: string; warnings: string[]; changed: boolean }> {
   try {
     const r = await issueNodeCredentials(vault, {
+      // trust pinning: the issuing CA must be in DIR/ca.pem already, or in --trust-ca (CA rotation)
+      ...(o.extraTrust?.length ? { extraTrust: o.extraTrust } : {}),
       mount: s.mount,
       role: s.role,
       node: s.node,

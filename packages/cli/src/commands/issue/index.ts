@@ -1,6 +1,7 @@
 /** `vaultdist issue`: one-off certificate for scripts (writes the credential set, prints serial/expiry). */
 import { isAbsolute, resolve } from 'node:path';
-import { parseNodeName, requireDistributableNode } from '@vaultdist/sdk';
+import { readFile } from 'node:fs/promises';
+import { parseNodeName, requireDistributableNode, splitPem } from '@vaultdist/sdk';
 import { issueInto } from '../../credentials.js';
 import { EXIT, ExitError } from '../../errors.js';
 import { checkTtlFlag, readSettings, type NodeSettings } from '../../node-dir.js';
@@ -15,6 +16,8 @@ export interface IssueOptions extends VaultFlags, AppRoleFlags {
   role: string | undefined;
   ttl: string | undefined;
   keyType: NodeSettings['keyType'] | undefined;
+  /** CA rotation step: extra trust anchors (PEM files), read before anything is issued. */
+  trustCa?: string[] | undefined;
   json: boolean;
 }
 
@@ -25,6 +28,20 @@ export async function issue(o: IssueOptions, out: Output): Promise<number> {
   if (!name) throw new ExitError(EXIT.USAGE, `--name NAME@HOST is required (${dir} has no vaultdist.json)`);
   const node = requireDistributableNode(parseNodeName(name)); // IPv6 refused up front (#15)
   checkTtlFlag(o.ttl); // below the renewal schedule's floor (#15)
+  // --trust-ca files are checked before anything is issued (usage error naming the file)
+  const extraTrust: string[] = [];
+  for (const f of o.trustCa ?? []) {
+    const file = isAbsolute(f) ? f : resolve(out.io.cwd, f);
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (e) {
+      throw new ExitError(EXIT.USAGE, `--trust-ca ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    const certs = splitPem(text).filter((b) => b.label === 'CERTIFICATE');
+    if (!certs.length) throw new ExitError(EXIT.USAGE, `--trust-ca ${f}: no PEM CERTIFICATE block`);
+    extraTrust.push(...certs.map((c) => c.pem));
+  }
   const base = connectVault(o, out);
   const s: NodeSettings = {
     ...(prev ?? {
@@ -52,7 +69,7 @@ export async function issue(o: IssueOptions, out: Output): Promise<number> {
   } as NodeSettings;
   const { vault } = await authenticate(base, o, out);
   out.progress(`asking ${s.mount}/sign/${s.role} for ${node.full}`);
-  const r = await issueInto(vault, s);
+  const r = await issueInto(vault, s, { extraTrust });
   for (const w of r.warnings) out.warn(`Vault: ${w}`);
   if (out.json) out.emit({ node: node.full, dir, serial: r.leaf.serial, notBefore: r.leaf.notBefore.toISOString(), notAfter: r.leaf.notAfter.toISOString(), issuer: r.leaf.issuer });
   else out.line(`${node.full}: certificate ${r.leaf.serial} valid until ${r.leaf.notAfter.toISOString()} → ${dir}/bundle.pem`);
