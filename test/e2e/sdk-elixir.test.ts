@@ -17,7 +17,7 @@ import {
   renderReleaseVmArgs,
   shellQuote,
 } from '../../packages/sdk/src/index.js';
-import { sharedFreePort, startNode, stopAllNodes } from '../helpers/erlang.js';
+import { carrierEbin, sharedFreePort, startNode, stopAllNodes } from '../helpers/erlang.js';
 import { createTestPki, testdir, type TestPki } from '../helpers/vault.js';
 
 const run = promisify(execFile);
@@ -59,19 +59,19 @@ describe('Elixir release snippets on real nodes', () => {
     // (1) a release-style `start`: static vm.args, dynamic flags from env.sh
     const bar = await creds('bar@127.0.0.2');
     writeFileSync(join(bar.dir, 'vm.args'), renderReleaseVmArgs({ listenInterface: '127.0.0.2' }));
-    writeFileSync(join(bar.dir, 'env.sh'), renderReleaseEnvSh({ optfile: bar.optfile, distPort: port, node: parseNodeName('bar@127.0.0.2') }));
+    writeFileSync(join(bar.dir, 'env.sh'), renderReleaseEnvSh({ optfile: bar.optfile, distPort: port, node: parseNodeName('bar@127.0.0.2'), codePaths: [carrierEbin()] }));
     const startOut = await sh(
       `RELEASE_COMMAND=start; export RELEASE_COMMAND; . ${shellQuote(join(bar.dir, 'env.sh'))}; ` +
         `exec elixir --$RELEASE_DISTRIBUTION "$RELEASE_NODE" --cookie ${COOKIE} --vm-args ${shellQuote(join(bar.dir, 'vm.args'))} ` +
         `-e 'IO.inspect({Node.ping(:"foo@127.0.0.1"), :init.get_argument(:proto_dist), :init.get_argument(:dist_listen)})'`,
     );
-    expect(startOut.split('\n').at(-1)).toBe("{:pong, {:ok, [['inet_tls']]}, :error}");
+    expect(startOut.split('\n').at(-1)).toBe("{:pong, {:ok, [['vaultdist_tls']]}, :error}");
 
     // (2) a release-style `rpc`: remote.vm.args + env.sh → hidden, TLS, not listening. It runs on
     // foo's own address, where listening on the fixed port would fail with eaddrinuse.
     const rpc = await creds('rpc@127.0.0.1');
     writeFileSync(join(rpc.dir, 'remote.vm.args'), renderReleaseRemoteVmArgs());
-    writeFileSync(join(rpc.dir, 'env.sh'), renderReleaseEnvSh({ optfile: rpc.optfile, distPort: port }));
+    writeFileSync(join(rpc.dir, 'env.sh'), renderReleaseEnvSh({ optfile: rpc.optfile, distPort: port, codePaths: [carrierEbin()] }));
     const rpcOut = await sh(
       `RELEASE_COMMAND=rpc; export RELEASE_COMMAND; . ${shellQuote(join(rpc.dir, 'env.sh'))}; ` +
         `exec elixir --hidden --name rpc@127.0.0.1 --cookie ${COOKIE} --vm-args ${shellQuote(join(rpc.dir, 'remote.vm.args'))} ` +
@@ -89,7 +89,9 @@ describe('Elixir release snippets on real nodes', () => {
     expect(clash).not.toContain(':booted');
 
     // (3) the ad-hoc line (`elixir` has the same launcher as `iex`; iex would wait for input)
-    const line = iexCommand({ command: 'elixir', node: parseNodeName('adhoc@127.0.0.1'), optfile: rpc.optfile, distPort: port, noListen: true, hidden: true });
+    // with its own identity: the carrier lets a peer in only under the name in its certificate
+    const adhoc = await creds('adhoc@127.0.0.1');
+    const line = iexCommand({ command: 'elixir', node: parseNodeName('adhoc@127.0.0.1'), optfile: adhoc.optfile, distPort: port, noListen: true, hidden: true, codePaths: [carrierEbin()] });
     const adhocOut = await sh(`${line} --cookie ${COOKIE} -e 'IO.inspect(Node.ping(:"foo@127.0.0.1"))'`);
     expect(adhocOut.split('\n').at(-1)).toBe(':pong');
   }, 120_000);
