@@ -78,24 +78,27 @@ function tree(p: string): string[] {
     expect(f.code).toBe(0);
     expect(f.stderr).toMatch(new RegExp(`owner ${user.uid}:${user.gid} set on \\d+ path`));
 
-    // The sets inside .sets/.crl.sets and the approle files are the user's; the containers, ebin and
-    // DIR stay root's, so root never writes or chowns below a directory the user controls (issue #15).
+    // The files of the sets and the approle files are the user's; every directory root writes into
+    // (DIR, .sets and its sets, .crl.sets and its sets, approle, ebin, erlang, elixir) stays root's, so
+    // root never writes or chowns below a directory the user controls (issue #15). DIR/run is the user's.
     const inside = (d: string) => readdirSync(d).flatMap((e) => tree(join(d, e)));
+    const files = (ps: string[]) => ps.filter((p) => !lstatSync(p).isDirectory());
+    const dirs = (ps: string[]) => ps.filter((p) => lstatSync(p).isDirectory());
     const owned = [
-      ...inside(join(F, '.sets')),
+      ...files(inside(join(F, '.sets'))),
       join(F, 'current'),
       join(F, 'bundle.pem'),
       join(F, 'ca.pem'),
       join(F, 'ssl_dist.conf'),
       join(F, 'vm.args'),
       join(F, 'crl'),
-      ...inside(join(F, '.crl.sets')),
+      ...files(inside(join(F, '.crl.sets'))),
       ...inside(join(F, 'approle')),
       join(F, 'run'),
     ];
     expect(readdirSync(join(F, 'crl')).length).toBeGreaterThan(0);
     for (const p of owned) expect([p, lstatSync(p).uid, lstatSync(p).gid]).toEqual([p, user.uid, user.gid]);
-    const rootOwned = [F, join(F, '.sets'), join(F, '.crl.sets'), join(F, 'approle'), ...tree(join(F, 'ebin')), ...tree(join(F, 'erlang')), ...tree(join(F, 'elixir'))];
+    const rootOwned = [F, join(F, '.sets'), ...dirs(inside(join(F, '.sets'))), join(F, '.crl.sets'), ...dirs(inside(join(F, '.crl.sets'))), join(F, 'approle'), ...tree(join(F, 'ebin')), ...tree(join(F, 'erlang')), ...tree(join(F, 'elixir'))];
     expect(rootOwned.filter((p) => p.endsWith('.beam')).length).toBeGreaterThan(0); // companion modules were compiled
     for (const p of rootOwned) expect([p, lstatSync(p).uid, lstatSync(p).mode & 0o022]).toEqual([p, 0, 0]);
     expect(statSync(join(F, 'bundle.pem')).uid).toBe(user.uid); // the link's target too
@@ -134,7 +137,8 @@ function tree(p: string): string[] {
     const is = await vaultdist(['issue', '--dir', F, '--json'], { env });
     expect(is.code).toBe(0);
     expect(readlinkSync(join(F, 'current'))).not.toBe(before);
-    for (const p of [join(F, 'current'), ...tree(join(F, readlinkSync(join(F, 'current'))))]) expect([p, lstatSync(p).uid, lstatSync(p).gid]).toEqual([p, user.uid, user.gid]);
+    for (const p of [join(F, 'current'), ...files(tree(join(F, readlinkSync(join(F, 'current')))))]) expect([p, lstatSync(p).uid, lstatSync(p).gid]).toEqual([p, user.uid, user.gid]);
+    expect(lstatSync(join(F, readlinkSync(join(F, 'current')))).uid).toBe(0);
 
     // A re-run without --owner keeps it (settings), including for agent.yaml.
     const again = await vaultdist(['init', 'node', '--name', 'f@127.0.0.1', '--dir', F, ...common], { env });

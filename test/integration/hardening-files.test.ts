@@ -12,7 +12,7 @@
  * chownNodeFiles). Root only (useradd); skipped otherwise.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { fetchCrl, writeCredentialSet, writeCrlDir, type CredentialSetContent } from '../../packages/sdk/src/index.js';
@@ -76,6 +76,12 @@ async function stopSwapper(p: ChildProcess): Promise<void> {
     t.cleanup();
   });
 
+  /** What the old `init node --owner` left: the container and everything in it the node user's. */
+  function legacyLayout(c: string): void {
+    const all = (p: string): string[] => [p, ...(lstatSync(p).isDirectory() ? readdirSync(p).flatMap((e) => all(join(p, e))) : [])];
+    for (const p of all(c)) lchownSync(p, user.uid, user.gid);
+  }
+
   /** A root-only secret (0600 in a 0700 directory) and the attacker's bait directory pointing at it. */
   function stage(label: string, names: string[]): { target: string; bait: string; handedOver: () => boolean; reset: () => void } {
     const secretDir = join(t.dir, `${label}-root-only`);
@@ -94,6 +100,7 @@ async function stopSwapper(p: ChildProcess): Promise<void> {
     const owner = { uid: user.uid, gid: user.gid };
     await writeCredentialSet(dir, set(0), { owner });
     await chownNodeFiles(dir, owner); // what init node --owner leaves behind
+    legacyLayout(join(dir, '.sets')); // … and what the old one left: the writer takes it back
     const s = stage('issue', ['bundle.pem', 'ca.pem']);
     const swapper = startSwapper(user, join(dir, '.sets'), s.bait);
     let won = 0;
@@ -114,6 +121,7 @@ async function stopSwapper(p: ChildProcess): Promise<void> {
     console.log(`issue race: ${won} of ${runs} writes handed the root-only file to uid ${user.uid} (${failed} writes failed)`);
     expect(won).toBe(0);
     expect(statSync(join(dir, 'bundle.pem')).uid).toBe(user.uid); // the node still gets its key
+    expect(lstatSync(join(dir, '.sets')).uid).toBe(0); // taken back from the old layout
   }, 60_000);
 
   it("a symlink swapper never makes the agent's CRL refresh (writeCrlDir into DIR/.crl.sets) hand a root-only file over", async () => {
@@ -126,6 +134,7 @@ async function stopSwapper(p: ChildProcess): Promise<void> {
     expect(a.pem).not.toBe(b.pem);
     await writeCrlDir(join(dir, 'crl'), [a.pem], [pki.rootPem], { owner });
     await chownNodeFiles(dir, owner);
+    legacyLayout(join(dir, '.crl.sets'));
     const s = stage('crl', [`${a.issuerHash}.r0`]);
     const swapper = startSwapper(user, join(dir, '.crl.sets'), s.bait);
     let won = 0;

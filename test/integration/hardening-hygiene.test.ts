@@ -42,7 +42,9 @@ describe('secrets hygiene', () => {
   (root ? it : it.skip)('chowns every file, directory and link of the set to the configured owner (root agents)', async () => {
     const dir = join(t.dir, 'owned');
     const res = await issueNodeCredentials(pki.vault, { mount: pki.mount, role: pki.role, node: 'own@127.0.0.1', dir, write: { owner: { uid: 4242, gid: 4343 } } });
-    for (const p of [res.written.bundlePath, res.written.caPath, res.written.setDir]) expect([p, statSync(p).uid, statSync(p).gid]).toEqual([p, 4242, 4343]);
+    for (const p of [res.written.bundlePath, res.written.caPath]) expect([p, statSync(p).uid, statSync(p).gid]).toEqual([p, 4242, 4343]);
+    // the set directory stays root's, 0711: the node user reaches its files but cannot swap an entry (issue #15)
+    expect([statSync(res.written.setDir).uid, statSync(res.written.setDir).mode & 0o777]).toEqual([0, 0o711]);
     // .sets stays root's, 0711: the node user traverses it to its key but cannot rename a set (issue #15)
     expect([statSync(join(dir, '.sets')).uid, statSync(join(dir, '.sets')).mode & 0o777]).toEqual([0, 0o711]);
     for (const l of ['bundle.pem', 'ca.pem', 'current']) expect([l, lstatSync(join(dir, l)).uid]).toEqual([l, 4242]);

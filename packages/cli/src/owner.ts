@@ -6,14 +6,15 @@
  * (`getent passwd|group`, so LDAP/sssd users work), falling back to /etc/passwd and /etc/group when
  * getent is missing. An unknown user or group is a usage error naming the flag.
  *
- * What is chowned (`chownNodeFiles`): the credential sets in DIR/.sets, the `current`, `bundle.pem`
- * and `ca.pem` links, ssl_dist.conf, vm.args, the CRL link and the CRL sets in DIR/.crl.sets, the files
- * in DIR/approle (the agent's AppRole files, for an agent running as that user) and DIR/run (where the
- * node writes its pid file).
- * NOT the directory itself, the set containers (.sets, .crl.sets, approle), DIR/ebin, DIR/erlang,
- * DIR/elixir, agent.yaml or vaultdist.json: a node user who could rename entries in a directory root
- * writes into could redirect root's writes and chowns (issue #15), and one who could rewrite the
- * agent's config could make a root agent run a reload command of its choosing.
+ * What is chowned (`chownNodeFiles`): the files of the credential sets in DIR/.sets, the `current`,
+ * `bundle.pem` and `ca.pem` links, ssl_dist.conf, vm.args, the CRL link and the files of the CRL sets in
+ * DIR/.crl.sets, the files in DIR/approle (the agent's AppRole files, for an agent running as that user)
+ * and the directory DIR/run (where the node writes its pid file).
+ * NOT the directory itself or any directory root writes into (.sets and its sets, .crl.sets and its
+ * sets, approle, DIR/ebin, DIR/erlang, DIR/elixir), agent.yaml or vaultdist.json: a node user who could
+ * rename entries in a directory root writes into could redirect root's writes and chowns (issue #15),
+ * and one who could rewrite the agent's config could make a root agent run a reload command of its
+ * choosing.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -94,36 +95,42 @@ export function resolveOwner(spec: string, db: AccountDb = systemAccounts): Owne
 }
 
 const euid = () => process.geteuid?.() ?? -1;
+const egid = () => process.getegid?.() ?? 0;
 
 /**
- * lchown `p` and, for a directory of ours, everything under it, children first (post-order): a
- * directory is handed over only after everything in it, so no path is ever resolved through a
- * directory another user controls (issue #15). A directory another user already owns is not entered
- * (it is theirs; a writer's set directory fchowned at creation), and symlinks are never followed.
+ * lchown one file or symlink to `o`, only when nobody else could have put it there: a symlink or a
+ * regular file with a single link, owned by us or already by `o` (a hard link to another file, e.g. one
+ * planted by an older layout, would hand that file over). Returns whether it changed it.
  */
-async function chownTree(p: string, o: Owner, done: string[]): Promise<void> {
+async function chownEntry(p: string, o: Owner): Promise<boolean> {
   const st = await lstat(p);
-  if (st.isDirectory()) {
-    if (st.uid !== euid() && st.uid !== o.uid) return; // another user's: never entered
-    if (st.uid === euid()) for (const e of await readdir(p)) await chownTree(join(p, e), o, done);
-  }
-  if (st.uid === o.uid && st.gid === o.gid) return;
+  if (st.isDirectory()) return false;
+  if (st.uid === o.uid && st.gid === o.gid) return false;
+  if (!st.isSymbolicLink() && (!st.isFile() || st.nlink !== 1 || (st.uid !== euid() && st.uid !== o.uid))) return false;
   await lchown(p, o.uid, o.gid);
-  done.push(p);
+  return true;
+}
+
+/** A directory of ours with exactly `mode`: a foreign owner (an older vaultdist's layout) is taken back first. */
+async function ownContainer(c: string, mode: number): Promise<void> {
+  const st = await lstat(c);
+  if (st.isSymbolicLink() || !st.isDirectory()) throw Object.assign(new Error('not a directory (a planted symlink?)'), { code: 'ENOTDIR' });
+  if (st.uid !== euid()) await lchown(c, euid(), egid()); // its parent is ours: the entry cannot be swapped
+  await fixDir(nodeWriterFsForOwner, c, mode);
 }
 
 /**
- * The directories whose entries the node user gets, while the directory itself stays ours with
- * `mode` (the node user traverses it and cannot rename anything in it): the set directories.
+ * Where the node user's files live: the directories stay ours with these modes (the node user
+ * traverses them and cannot rename, replace or add anything on the way to its files); the sets inside
+ * `.sets`/`.crl.sets` are directories of ours too, only the files in them are handed over.
  */
-const CONTAINERS: Record<string, number> = { '.sets': 0o711, '.crl.sets': 0o755, approle: 0o711 };
+const CONTAINERS: Record<string, { mode: number; setMode?: number }> = { '.sets': { mode: 0o711, setMode: 0o711 }, '.crl.sets': { mode: 0o755, setMode: 0o755 }, approle: { mode: 0o711 } };
 
 /**
- * Chowns the node's credential set and the files the node reads (see the module comment). Returns what
- * it changed. `.sets`, `.crl.sets` and `approle` stay ours (0711/0755/0711), their entries are handed
- * over; DIR/ebin, DIR/erlang and DIR/elixir stay ours too (the node only reads them, and root must not
- * later write or compile into a directory the node user controls); DIR/run (the pid file's directory)
- * is the node user's, so the node can write its pid file.
+ * Chowns the node's files (see the module comment) and returns what it changed. The node user gets
+ * files and links, never a directory root writes into (issue #15): `DIR`, `.sets`, `.crl.sets`, every
+ * set directory, `approle`, `DIR/ebin`, `DIR/erlang` and `DIR/elixir` stay ours. The one directory it
+ * gets is `DIR/run`, where the node writes its pid file; root never writes there.
  */
 export async function chownNodeFiles(dir: string, o: Owner): Promise<string[]> {
   const p = paths(dir);
@@ -135,31 +142,43 @@ export async function chownNodeFiles(dir: string, o: Owner): Promise<string[]> {
   } catch (e) {
     throw new ExitError(EXIT.WRITE, (e as Error).message, { cause: e, hint: 'make DIR and its parents owned by root and not group/world-writable (the node user gets only its files inside)' });
   }
-  for (const [name, mode] of Object.entries(CONTAINERS)) {
+  const give = async (f: string) => {
+    if (await chownEntry(f, o)) done.push(f);
+  };
+  for (const [name, { mode, setMode }] of Object.entries(CONTAINERS)) {
     const c = join(dir, name);
     if (!(await exists(c))) continue;
     try {
-      const st = await lstat(c);
-      if (st.isSymbolicLink() || !st.isDirectory()) throw Object.assign(new Error('not a directory (a planted symlink?)'), { code: 'ENOTDIR' });
-      if (st.uid !== euid()) await lchown(c, euid(), process.getegid?.() ?? 0); // left to the node user by an older vaultdist
-      await fixDir(nodeWriterFsForOwner, c, mode);
-      for (const e of await readdir(c)) await chownTree(join(c, e), o, done);
+      await ownContainer(c, mode);
+      for (const e of await readdir(c)) {
+        const entry = join(c, e);
+        if ((await lstat(entry)).isDirectory()) {
+          if (setMode === undefined) continue;
+          await ownContainer(entry, setMode);
+          for (const f of await readdir(entry)) await give(join(entry, f));
+        } else await give(entry);
+      }
     } catch (e) {
-      if (e instanceof ExitError) throw e;
       throw fail(c, e);
     }
   }
-  for (const f of [join(dir, 'current'), p.bundle, p.ca, p.optfile, p.vmArgs, p.crlDir, dirname(p.pidfile)]) {
+  for (const f of [join(dir, 'current'), p.bundle, p.ca, p.optfile, p.vmArgs, p.crlDir]) {
     if (!(await exists(f))) continue;
     try {
-      const st = await lstat(f);
-      if (st.isDirectory() && st.uid !== o.uid) {
-        await lchown(f, o.uid, o.gid); // DIR/run: the directory only, nothing in it
-        done.push(f);
-      } else if (!st.isDirectory()) await chownTree(f, o, done);
+      await give(f);
     } catch (e) {
       throw fail(f, e);
     }
+  }
+  const run = dirname(p.pidfile);
+  try {
+    const st = await lstat(run).catch(() => undefined);
+    if (st?.isDirectory() && (st.uid !== o.uid || st.gid !== o.gid)) {
+      await lchown(run, o.uid, o.gid); // the directory only, nothing in it
+      done.push(run);
+    }
+  } catch (e) {
+    throw fail(run, e);
   }
   return done;
 }

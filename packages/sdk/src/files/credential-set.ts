@@ -137,14 +137,15 @@ export async function readCredentialFiles(dir: string, fs: WriterFs = nodeWriter
  *    followed) owned by this process, mode 0700, or 0711 with an `owner` (the node user traverses it
  *    but cannot rename anything in it);
  * 1. compare with the live set; identical content → nothing is written;
- * 2. write `bundle.pem` (0600) and `ca.pem` (0644) into a fresh `.sets/<id>.tmp` (0700), `O_EXCL |
- *    O_NOFOLLOW`, each fchowned to `owner` through its descriptor and fsynced; then the set directory
- *    itself is fchowned (last: until then only this process can change it);
+ * 2. write `bundle.pem` (0600) and `ca.pem` (0644) into a fresh `.sets/<id>.tmp`, `O_EXCL |
+ *    O_NOFOLLOW`, each fchowned to `owner` through its descriptor and fsynced. The set directory stays
+ *    this process's (0700, or 0711 with an `owner`: the node user reaches its files but can never
+ *    rename, replace or add an entry on the way to them);
  * 3. rename `.sets/<id>.tmp` → `.sets/<id>`, fsync `.sets`;
  * 4. point `current` at `.sets/<id>` by renaming a new symlink over it (the one atomic switch), fsync dir;
  * 5. make sure `bundle.pem` and `ca.pem` are symlinks through `current` (created once; lchown only);
  * 6. remove older sets and stale temp entries (`removeTree`: never follows a symlink, takes a set
- *    directory the node user owns back before emptying it).
+ *    directory an older vaultdist handed to the node user back before emptying it).
  *
  * A crash anywhere leaves either the old complete set or the new complete set live: readers
  * (OTP opens `DIR/bundle.pem`) always resolve through `current`, which changes in one rename.
@@ -185,12 +186,12 @@ export async function writeCredentialSet(dir: string, content: CredentialSetCont
     const id = `${Date.now().toString(36)}-${process.pid.toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
     const tmpSet = join(setsDir, `${id}.tmp`);
     const finalSet = join(setsDir, id);
-    await fs.mkdir(tmpSet, { mode: 0o700 });
-    await fixDir(fs, tmpSet, 0o700);
+    const setMode = owner ? 0o711 : 0o700;
+    await fs.mkdir(tmpSet, { mode: setMode });
+    await fixDir(fs, tmpSet, setMode);
     await writeFileDurable(fs, join(tmpSet, CREDENTIAL_FILES.bundle), bundle, 0o600, owner);
     await step(2);
     await writeFileDurable(fs, join(tmpSet, CREDENTIAL_FILES.ca), ca, 0o644, owner);
-    if (owner) await fixDir(fs, tmpSet, 0o700, owner);
     await fsyncDir(fs, tmpSet);
     // (3)
     await fs.rename(tmpSet, finalSet);

@@ -317,7 +317,8 @@ async function planCrlFiles(crlPems: string[], caPems: string[], now: Date): Pro
  *    failure throws before anything is written;
  * 2. the files `<issuer hash>.r<N>` (PEM; OTP accepts PEM and DER) are written into a fresh
  *    `.<name>.sets/<id>.tmp` next to `dir` (`O_EXCL | O_NOFOLLOW`, 0644, fchowned to `owner` through
- *    their descriptors), fsynced, and the set renamed to `.<name>.sets/<id>`. `.<name>.sets` itself is
+ *    their descriptors; the set directory stays this process's, 0755), fsynced, and the set renamed to
+ *    `.<name>.sets/<id>`. `.<name>.sets` itself is
  *    a real directory of this process (0755; a planted symlink is refused, never followed), and as
  *    root no directory on the way may be controlled by another user (`assertPrivatePath`): the node
  *    user can never swap an entry between a write and a chown (issue #15);
@@ -368,7 +369,6 @@ export async function writeCrlDir(dir: string, crlPems: string[], caPems: string
     await fs.mkdir(tmpSet, { mode: 0o755 });
     await fixDir(fs, tmpSet, 0o755);
     for (const [n, data] of files) await writeFileDurable(fs, join(tmpSet, n), data, 0o644, o.owner);
-    if (o.owner) await fixDir(fs, tmpSet, 0o755, o.owner);
     await fsyncDir(fs, tmpSet);
     await fs.rename(tmpSet, join(setsDir, id));
     await fsyncDir(fs, setsDir);

@@ -1,1 +1,0 @@
-../../../packages/cli/erlang/vaultdist_name_check.erl
