@@ -104,6 +104,9 @@ describe('registry discovery: three nodes on dynamic ports, real OpenBao + plugi
     }
   };
 
+  /** Per-node auth override (the last test logs n1 in through AppRole). */
+  const authOverride = new Map<string, Record<string, unknown>>();
+
   const startAgent = () => {
     const v = validateConfig({
       vault: { address: bao.addr, auth: { method: 'token', token: bao.token }, requestTimeoutMs: 2000 },
@@ -114,7 +117,7 @@ describe('registry discovery: three nodes on dynamic ports, real OpenBao + plugi
         dir: dirs.get(name)!,
         mount: 'pki',
         role: 'node',
-        auth: { method: 'token', token: tokens.get(name)! },
+        auth: authOverride.get(name) ?? { method: 'token', token: tokens.get(name)! },
         reload: { strategy: 'poll' },
         // the port is dynamic: verification and the registry find it in DIR/dist.port (no verify.port)
       })),
@@ -280,4 +283,30 @@ describe('registry discovery: three nodes on dynamic ports, real OpenBao + plugi
     process.stderr.write(`[registry-discovery] after the restart: both peers files fresh ${Date.now() - b0} ms after the registry was configured again\n`);
     expect(await na.nodes()).toContain(b);
   }, 120_000);
+  it('a login-based identity (AppRole, 15 s tokens) stays registered across its token expiries', async () => {
+    // Vault revokes a token's leases when the token expires, and the plugin then drops the
+    // registration: the agent must register again under each new login before the old token ends
+    const a = NAMES[0]!;
+    await stopAgent();
+    await admin.write('sys/auth/approle', { type: 'approle' });
+    await admin.write('auth/approle/role/reg-n1', { token_policies: ['vaultdist-node-n1'], token_ttl: '15s', token_max_ttl: '15s' });
+    const roleId = (await admin.read<{ role_id: string }>('auth/approle/role/reg-n1/role-id')).data.role_id;
+    const secretId = (await admin.write<{ secret_id: string }>('auth/approle/role/reg-n1/secret-id', {})).data.secret_id;
+    authOverride.set(a, { method: 'approle', roleId, secretId });
+    startAgent();
+    await eventually(`${a} registered through AppRole`, async () => (await listMembers(admin, { cluster: CLUSTER })).members.map((m) => m.node), (ns) => ns.includes(a), 20_000);
+    // sample the members for two token lifetimes: n1 must never be missing
+    const t0 = Date.now();
+    let samples = 0;
+    let missing = 0;
+    while (Date.now() - t0 < 32_000) {
+      const ns = (await listMembers(admin, { cluster: CLUSTER })).members.map((m) => m.node);
+      samples++;
+      if (!ns.includes(a)) missing++;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    process.stderr.write(`[registry-discovery] AppRole node over ${Date.now() - t0} ms (15 s tokens): missing from members in ${missing} of ${samples} samples\n`);
+    expect(missing).toBe(0);
+    expect(await agent.metrics.registry.metrics()).not.toMatch(/vaultdist_agent_registry_failures_total\{node="n1@127.0.0.1"/);
+  }, 90_000);
 });

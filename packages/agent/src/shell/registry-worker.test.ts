@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
-import { createVaultClient, parsePeersFile, silentLogger } from '@vaultdist/sdk';
+import { createVaultClient, parsePeersFile, silentLogger, type AuthStrategy } from '@vaultdist/sdk';
 import { testdir } from '../../../../scripts/test-utils/src/index.js';
 import { validateConfig, type AgentConfig } from '../config/schema.js';
 import { initialNodeStatus } from '../core/state.js';
@@ -68,7 +68,19 @@ function fakePlugin(o: { leaseSeconds: number; now: () => Date; maxSeconds?: num
   return st;
 }
 
-function setup(dir: string) {
+/** A login-based identity whose token the test replaces (like AppRole/cert logins): `current()` reports it. */
+function loginAuth(clockNow: () => number) {
+  const st = { token: 'hvs.LOGIN-ONE-TOKEN-AAAAAAAAAAAAAAAA', obtainedAtMs: clockNow(), leaseSeconds: 120 };
+  const auth: AuthStrategy = {
+    kind: 'test-login',
+    getToken: async () => st.token,
+    invalidate: () => false,
+    current: () => ({ token: st.token, leaseDurationSeconds: st.leaseSeconds, renewable: true, obtainedAtMs: st.obtainedAtMs }),
+  };
+  return { auth, st };
+}
+
+function setup(dir: string, o: { auth?: AuthStrategy } = {}) {
   let wall = Date.UTC(2026, 10, 29, 12, 0, 0);
   let mono = 0;
   const sleeps: number[] = [];
@@ -89,7 +101,7 @@ function setup(dir: string) {
     nodes: [{ name: 'foo@127.0.0.1', dir, mount: 'pki', role: 'node', reload: { strategy: 'poll' }, verify: { enabled: false } }],
   });
   const config: AgentConfig = r.config!;
-  const vault = createVaultClient({ address: ADDR, token: 'test-token', env: {}, logger: silentLogger, retry: { retries: 0 } });
+  const vault = createVaultClient({ address: ADDR, ...(o.auth ? { auth: o.auth } : { token: 'test-token' }), env: {}, logger: silentLogger, retry: { retries: 0 } });
   let served: string | undefined = '0a:0b';
   const worker = new RegistryWorker(
     {
@@ -172,6 +184,48 @@ describe('registry worker (fake clock, msw plugin)', () => {
       // one registration per ~max_ttl (60 s) over 200 s, not one per renewal
       expect(regs).toBeGreaterThanOrEqual(3);
       expect(regs).toBeLessThanOrEqual(6);
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('registers again under the new token when the identity logs in anew, and before its token ends', async () => {
+    const t = testdir();
+    try {
+      writeFileSync(join(t.dir, 'dist.port'), 'port 41000\n');
+      let wall = 0;
+      const login = loginAuth(() => wall);
+      const s = setup(t.dir, { auth: login.auth });
+      wall = s.clock.now().getTime();
+      login.st.obtainedAtMs = wall;
+      const plugin = fakePlugin({ leaseSeconds: 30, now: s.clock.now });
+      const tokens: string[] = [];
+      server.events.on('request:start', ({ request }) => {
+        if (request.method === 'POST' && request.url.includes('/nodes/')) tokens.push(request.headers.get('x-vault-token') ?? '');
+      });
+      try {
+        await tick(s.worker, s.clock);
+        expect(tokens).toEqual([login.st.token]);
+        // (1) a new login (e.g. the cert rotated): the next tick registers under it
+        s.advance(20_000);
+        login.st.token = 'hvs.LOGIN-TWO-TOKEN-BBBBBBBBBBBBBBBB';
+        login.st.obtainedAtMs = s.clock.now().getTime();
+        await tick(s.worker, s.clock);
+        expect(tokens.at(-1)).toBe(login.st.token);
+        expect(tokens).toHaveLength(2);
+        // (2) no new login, but the token ends in < 5 s: registered again before (that request is
+        // where the strategy logs in anew), once per token
+        const ends = login.st.obtainedAtMs + login.st.leaseSeconds * 1000;
+        let n = 0;
+        while (s.clock.now().getTime() < ends - 5000 && n++ < 200) await tick(s.worker, s.clock);
+        await tick(s.worker, s.clock);
+        expect(tokens).toHaveLength(3);
+        for (let i = 0; i < 10; i++) await tick(s.worker, s.clock);
+        expect(tokens).toHaveLength(3);
+        expect(plugin.calls.filter((c) => c.startsWith('register'))).toHaveLength(3);
+      } finally {
+        server.events.removeAllListeners();
+      }
     } finally {
       t.cleanup();
     }

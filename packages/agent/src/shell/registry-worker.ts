@@ -98,7 +98,20 @@ interface Lease {
    * replaces the entry; the old lease then ends without removing it).
    */
   replace: boolean;
+  /**
+   * The login the registration was made with (`AuthStrategy.current().obtainedAtMs`) and when that
+   * token ends (wall ms). Vault revokes a token's leases when the token expires, and the plugin then
+   * removes the registration: a login-based identity (AppRole, cert) must register again under its
+   * next token before the old one ends.
+   */
+  authEpoch: number | undefined;
+  tokenEndsAtMs: number | undefined;
+  /** A re-registration for this token's end was already made (no second one for the same token). */
+  tokenReplaced: boolean;
 }
+
+/** How long before the token's end the registration is made again (inside the SDK's 10 s re-login margin, so that request logs in anew). */
+const TOKEN_REPLACE_MARGIN_MS = 5000;
 
 /** The node's peers file: `nodes[].registry.peersFile`, else `DIR/peers`. */
 export const peersFileOf = (n: NodeConfig) => n.registry.peersFile ?? join(n.dir, PEERS_FILE);
@@ -203,7 +216,20 @@ export class RegistryWorker {
       });
       const now = ports.clock.monotonicMs();
       const durMs = Math.max(1, reg.leaseDurationSeconds) * 1000;
-      this.#lease = { leaseId: reg.leaseId, port: p.port, serial, renewAtMs: now + durMs * this.#ctx.config().registry.renewAtFraction, endsAtMs: now + durMs, fullMs: durMs, replace: false };
+      const login = vault.auth?.current?.();
+      const sameToken = login !== undefined && this.#lease?.authEpoch === login.obtainedAtMs;
+      this.#lease = {
+        leaseId: reg.leaseId,
+        port: p.port,
+        serial,
+        renewAtMs: now + durMs * this.#ctx.config().registry.renewAtFraction,
+        endsAtMs: now + durMs,
+        fullMs: durMs,
+        replace: false,
+        authEpoch: login?.obtainedAtMs,
+        tokenEndsAtMs: login && login.leaseDurationSeconds > 0 ? login.obtainedAtMs + login.leaseDurationSeconds * 1000 : undefined,
+        tokenReplaced: sameToken && (this.#lease?.tokenReplaced || ports.clock.now().getTime() >= (this.#lease?.tokenEndsAtMs ?? Infinity) - TOKEN_REPLACE_MARGIN_MS),
+      };
       this.#probeFailures = 0;
       this.#failures = 0;
       Object.assign(this.status, { registered: true, port: p.port, serial, waiting: undefined, leaseExpiresAt: new Date(ports.clock.now().getTime() + durMs) });
@@ -352,6 +378,16 @@ export class RegistryWorker {
       // a restarted node (new port) or a renewed certificate: register again with the new facts
       if ((p && p.port !== this.#lease.port) || (served && this.#lease.serial && normalizeSerial(served) !== this.#lease.serial)) this.#dropLease();
     }
+    if (this.#lease) {
+      // the identity logged in anew (token replaced, cert rotated), or its token ends soon: register
+      // under the current token before the old one's expiry removes the registration
+      const login = this.#ctx.vault.auth?.current?.();
+      const l = this.#lease;
+      const relogged = login !== undefined && l.authEpoch !== undefined && login.obtainedAtMs !== l.authEpoch;
+      const ending = l.tokenEndsAtMs !== undefined && !l.tokenReplaced && ports.clock.now().getTime() >= l.tokenEndsAtMs - TOKEN_REPLACE_MARGIN_MS;
+      // (one attempt per token end: a failed one leaves the usual renew/register machinery in charge)
+      if (relogged || ending) this.#lease = { ...l, replace: true, tokenReplaced: l.tokenReplaced || ending, renewAtMs: Math.min(l.renewAtMs, ports.clock.monotonicMs()) };
+    }
     if (!this.#lease) await this.#register(signal);
     else if (ports.clock.monotonicMs() >= this.#lease.renewAtMs) await (this.#lease.replace ? this.#replace(signal) : this.#renew(signal));
     if (ports.clock.monotonicMs() >= this.#nextRefreshMs) {
@@ -360,7 +396,9 @@ export class RegistryWorker {
     }
     const now = ports.clock.monotonicMs();
     // not registered yet: look again soon (a node that is starting), never hot
-    const wake = Math.min(this.#nextRefreshMs, this.#lease ? this.#lease.renewAtMs : Math.max(this.#nextRegisterMs, now + Math.min(1000, cfg.refreshIntervalSeconds * 1000)));
+    const l = this.#lease;
+    const tokenDue = l?.tokenEndsAtMs !== undefined && !l.tokenReplaced ? now + (l.tokenEndsAtMs - TOKEN_REPLACE_MARGIN_MS - ports.clock.now().getTime()) : Infinity;
+    const wake = Math.min(this.#nextRefreshMs, tokenDue, l ? l.renewAtMs : Math.max(this.#nextRegisterMs, now + Math.min(1000, cfg.refreshIntervalSeconds * 1000)));
     return Math.max(100, wake - now);
   }
 
