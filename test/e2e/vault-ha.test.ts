@@ -84,6 +84,21 @@ describe('HA: 3-server OpenBao raft cluster + haproxy', () => {
     expect(after).toEqual(sealedBefore);
   });
 
+  it('read-your-writes: a role written through the cluster signs at once, even when a standby serves the sign', async () => {
+    const active = await cluster.waitActive();
+    const standbyFirst = [...cluster.servers.filter((x) => x.index !== active), cluster.servers[active - 1]!].map((x) => x.addr);
+    const csr = await buildCsr({ keys: await generateKeyPair('ec-p256'), keyType: 'ec-p256', sans: nodeSans(parseNodeName('ryw@127.0.0.1')) });
+    const failures: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const role = `ryw-${i}`;
+      await ensureRole(admin, MOUNT, role, nodeRoleBody({ allowAnyName: true, ttl: '1h', maxTtl: '1h' }));
+      // what `init node` does: the operator writes the node's role, then the node's client signs
+      const node = admin.extend({ address: standbyFirst });
+      await signCsr(node, { mount: MOUNT, role, csr }).catch((e: Error) => failures.push(e.message));
+    }
+    expect(failures).toEqual([]);
+  });
+
   it('kill -9 the active, seal a standby, SIGSTOP the active: every client and agent recovers, no certificate expires', async () => {
     const t0 = Date.now();
     const phase = (name: string) => console.log(`[ha +${((Date.now() - t0) / 1000).toFixed(1)}s] ${name}`);

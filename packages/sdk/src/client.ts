@@ -143,6 +143,12 @@ export interface VaultClientOptions extends VaultConnectionOptions {
   maxResponseBytes?: number | undefined;
   /** How long an address that failed sorts last in the failover order. @default 10000 */
   unhealthyCooldownMs?: number | undefined;
+  /**
+   * Read-your-writes window: for this long after a successful write, an idempotent call answered 404
+   * or 400 "unknown role" (a standby that has not applied the write yet) is asked again every 150 ms.
+   * 0 turns it off. @default 3000
+   */
+  consistencyWindowMs?: number | undefined;
 }
 
 export interface VaultClient {
@@ -289,6 +295,23 @@ function retireAgent(agent: http.Agent): void {
   for (const list of Object.values(agent.freeSockets)) for (const s of list ?? []) s.destroy();
 }
 
+/** @default 3000: how long after a write a stale-looking answer is asked again (see createVaultClient (7)). */
+export const DEFAULT_CONSISTENCY_WINDOW_MS = 3000;
+const LAG_RETRY_DELAY_MS = 150;
+const SHARED = Symbol('vaultdist.shared');
+interface SharedState {
+  /** Monotonic ms of the last successful write through this client family. */
+  lastWriteMs: number;
+}
+
+/** An answer a standby gives for something the active server has just written. */
+function laggingAnswer(r: RawResult, ro: VaultRequestOptions): boolean {
+  if (r.statusCode === 404) return !ro.allowNotFound;
+  if (r.statusCode !== 400) return false;
+  const errs = r.body && typeof r.body === 'object' && Array.isArray((r.body as { errors?: unknown }).errors) ? (r.body as { errors: unknown[] }).errors.map(String) : [];
+  return errs.some((e) => /unknown role|no handler for route/i.test(e));
+}
+
 /** One configured server: its node-vault instance and its own keep-alive pool. */
 interface Endpoint {
   address: string;
@@ -312,7 +335,13 @@ interface Endpoint {
  * 4. follows one 307/308 redirect (a standby pointing at the active node), re-sending the body;
  * 5. after a round over all addresses failed, retries per the retry policy (which outlasts a leader
  *    election while the servers answer "unavailable");
- * 6. reads at most `maxResponseBytes` of an answer.
+ * 6. reads at most `maxResponseBytes` of an answer;
+ * 7. read-your-writes: OpenBao ≥ 2.5 standbys serve reads (and no_store signs) themselves, a few
+ *    hundred ms behind the active server, so a sign right after the role was written answers
+ *    400 "unknown role" there (20 of 20 times on the loopback raft cluster). Within
+ *    `consistencyWindowMs` of a successful write through this client (or one `extend()`ed from it),
+ *    an idempotent call answered 404 or 400 "unknown role"/"no handler for route" is asked again
+ *    every 150 ms until the window has passed.
  * Errors name the address that failed and the others tried.
  *
  * **Environment**: only `readVaultEnv` (vault/config.ts) reads `BAO_*`/`VAULT_*` (through `options.env`). node-vault
@@ -429,6 +458,8 @@ export function createVaultClient(options: VaultClientOptions = {}): VaultClient
     return { address, nv, agent: newAgent(address), downUntilMs: 0 };
   });
   let preferred = 0;
+  const shared: SharedState = (options as { [SHARED]?: SharedState })[SHARED] ?? { lastWriteMs: -Infinity };
+  const consistencyWindowMs = options.consistencyWindowMs ?? DEFAULT_CONSISTENCY_WINDOW_MS;
 
   /** (2) The failover order: the last good address first, then the others; recent failures last. */
   function order(): Endpoint[] {
@@ -503,6 +534,7 @@ export function createVaultClient(options: VaultClientOptions = {}): VaultClient
     const idempotent = ro.idempotent ?? (method === 'GET' || method === 'LIST');
     const started = performance.now();
     for (let round = 1; ; round++) {
+      let lagRetry = false;
       const tried: string[] = [];
       let last: { failure: Error; outcome: AttemptOutcome } | undefined;
       let unavailable = false;
@@ -520,6 +552,7 @@ export function createVaultClient(options: VaultClientOptions = {}): VaultClient
           if (r.statusCode < 300) {
             if (r.body === MALFORMED) throw new VaultResponseError(answered, `malformed JSON in a ${r.statusCode} answer`);
             markUp(ep);
+            if (method !== 'GET' && method !== 'LIST' && !ro.unauthenticated) shared.lastWriteMs = performance.now();
             if (ro.raw) {
               return { status: r.statusCode, data: undefined as T, warnings: [], auth: undefined, wrapInfo: undefined, requestId: undefined, text: r.text };
             }
@@ -544,6 +577,12 @@ export function createVaultClient(options: VaultClientOptions = {}): VaultClient
           // A definitive answer (400, 403, 404, 501 …): the server is healthy, the request is wrong.
           if (!p.statusCodes.includes(r.statusCode)) {
             markUp(ep);
+            // (7) a standby that has not applied this client's last write yet: ask again shortly
+            if (idempotent && laggingAnswer(r, ro) && performance.now() - shared.lastWriteMs < consistencyWindowMs && performance.now() - started < consistencyWindowMs) {
+              logger.debug('vault answer looks stale (a standby behind a recent write); asking again', { path, address: r.address, status: r.statusCode });
+              lagRetry = true;
+              break;
+            }
             throw failure;
           }
           outcome = { kind: 'status', status: r.statusCode, retryAfterMs: (failure as VaultHttpError).retryAfterMs };
@@ -578,6 +617,11 @@ export function createVaultClient(options: VaultClientOptions = {}): VaultClient
         last = { failure, outcome };
         if (!safeToResend(outcome, idempotent)) throw failure;
         if (endpoints.length > 1) logger.debug('vault failover', { method, path, from: ep.address, reason: shortReason(outcome) });
+      }
+      if (lagRetry) {
+        await delay(LAG_RETRY_DELAY_MS, ro.signal);
+        round--;
+        continue;
       }
       const wait = retryDelayMs(p, round, last!.outcome, idempotent, random(), performance.now() - started, unavailable);
       if (wait === undefined) throw last!.failure;
@@ -678,7 +722,9 @@ export function createVaultClient(options: VaultClientOptions = {}): VaultClient
       throw lastErr;
     },
     extend(more) {
-      return createVaultClient({ ...options, ...more, env });
+      // the extended client shares the read-your-writes window (7): an operator's write through this
+      // client and a node's sign through the extended one are one sequence
+      return createVaultClient({ ...options, ...more, env, [SHARED]: shared } as VaultClientOptions);
     },
   };
   return client;

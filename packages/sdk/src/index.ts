@@ -29,7 +29,7 @@ export {
 } from './errors.js';
 export type { VaultSdkErrorCode, ConfigIssue, CertificateProblem, VaultHttpErrorInit } from './errors.js';
 
-export { createVaultClient, createHttpsAgent, staticToken, checkVaultPath, DEFAULT_MAX_RESPONSE_BYTES } from './client.js';
+export { createVaultClient, createHttpsAgent, staticToken, checkVaultPath, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_CONSISTENCY_WINDOW_MS } from './client.js';
 export type {
   VaultClient,
   VaultClientOptions,

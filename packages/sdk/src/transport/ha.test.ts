@@ -226,6 +226,35 @@ describe('failover across several addresses', () => {
   });
 });
 
+describe('read-your-writes across standbys', () => {
+  it('a sign right after the role was written, answered "unknown role" by a lagging standby, is asked again', async () => {
+    let signs = 0;
+    const s = await startServer((req, res) => {
+      if (req.url.startsWith('/v1/pki/roles/')) return ok(res);
+      if (++signs <= 2) return json(res, 400, { errors: ['unknown role: node-1'] });
+      ok(res, { certificate: 'c' });
+    });
+    const admin = client(s.addr, { token: 'hvs.OPERATORTOKENOPERATORTOKEN' });
+    await admin.write('pki/roles/node-1', { ttl: '1h' });
+    // the node's client is extended from the operator's: one sequence, one window
+    const node = admin.extend({ token: 'hvs.NODETOKENNODETOKENNODETOKEN' });
+    const r = await node.write<{ certificate: string }>('pki/sign/node-1', { csr: 'x' }, { idempotent: true });
+    expect(r.data.certificate).toBe('c');
+    expect(signs).toBe(3);
+  });
+
+  it('without a recent write, or for a non-idempotent call, the 400 is final at once', async () => {
+    let signs = 0;
+    const s = await startServer((_req, res) => {
+      signs++;
+      json(res, 400, { errors: ['unknown role: node-1'] });
+    });
+    const e = await failure(client(s.addr).write('pki/sign/node-1', { csr: 'x' }, { idempotent: true }));
+    expect(isVaultHttpError(e) && e.status).toBe(400);
+    expect(signs).toBe(1);
+  });
+});
+
 describe('redirects', () => {
   it('follows one 307 from a standby to the active server, re-sending the body and the token', async () => {
     const active = await startServer((_req, res) => ok(res, { certificate: 'c' }));
