@@ -18,13 +18,14 @@ CONNECT_ALL=${CONNECT_ALL:-false}
 source "$ROOT/examples/shared/demo-lib.sh"   # WORK, PIDS, cleanup at exit
 say() { printf '== %s\n' "$*"; }
 
-# The article's flags, one --erl per flag, plus TLS (-proto_dist, the optfile) and the interface to
+# The article's flags, one --erl per flag, plus TLS (-proto_dist vaultdist_tls: the carrier from the
+# node's ebin, peers only under the name in their certificate; the optfile) and the interface to
 # listen on (every node uses the same port, so one node per IP).
-iex_flags() { # iex_flags NAME IP OPTFILE
-  local ip_tuple="{${2//./,}}"
+iex_flags() { # iex_flags NAME IP OPTFILE [EBIN]
+  local ip_tuple="{${2//./,}}" ebin="${4:-$(dirname "$3")/ebin}"
   printf '%s\0' --name "$1@$2" --cookie "$COOKIE" \
     --erl "-start_epmd false" --erl "-erl_epmd_port $PORT" \
-    --erl "-proto_dist inet_tls" --erl "-ssl_dist_optfile $3" \
+    --erl "-proto_dist vaultdist_tls" --erl "-ssl_dist_optfile $3" --erl "-pa $ebin" \
     --erl "-kernel inet_dist_use_interface $ip_tuple" \
     --erl "-connect_all $CONNECT_ALL"
 }
@@ -94,7 +95,7 @@ cat >"$WORK/eve/ssl_dist.conf" <<EOF
 [{server, [{cacertfile, "$WORK/alice/ca.pem"}, {verify, verify_peer}, {fail_if_no_peer_cert, true}, {versions, ['tlsv1.3']}]},
  {client, [{cacertfile, "$WORK/alice/ca.pem"}, {verify, verify_peer}, {versions, ['tlsv1.3']}]}].
 EOF
-mapfile -d '' flags < <(iex_flags eve 127.0.0.4 "$WORK/eve/ssl_dist.conf")
+mapfile -d '' flags < <(iex_flags eve 127.0.0.4 "$WORK/eve/ssl_dist.conf" "$WORK/alice/ebin")
 printf '%s\n' 'IO.puts("eve: Node.connect(:\"alice@127.0.0.1\") = #{Node.connect(:"alice@127.0.0.1")}")' \
   | iex "${flags[@]}" >"$WORK/eve.log" 2>&1
 show eve 'eve: Node.connect'

@@ -44,9 +44,9 @@ export RELEASE_NODE=app@127.0.0.1 RELEASE_COOKIE=${RELEASE_COOKIE:-example-cooki
 "$APP" start >"$WORK/app.log" 2>&1 &
 APP_PID=$!
 PIDS+=("$APP_PID")
-for _ in $(seq 1 200); do [ -s "$VAULTDIST_DIR/beam.pid" ] && break; sleep 0.1; done
-[ -s "$VAULTDIST_DIR/beam.pid" ] || { echo "the release did not write its pidfile:" >&2; cat "$WORK/app.log" >&2; exit 1; }
-echo "app running, beam pid $(cat "$VAULTDIST_DIR/beam.pid") (bin/app pid says $("$APP" pid))"
+for _ in $(seq 1 200); do [ -s "$VAULTDIST_DIR/run/beam.pid" ] && break; sleep 0.1; done
+[ -s "$VAULTDIST_DIR/run/beam.pid" ] || { echo "the release did not write its pidfile:" >&2; cat "$WORK/app.log" >&2; exit 1; }
+echo "app running, beam pid $(cat "$VAULTDIST_DIR/run/beam.pid") (bin/app pid says $("$APP" pid))"
 
 say "4. bin/app rpc over TLS distribution"
 "$APP" rpc 'IO.puts(App.describe_link())'
@@ -62,7 +62,7 @@ if [ "$HTTPS" = 1 ]; then
 else
   say "5. rotate: new certificate files, then SIGHUP to the pid in beam.pid (what the renewal agent does)"
   $VAULTDIST issue --dir "$VAULTDIST_DIR" | only "certificate"
-  kill -HUP "$(cat "$VAULTDIST_DIR/beam.pid")"
+  kill -HUP "$(cat "$VAULTDIST_DIR/run/beam.pid")"
 fi
 for _ in $(seq 1 100); do grep -q "trigger sighup" "$WORK/app.log" && break; sleep 0.1; done
 grep -o "vaultdist_reload: TLS distribution certificates reloaded.*" "$WORK/app.log" | head -1

@@ -33,7 +33,7 @@ mkdir -p "$WORK/ebin" && erlc -o "$WORK/ebin" "$HERE/src/example_peer.erl"
 say "3. start alice: erl -args_file $WORK/alice/vm.args"
 erl -args_file "$WORK/alice/vm.args" -setcookie "$COOKIE" -noshell -noinput >"$WORK/alice.log" 2>&1 &
 PIDS+=($!)
-wait_file "$WORK/alice/beam.pid" "alice to boot"
+wait_file "$WORK/alice/run/beam.pid" "alice to boot"
 
 say "4. bob connects over mutual TLS"
 erl -args_file "$WORK/bob/vm.args" -setcookie "$COOKIE" -noshell -pa "$WORK/ebin" -s example_peer check alice@127.0.0.1 | tee "$WORK/bob-1.out"
@@ -57,12 +57,12 @@ check_epmd alice bob
 
 say "7. rotate alice's certificate and reload it live (SIGHUP to the pid in beam.pid)"
 $VAULTDIST issue --dir "$WORK/alice" | only "certificate"
-kill -HUP "$(cat "$WORK/alice/beam.pid")"
+kill -HUP "$(cat "$WORK/alice/run/beam.pid")"
 for _ in $(seq 1 100); do grep -q "trigger sighup" "$WORK/alice.log" && break; sleep 0.1; done
 grep "trigger sighup" "$WORK/alice.log"
 erl -args_file "$WORK/bob/vm.args" -setcookie "$COOKIE" -noshell -pa "$WORK/ebin" -s example_peer check alice@127.0.0.1 | tee "$WORK/bob-2.out"
 SECOND=$(sed -n 's/.*presented certificate serial //p' "$WORK/bob-2.out")
 if [ -z "$FIRST" ] || [ "$FIRST" = "$SECOND" ]; then echo "UNEXPECTED: serial did not change ($FIRST -> $SECOND)" >&2; exit 1; fi
-kill -0 "${PIDS[0]}" && echo "alice is still running (pid $(cat "$WORK/alice/beam.pid"))"
+kill -0 "${PIDS[0]}" && echo "alice is still running (pid $(cat "$WORK/alice/run/beam.pid"))"
 
 say "summary: alice served $FIRST, then $SECOND after a live reload; a certificate-less node was refused; no epmd. OK"

@@ -206,7 +206,7 @@ async function main(): Promise<boolean> {
   const alice = new IexNode('alice@127.0.0.1', 'sh', [join(dirs.alice!, 'elixir', 'iex.sh'), '--cookie', COOKIE]);
   const bob = new IexNode('bob@127.0.0.2', 'sh', [join(dirs.bob!, 'elixir', 'iex.sh'), '--cookie', COOKIE]);
   await Promise.all([alice.waitFor(/iex\(alice@127\.0\.0\.1\)1>/, 'the iex prompt'), bob.waitFor(/iex\(bob@127\.0\.0\.2\)1>/, 'the iex prompt')]);
-  step(`started alice and bob (iex, -proto_dist inet_tls, -epmd_module vaultdist_epmd, port ${port})`);
+  step(`started alice and bob (iex, -proto_dist vaultdist_tls, -epmd_module vaultdist_epmd, port ${port})`);
   const connected = await bob.eval(`Node.connect(:"alice@127.0.0.1")`);
   const proto = await bob.eval(`(fn -> [{_, c}] = :erlang.system_info(:dist_ctrl); {:ok, s} = :tls_sender.dist_tls_socket(c); {:ok, [protocol: v]} = :ssl.connection_information(s, [:protocol]); v end).()`);
   const seenBefore = colonHex(await bob.eval(peerSerial('alice@127.0.0.1')));
@@ -231,6 +231,16 @@ async function main(): Promise<boolean> {
   await alice.waitFor(/Certificate required/, 'the refusal log line', 5000).catch(() => undefined);
   step(`mallory (trusts the CA, has no certificate)> Node.connect(:"alice@127.0.0.1") = ${refused}${/Certificate required/.test(alice.log) ? '; alice logged "Certificate required"' : ''}`);
   await mallory.stop();
+  // (4b) bob's perfectly valid certificate under another name: refused before nodeup (the carrier)
+  const imp = new IexNode('imp@127.0.0.3', 'iex', [
+    '--name', 'imp@127.0.0.3', '--cookie', COOKIE,
+    '--erl', `-proto_dist inet_tls -ssl_dist_optfile ${join(dirs.bob!, 'ssl_dist.conf')} -start_epmd false -epmd_module vaultdist_epmd -erl_epmd_port ${port} -pa ${join(dirs.alice!, 'ebin')} -kernel inet_dist_use_interface {127,0,0,3}`,
+  ]);
+  await imp.waitFor(/iex\(imp@127\.0\.0\.3\)1>/, 'the iex prompt');
+  const impRefused = await imp.eval(`Node.connect(:"alice@127.0.0.1")`);
+  const impLine = await alice.waitFor(/vaultdist_tls: refused [^\n]*claimed node imp@127\.0\.0\.3[^\n]*/, 'the refusal log line', 5000).catch(() => undefined);
+  step(`imp (bob's files, another name)> Node.connect(:"alice@127.0.0.1") = ${impRefused}; alice: ${impLine?.[0] ?? 'no log line'}`);
+  await imp.stop();
   const epmdOpen = await portOpen('127.0.0.1', 4369);
   let epmdNote = 'closed';
   if (epmdOpen) {
@@ -242,7 +252,7 @@ async function main(): Promise<boolean> {
       p.on('error', () => res(''));
       p.on('exit', () => res(o));
     });
-    const ours = ['alice', 'bob', 'mallory'].filter((n) => new RegExp(`^name ${n} at`, 'm').test(reg));
+    const ours = ['alice', 'bob', 'mallory', 'imp'].filter((n) => new RegExp(`^name ${n} at`, 'm').test(reg));
     epmdNote = `open, but not started by this demo; ${ours.length ? `REGISTERED: ${ours.join(', ')}` : 'none of our nodes registered with it (vaultdist_epmd never contacts an epmd)'}`;
   }
   step(`port 4369 (epmd) on 127.0.0.1: ${epmdNote}`);

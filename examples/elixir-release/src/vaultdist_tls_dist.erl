@@ -1,0 +1,1 @@
+../../../packages/cli/erlang/vaultdist_tls_dist.erl
