@@ -232,8 +232,9 @@ describe('registry discovery: three nodes on dynamic ports, real OpenBao + plugi
     }
     const elapsed = Date.now() - t0;
     process.stderr.write(`[registry-discovery] token revoked -> gone from members ${revokedToMembers} ms, from both peers files ${elapsed} ms (refresh ${REFRESH_SECONDS} s)\n`);
-    // within one refresh interval (plus the read and the write themselves)
-    expect(elapsed).toBeLessThan(REFRESH_SECONDS * 1000 + 1500);
+    // at the next refresh: one interval plus the read, the write and a loaded machine's scheduling
+    // (measured ~1.0-1.3 s alone; the whole suite runs e2e files side by side on 2 cores)
+    expect(elapsed).toBeLessThan(REFRESH_SECONDS * 1000 + 2500);
     // what `vaultdist status` shows for n1 now
     const m = await readMembership(dirs.get(NAMES[0]!)!, NAMES[0]!, new Date());
     expect(m).toMatchObject({ state: 'fresh', cluster: CLUSTER, self: 'listed', staleMembers: [] });
