@@ -67,7 +67,7 @@ export async function installCompanion(dir: string, erlc = 'erlc'): Promise<{ mo
       for (const m of modules) await writeFileAtomic(join(ebin, `${m}.beam`), await readFile(join(out, `${m}.beam`)), 0o644);
     } catch (e) {
       const msg = (e as NodeJS.ErrnoException).code === 'ENOENT' ? `${erlc} not found on PATH` : ((e as { stderr?: string }).stderr || (e as Error).message).trim();
-      return { modules: [], warning: `companion modules not compiled (${msg}); the node works, but certificate reloads need vaultdist_reload in ${ebin}`, changed };
+      return { modules: [], warning: `companion modules not compiled (${msg}); the node cannot start with -proto_dist vaultdist_tls (the carrier vaultdist_tls_dist must be in ${ebin}) and certificate reloads need vaultdist_reload there: install erlc and re-run`, changed };
     } finally {
       await rm(out, { recursive: true, force: true });
     }
