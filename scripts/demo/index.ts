@@ -8,6 +8,8 @@
  * 4. a node without a certificate is refused; nothing listens on port 4369;
  * 5. the renewal agent (`vaultdist agent --once --force`) rotates alice's certificate live: a new
  *    connection sees the new serial, while the existing bob↔alice link stays up (same connection);
+ * 5b. discovery (#13, discovery.ts): the agent registers the nodes in the registry plugin and carol,
+ *    on a dynamic port with no port configured, finds alice and bob through the registry alone;
  * 6. summary; everything is cleaned up (nodes, Vault mounts/auth/policy, dev server, files), also on
  *    Ctrl-C.
  */
@@ -21,6 +23,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createVaultClient, probeDistCertificate, removeMount, silentLogger, type VaultClient } from '../../packages/sdk/src/index.js';
 import { startVaultDev, type VaultDev } from '../vault-dev/src/index.js';
+import { showDiscovery, type DiscoveryResult } from './discovery.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = join(ROOT, 'packages', 'cli', 'bin.js');
@@ -38,6 +41,7 @@ let admin: VaultClient | undefined;
 let vaultInitDone = false;
 const nodes: IexNode[] = [];
 let cleaning: Promise<void> | undefined;
+let discovery: DiscoveryResult | undefined;
 
 // ---------------------------------------------------------------------------------------------------
 // An Elixir node driven through its iex shell (stdin), as a user would type.
@@ -131,6 +135,7 @@ async function freePortOn(hosts: string[]): Promise<number> {
 
 async function cleanup(): Promise<void> {
   cleaning ??= (async () => {
+    await discovery?.cleanup().catch(() => {});
     await Promise.all(nodes.map((n) => n.stop().catch(() => {})));
     if (admin && vaultInitDone && !dev) {
       // An external Vault: remove what the demo created (a dev server is simply thrown away).
@@ -173,7 +178,7 @@ async function main(): Promise<boolean> {
     admin = createVaultClient({ logger: silentLogger });
   } else {
     step('no VAULT_ADDR: starting an OpenBao dev server on loopback');
-    dev = await startVaultDev();
+    dev = await startVaultDev({ registryPlugin: true });
     // Renewals log in with the node's own certificate (cert auth), which needs Vault over HTTPS.
     env = { VAULT_ADDR: dev.tlsAddr, VAULT_TOKEN: dev.token, VAULT_CACERT: dev.caCertPath, BAO_ADDR: dev.tlsAddr, BAO_TOKEN: dev.token, BAO_CACERT: dev.caCertPath };
     admin = createVaultClient({ address: dev.addr, token: dev.token, env: {}, logger: silentLogger });
@@ -285,12 +290,16 @@ async function main(): Promise<boolean> {
   const pingAfter = await bob.eval(`:rpc.call(:"alice@127.0.0.1", Node, :self, [])`);
   step(`the bob↔alice link stayed up: same connection ${ctrlAfter === ctrlBefore ? '(yes)' : '(NO: it was re-established)'}, still carrying ${seenOnLink}; rpc → ${pingAfter}`);
 
+  // (5b) discovery through the registry plugin
+  discovery = await showDiscovery({ root: ROOT, work, tag, admin: admin!, env, https, dirs, cookie: COOKIE, issuingMount: names.mount, certMount: names.certMount, step, detail, vaultdist, startIex: (name, args) => new IexNode(name, 'iex', args) });
+
   // (6) summary
   const ok =
+    discovery.ok &&
     connected === 'true' && proto === ':"tlsv1.3"' && seenBefore === serial0.alice && refused === 'false' && !!probe.ok && !!probe.serial && probe.serial !== serial0.alice && ctrlAfter === ctrlBefore && seenOnLink === serial0.alice && pingAfter === ':"alice@127.0.0.1"';
   step(
     ok
-      ? `summary: two Elixir nodes on Vault-issued certificates over mutual TLS, no epmd; a certificate-less node refused; the agent rotated alice's certificate live (${serial0.alice} → ${probe.serial}) without dropping the link. OK`
+      ? `summary: two Elixir nodes on Vault-issued certificates over mutual TLS, no epmd; a certificate-less node refused; the agent rotated alice's certificate live (${serial0.alice} → ${probe.serial}) without dropping the link; carol found alice and bob through the registry alone. OK`
       : 'summary: FAILED (see above)',
   );
   return ok;

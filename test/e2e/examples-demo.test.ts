@@ -1,8 +1,9 @@
 /**
  * The README's first command, scripts/demo (index.ts as run by scripts/demo/run), end to end against
  * the run's OpenBao given as an external Vault over HTTPS: init vault, init node, two iex nodes over
- * mutual TLS, a refused certificate-less node, the agent's live rotation with the link kept, and the
- * cleanup of everything the demo created in that Vault.
+ * mutual TLS, a refused certificate-less node, the agent's live rotation with the link kept, discovery
+ * through the registry plugin (carol on a dynamic port finds alice and bob), and the cleanup of
+ * everything the demo created in that Vault.
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -31,6 +32,10 @@ describe('scripts/demo', () => {
     expect(r.out).toContain('agent: vault login succeeded (cert auth');
     expect(r.out).toContain('agent: node serves the new certificate');
     expect(r.out).toMatch(/the bob↔alice link stayed up: same connection \(yes\)/);
+    // discovery (#13): carol, on a dynamic port, found alice and bob through the registry alone
+    expect(r.out).toMatch(/carol> Node\.list\(\) = \[:"alice@127\.0\.0\.1", :"bob@127\.0\.0\.2"\]/);
+    expect(r.out).toMatch(/agent stopped \(SIGTERM\): 0 member\(s\) left in demo-[0-9a-f]+/);
+    const cluster = /cluster (demo-[0-9a-f]+) \(allowed/.exec(r.out)![1]!;
     expect(r.out).toMatch(/summary: .* OK/);
     const mount = /issuing CA (vaultdist-demo-[0-9a-f]+)\//.exec(r.out)![1]!;
     expect(r.out).toContain('demo mounts, auth and policy removed');
@@ -39,5 +44,6 @@ describe('scripts/demo', () => {
     expect(mounts.filter((m) => m.startsWith(mount))).toEqual([]);
     const auths = Object.keys((await vault.read<Record<string, unknown>>('sys/auth')).data ?? {});
     expect(auths.filter((m) => m.startsWith(mount))).toEqual([]);
+    expect(await vault.list(`${process.env.VAULTDIST_TEST_REGISTRY_MOUNT ?? 'vaultdist'}/clusters`)).not.toContain(cluster);
   }, 120_000);
 });
