@@ -606,6 +606,8 @@ const RULES: Rule[] = [
       const p = `nodes[${i}]`;
       const out: string[] = [];
       if (!NODE_NAME.test(n.name)) out.push(`${p}.name: must look like name@host (letters, digits, _ and - before @), got ${JSON.stringify(n.name)}`);
+      // IPv6 refused up front (#15; the SDK's requireDistributableNode says the same with a suggested name)
+      else if (n.name.slice(n.name.indexOf('@') + 1).includes(':')) out.push(`${p}.name: IPv6 hosts are not supported: distribution runs over IPv4, so peers could not reach ${n.name}; name the node by its IPv4 address (::1 → 127.0.0.1) or a DNS name`);
       if (n.reload.strategy === 'signal' && !n.reload.handlerInstalled) {
         out.push(`${p}.reload.handlerInstalled: must be true for strategy "signal": SIGHUP kills an OTP 25 node that does not run vaultdist's handler (-vaultdist_sighup true); use "rpc" otherwise`);
       }
