@@ -42,7 +42,8 @@ export async function addToHostAgentConfig(path: string, s: NodeSettings): Promi
   }
   // (2)
   const mine = agentConfigInput(s);
-  const entry: NodeConfigInput = { ...mine.nodes[0]!, auth: s.agentAuth === 'token' ? null : (mine.vault!.auth as NodeConfigInput['auth']) };
+  const clone = <T>(v: T): T => structuredClone(v); // no shared objects: YAML would render them as anchors
+  const entry: NodeConfigInput = { ...mine.nodes[0]!, auth: s.agentAuth === 'token' ? null : clone(mine.vault!.auth as NodeConfigInput['auth']) };
   const nodes = [...((existing?.nodes as NodeConfigInput[] | undefined) ?? []).filter((n) => !isObj(n) || n.name !== s.node), entry].sort((a, b) => String(a.name).localeCompare(String(b.name)));
   const anyToken = nodes.some((n) => !n.auth);
   const prevVault = isObj(existing?.vault) ? existing.vault : {};
@@ -50,7 +51,7 @@ export async function addToHostAgentConfig(path: string, s: NodeSettings): Promi
   // (3)
   const merged = {
     ...(existing ?? {}),
-    vault: { ...prevVault, address: mine.vault!.address, caCert: mine.vault!.caCert, auth: anyToken ? { method: 'token' } : (prevAuth ?? mine.vault!.auth) },
+    vault: { ...prevVault, address: mine.vault!.address, caCert: mine.vault!.caCert, auth: anyToken ? { method: 'token' } : clone(prevAuth ?? mine.vault!.auth) },
     health: existing?.health ?? mine.health,
     nodes,
   } as AgentConfigInput;
