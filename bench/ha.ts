@@ -57,8 +57,10 @@ async function main(): Promise<void> {
     const clients: { mode: string; vault: VaultClient }[] = [];
     for (let k = 0; k < args.clients; k++) {
       const rot = [...addrs.slice(k % 3), ...addrs.slice(0, k % 3)];
-      clients.push({ mode: 'list', vault: createVaultClient({ address: rot, token: cluster.rootToken, env: {}, logger: silentLogger, retry: { timeoutMs: args['timeout-ms'] } }) });
-      if (lb) clients.push({ mode: 'lb', vault: createVaultClient({ address: lb.addr, token: cluster.rootToken, env: {}, logger: silentLogger, retry: { timeoutMs: args['timeout-ms'] } }) });
+      // extended from the admin client: one read-your-writes window, so a standby that has not applied
+      // the role yet is asked again instead of failing the first signs
+      clients.push({ mode: 'list', vault: admin.extend({ address: rot, retry: { timeoutMs: args['timeout-ms'] } }) });
+      if (lb) clients.push({ mode: 'lb', vault: admin.extend({ address: lb.addr, retry: { timeoutMs: args['timeout-ms'] } }) });
     }
     /**
      * Before the next fault: the leader is active and, preferably, nobody else claims to be (a server
