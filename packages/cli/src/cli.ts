@@ -23,7 +23,7 @@ function examples(cmd: Command, lines: string[]): Command {
 
 function vaultOptions(cmd: Command): Command {
   return cmd
-    .option('--vault-addr <url>', 'Vault/OpenBao address (env BAO_ADDR / VAULT_ADDR)')
+    .option('--vault-addr <url>', 'Vault/OpenBao address, or several separated by commas (HA) (env BAO_ADDR / VAULT_ADDR)')
     .option('--token <token>', 'Vault token (env BAO_TOKEN / VAULT_TOKEN; prefer the env: flags show in ps)')
     .option('--vault-cacert <file>', 'CA bundle to trust for an HTTPS Vault (env BAO_CACERT / VAULT_CACERT)')
     .option('--namespace <ns>', 'Vault namespace (env BAO_NAMESPACE / VAULT_NAMESPACE)');
