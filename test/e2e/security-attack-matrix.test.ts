@@ -493,6 +493,8 @@ describe('attack matrix: every attack on a vaultdist node is refused, with the r
       const a = await attacker('friend@127.0.0.4', c, { listen: '127.0.0.4' });
       expect(await a.ping(SRV)).toBe('pong');
       await a.eval(`erlang:disconnect_node('${SRV}')`);
+      // srv dials back once it has seen the disconnect (a ping racing the teardown can answer pang)
+      await until(() => srv.nodes('connected'), (ns) => !ns.includes('friend@127.0.0.4'));
       expect(await srv.ping('friend@127.0.0.4')).toBe('pong');
       expect(await until(() => nodeups('friend@127.0.0.4'), (n) => n === 2)).toBe(2);
     }
