@@ -35,15 +35,15 @@ export type { ConfigLayers, ConfigFlags, Env } from './config/resolve.js';
 export { loadConfig, parseConfigText } from './config/load.js';
 export type { LoadConfigOptions, LoadedConfig } from './config/load.js';
 
-export { computeRenewAt, nextBackoff, escalationLevel, failureLogLevel, ESCALATION_VALUE, ttlFloorSeconds, ttlFloorProblem, DEFAULT_RENEW_POLICY } from './core/schedule.js';
+export { computeRenewAt, nextBackoff, escalationLevel, failureLogLevel, failureMessage, startupDelayMs, ESCALATION_VALUE, ttlFloorSeconds, ttlFloorProblem, DEFAULT_RENEW_POLICY } from './core/schedule.js';
 export type { RandomSource, ValidityWindow, SchedulePolicy, RenewDecision, BackoffPolicy, BackoffContext, EscalationLevel, EscalationPolicy, TtlFloorOptions } from './core/schedule.js';
 export { computeCrlRefreshAt, crlLevel, CRL_LEVEL_VALUE, CRL_CRITICAL_FRACTION } from './core/crl.js';
 export type { CrlWindow, CrlPolicy, CrlLevel } from './core/crl.js';
-export { deriveHealth, initialNodeStatus, initialCrlStatus } from './core/state.js';
+export { deriveHealth, initialNodeStatus, initialCrlStatus, FAILURE_KINDS } from './core/state.js';
 export type { NodeStatus, NodePhase, FailureKind, CertSummary, CrlStatus, Health, NodeHealth, HealthPolicy } from './core/state.js';
 
 export { createAgent } from './agent.js';
-export type { Agent, CreateAgentOptions, OnceResult } from './agent.js';
+export type { Agent, AgentHooks, CreateAgentOptions, OnceResult, PreflightMode } from './agent.js';
 export { main, parseArgs, USAGE, UsageError } from './main.js';
 export type { MainOptions, ParsedArgs } from './main.js';
 export { AgentError, ExitError, EXIT_CODES, classifyError, exitCodeFor } from './errors.js';
