@@ -245,10 +245,13 @@ export async function listMembers(vault: VaultClient, o: RegistryTarget): Promis
   return { cluster: typeof r.data?.cluster === 'string' ? r.data.cluster : o.cluster, members, rejected };
 }
 
-/** One member (`GET <mount>/clusters/:cluster/nodes/:node`), or undefined when it is not registered. */
+/**
+ * One live member (`GET <mount>/clusters/:cluster/members/:node`, the read-only path a node policy
+ * grants for any peer), or undefined when it is not registered.
+ */
 export async function readMember(vault: VaultClient, o: NodeRefOptions): Promise<RegistryMember | undefined> {
   const node = checkRegistryNode(o.node).full;
-  const path = `${clusterPath(o)}/nodes/${node}`;
+  const path = `${clusterPath(o)}/members/${node}`;
   const r = await vault.read<Record<string, unknown>>(path, { signal: o.signal, allowNotFound: true });
   if (r.status === 404 || !r.data) return undefined;
   try {

@@ -48,7 +48,7 @@ describe('registry client (msw)', () => {
           },
         }),
       ),
-      http.get(`${ADDR}/v1/vaultdist/clusters/prod/nodes/:node`, ({ params }) => (params.node === 'a@127.0.0.1' ? HttpResponse.json({ data: { host: '127.0.0.1', port: 41000 } }) : HttpResponse.json(vaultErrors(), { status: 404 }))),
+      http.get(`${ADDR}/v1/vaultdist/clusters/prod/members/:node`, ({ params }) => (params.node === 'a@127.0.0.1' ? HttpResponse.json({ data: { host: '127.0.0.1', port: 41000 } }) : HttpResponse.json(vaultErrors(), { status: 404 }))),
       http.delete(`${ADDR}/v1/vaultdist/clusters/prod/nodes/:node`, ({ params }) => {
         seen.push({ method: 'DELETE', path: String(params.node), body: null });
         return new HttpResponse(null, { status: 204 });
