@@ -41,6 +41,9 @@
              %% node => {consecutive failures, monotonic ms of the next allowed dial}
              backoff = #{} :: #{node() => {pos_integer(), integer()}},
              members = [] :: [node()],
+             %% node => {Host, Port} of its entry: a changed entry (the node restarted on another
+             %% port) is dialled at once, whatever its backoff
+             addrs = #{} :: #{node() => {string(), inet:port_number()}},
              last_connected = [] :: [node()]}).
 
 %% `-s vaultdist_cluster start`: not linked to the caller (init's process under -s).
@@ -143,13 +146,17 @@ dial(S) ->
         Self ->
             Entries = [E || E = {_, _, _, State} <- vaultdist_epmd:read_peers(S#st.peers_file),
                             S#st.stale orelse State =:= live],
-            Members = [list_to_atom(N) || {N, _, _, _} <- Entries, N =/= atom_to_list(Self)],
+            Others = [{list_to_atom(N), {H, P}} || {N, H, P, _} <- Entries, N =/= atom_to_list(Self)],
+            Members = [N || {N, _} <- Others],
+            Addrs = maps:from_list(Others),
+            Moved = [N || {N, A} <- Others, maps:get(N, S#st.addrs, A) =/= A],
             Connected = nodes(connected),
             Now = erlang:monotonic_time(millisecond),
+            Backoff0 = maps:without(Moved, S#st.backoff),
             Due = [N || N <- Members,
                         not lists:member(N, Connected),
                         not maps:is_key(N, S#st.inflight),
-                        case maps:get(N, S#st.backoff, undefined) of
+                        case maps:get(N, Backoff0, undefined) of
                             {_, Next} -> Now >= Next;
                             undefined -> true
                         end],
@@ -161,8 +168,8 @@ dial(S) ->
                            Acc#{N => Pid}
                    end, S#st.inflight, Due),
             %% forget the backoff of nodes that left the registry
-            B = maps:with(Members, S#st.backoff),
-            S#st{members = Members, inflight = In, backoff = B}
+            B = maps:with(Members, Backoff0),
+            S#st{members = Members, inflight = In, backoff = B, addrs = Addrs}
     end.
 
 connect(Node, true) -> net_kernel:hidden_connect_node(Node);
