@@ -220,6 +220,12 @@ describe('agent lifecycle (child process, real OpenBao)', () => {
     }
   }, 90_000);
 
+  it('--once against a private-CA Vault without vault.caCert: vault-tls (exit 11), not a network error', async () => {
+    const r = runAgent(['--once', '-c', writeConfig('tls', { vault: { address: v.tlsAddr, auth: { method: 'token', token: v.token } }, health: { enabled: false }, nodes: [node('tls@127.0.0.1', join(tmp.dir, 'tls'))] })]);
+    expect(await r.exit).toBe(11);
+    expect(r.lines.find((l) => l.msg === 'once: failed')).toMatchObject({ kind: 'vault-tls' });
+  }, 60_000);
+
   it('started like npx starts it, the agent stops when its parent dies', async () => {
     const cfg = writeConfig('orphan', { vault: { address: 'http://127.0.0.1:9', auth: { method: 'token', token: 'x' } }, health: { enabled: false }, nodes: [node('orphan@127.0.0.1', join(tmp.dir, 'orphan'))] });
     // the parent: spawns the agent (npm exec sets npm_command=exec), prints its pid, then is SIGKILLed
