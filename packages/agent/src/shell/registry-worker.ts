@@ -14,6 +14,10 @@
  * 4. members due: read them and rewrite the peers file when it changed. When the read fails the last
  *    known members stay (also across an agent restart: they are read back from the file), the file
  *    says `state stale <since>`, and entries whose lease end has passed are marked `stale`.
+ * Registering again instead of renewing (the new registration replaces the entry; the old lease then
+ * ends without removing it): when a renewal comes back much shorter than the lease (max_ttl near),
+ * when the identity logged in anew, and 5 s before its token ends (Vault revokes a token's leases at
+ * its expiry, which would drop the registration).
  * On a clean stop (the signal aborts) the node deregisters, with its own short deadline.
  */
 import { join } from 'node:path';
