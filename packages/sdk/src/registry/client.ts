@@ -293,7 +293,7 @@ export async function writeClusterConfig(vault: VaultClient, o: WriteClusterConf
   }
   for (const [k, v] of [['ttl', o.ttl], ['max_ttl', o.maxTtl]] as const) {
     if (v === undefined) continue;
-    if (!/^\d+(ms|s|m|h)?$/.test(v)) throw new ConfigError([{ path: k === 'ttl' ? 'ttl' : 'maxTtl', message: `must be a duration like "60s", got ${JSON.stringify(v)}` }]);
+    if (!/^(\d+|(\d+(ms|s|m|h|d))+)$/.test(v)) throw new ConfigError([{ path: k === 'ttl' ? 'ttl' : 'maxTtl', message: `must be a duration like "60s" or "1h30m", got ${JSON.stringify(v)}` }]);
     body[k] = v;
   }
   await vault.write(path, body, { signal: o.signal, idempotent: true });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createVaultClient } from '../client.js';
 import { isConfigError, isNodeNameError, isVaultPermissionDeniedError } from '../errors.js';
 import { silentLogger } from '../logger.js';
-import { deregisterNode, listMembers, readMember, registerNode, renewRegistration } from './client.js';
+import { deregisterNode, listMembers, readMember, registerNode, renewRegistration, writeClusterConfig } from './client.js';
 import { parseDistPortFile, parsePeersFile, renderPeersFile, writePeersFile } from './peers-file.js';
 
 const ADDR = 'http://vault.test:8200';
@@ -94,6 +94,16 @@ describe('registry client (msw)', () => {
   it.each(['nohost', 'a@b@c', 'a b@127.0.0.1', 'a@::1'])('refuses node name %j with a NodeNameError', async (node) => {
     const e = await registerNode(vault(), { cluster: 'prod', node, port: 41000 }).catch((x: unknown) => x);
     expect(isNodeNameError(e)).toBe(true);
+  });
+
+  it.each([
+    [{ ttl: '1 h' }, 'ttl'],
+    [{ maxTtl: '1.5h' }, 'maxTtl'],
+    [{ allowedNodes: ['a b'] }, 'allowedNodes'],
+  ])('writeClusterConfig refuses %j before any request', async (bad, path) => {
+    const e = await writeClusterConfig(vault(), { cluster: 'prod', ...bad }).catch((x: unknown) => x);
+    expect(isConfigError(e)).toBe(true);
+    expect((e as { issues: { path: string }[] }).issues[0]!.path).toBe(path);
   });
 
   it('passes a 403 (another node\'s name) on as VaultPermissionDeniedError', async () => {
