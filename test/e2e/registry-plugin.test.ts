@@ -12,13 +12,13 @@
  *    (plugin 400); with identity_binding "entity" the plugin also refuses another node's name when a
  *    too-broad policy lets it through (AppRole identities); revoking a node's token removes its
  *    registration; lease expiry removes it.
- * 2. Upgrade on a server of its own: a second binary (another version via -ldflags), re-registered
- *    with its sha256 and reloaded by `vaultdist init vault --registry`: registrations and their leases
- *    are still there. The trap: a
- *    changed binary without re-registration makes the mount answer 404 on every path.
- * 3. `vaultdist init vault --registry`: with the root token it enables and configures the plugin the
+ * 2. `vaultdist init vault --registry`: with the root token it enables and configures the plugin the
  *    server's config registered (idempotent); with an operator token that may not touch the plugin
  *    catalog it prints the exact server configuration to add, and sets up everything else.
+ * 3. Upgrade on a server of its own: a second binary (another version via -ldflags), re-registered
+ *    with its sha256 and reloaded by `vaultdist init vault --registry`: registrations and their leases
+ *    are still there. The trap: a changed binary without re-registration makes the mount answer 404
+ *    on every path (and the registered binary back brings the mount and its registrations back).
  * 4. On a 3-server raft cluster on loopback (scripts/vault-dev/src/raft.ts, with the plugin stanza in
  *    every server's config): registrations and their leases survive a kill -9 of the leader.
  */
