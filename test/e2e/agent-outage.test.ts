@@ -119,9 +119,16 @@ describe('agent during an OpenBao outage', () => {
     expect(agent.status()[0]!.cert?.serial).toBe(first.leaf.serial); // the old set is still live
     expect(readFileSync(join(dir, 'bundle.pem'), 'utf8')).toContain(first.issued.certificate.trim().slice(30, 90));
 
-    // OpenBao comes back (empty: dev mode) with a new root CA
+    // OpenBao comes back (empty: dev mode) with a new root CA. Trust is pinned (#12): its answers chain
+    // to a root the node's ca.pem does not hold, so they are rejected (trust-anchor) until the operator
+    // announces the new root through the CA-rotation step (trust.extraCaFiles, re-read at every renewal).
     await vd.restart();
     const rootB = await makePki(vault);
+    await until(() => attempts.some((a) => !a.ok && a.kind === 'rejected'));
+    const rejected = attempts.find((a) => !a.ok && a.kind === 'rejected') as { message: string };
+    expect(rejected.message).toMatch(/trust-anchor/);
+    expect(readFileSync(join(dir, 'ca.pem'), 'utf8')).not.toContain(rootB.trim());
+    writeFileSync(rootAFile, rootA + rootB);
     await until(() => attempts.some((a) => a.ok && a.action === 'renewed'));
     probing = false;
     await prober;

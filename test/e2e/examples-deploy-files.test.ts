@@ -86,10 +86,10 @@ describe('examples/systemd', () => {
     const node = cfg.nodes[0]!;
     expect(node.name).toBe(env.RELEASE_NODE);
     expect(node.dir).toBe(env.VAULTDIST_DIR);
-    // rel/env.sh.eex writes the pidfile to $VAULTDIST_DIR/beam.pid (and installs the handler first).
+    // rel/env.sh.eex writes the pidfile to $VAULTDIST_DIR/run/beam.pid (and installs the handler first).
     const envSh = readFileSync(join(EX, 'elixir-release', 'rel', 'env.sh.eex'), 'utf8');
-    expect(envSh).toContain('-vaultdist_sighup true -vaultdist_pidfile $VAULTDIST_DIR/beam.pid');
-    expect(node.reload).toEqual({ strategy: 'signal', pidFile: `${env.VAULTDIST_DIR}/beam.pid`, signal: 'SIGHUP', handlerInstalled: true });
+    expect(envSh).toContain('-vaultdist_sighup true -vaultdist_pidfile $VAULTDIST_DIR/run/beam.pid');
+    expect(node.reload).toEqual({ strategy: 'signal', pidFile: `${env.VAULTDIST_DIR}/run/beam.pid`, signal: 'SIGHUP', handlerInstalled: true });
     expect(node.verify.port).toBe(Number(env.VAULTDIST_DIST_PORT));
     expect(node.verify.host).toBe(env.VAULTDIST_LISTEN_IP);
     expect(node.name.split('@')[1]).toBe(env.VAULTDIST_LISTEN_IP);
