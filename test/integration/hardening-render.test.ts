@@ -20,6 +20,7 @@ import {
   parseNodeName,
   renderOptfile,
   renderVmArgs,
+  TLS_CIPHERS,
   type DistFlagsOptions,
   type OptfileOptions,
 } from '../../packages/sdk/src/index.js';
@@ -149,7 +150,8 @@ describe(`input hardening: rendering and parsing (seed ${SEED}, ${RUNS} runs eac
         'verify=verify_peer',
         'depth=4',
         `versions=[${vs.map((v) => `'${v}'`).join(',')}]`,
-        ...(vs.includes('tlsv1.2') ? ['secure_renegotiate=true'] : []),
+        // TLS 1.2 allowed: the modern suites only (#15)
+        ...(vs.includes('tlsv1.2') ? ['secure_renegotiate=true', `ciphers=${JSON.stringify(TLS_CIPHERS.join(':'))}`] : []),
         ...(o.crl ? [`crl_check=${o.crl.check}`, `crl_dir=${codePoints(o.crl.crlDir)}`] : []),
       ];
       expected.set(f, `${[...common, 'fail_if_no_peer_cert=true'].join(';')}\t${[...common, ...(o.ipSanHostnameMatch ? ['match_fun'] : [])].join(';')}`);
