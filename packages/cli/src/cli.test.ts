@@ -40,7 +40,7 @@ describe('vaultdist command table', () => {
     [['init', 'node', '--name', 'nohost', '--dir', '/tmp/x'], /invalid Erlang node name "nohost"/],
     [['init', 'vault', '--key-type', 'dsa'], /--key-type.*dsa/],
     [['init', 'node', '--name', 'a@127.0.0.1', '--dir', '/tmp/x', '--dist-port', '70000'], /--dist-port needs a port number/],
-    [['doctor', '--margin', 'soon', '--dir', '/nonexistent'], /--margin: "soon" is not a duration/],
+    [['doctor', '--margin', 'soon', '--dir', '/nonexistent'], /--margin: "soon" is not a Vault duration/],
     [['nope'], /unknown command 'nope'/],
   ])('usage error %j exits 2 and says why', async (argv, message) => {
     const i = io();

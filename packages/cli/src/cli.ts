@@ -14,6 +14,10 @@ const int = (flag: string) => (v: string) => {
   if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 65535) throw new InvalidArgumentError(`${flag} needs a port number (1-65535), got ${JSON.stringify(v)}`);
   return Number(v);
 };
+const bool = (flag: string) => (v: string) => {
+  if (v !== 'true' && v !== 'false') throw new InvalidArgumentError(`${flag} is true or false, got ${JSON.stringify(v)}`);
+  return v === 'true';
+};
 const list = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((x) => x.trim()).filter(Boolean)];
 const repeat = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -188,6 +192,8 @@ export function buildProgram(io: CliIo, setCode: (code: number) => void): Comman
     .addOption(new Option('--agent-auth <method>', 'how the agent logs in for renewals, as the node (default: cert over HTTPS, else the node\'s AppRole role, else token)').choices(['cert', 'approle', 'token']))
     .option('--crl', 'check peers against the CRL: optfile with {crl_check, peer} on DIR/crl, the first CRL written now, the agent keeps it fresh')
     .option('--no-crl', 'turn CRL checking off again (it is kept across re-runs otherwise)')
+    .option('--connect-all <bool>', 'false: the node starts with -connect_all false (no full mesh); kept on re-runs, true turns it back on', bool('--connect-all'))
+    .option('--agent-config <file>', 'the host\'s agent config this node is added to (one agent for every node of the host; default DIR/../agent.yaml)')
     .option('--force-issue', 'issue a new certificate even if the current one is fresh', false)
     .option('--owner <user[:group]>', 'owner of the key files and of what the node reads (names or numeric ids; needs root); kept in agent.yaml for renewals')
     .option('--json', 'print the result as JSON', false)
@@ -215,6 +221,8 @@ export function buildProgram(io: CliIo, setCode: (code: number) => void): Comman
             healthPort: opts.healthPort as number | undefined,
             agentAuth: opts.agentAuth as 'cert' | 'approle' | 'token' | undefined,
             crl: opts.crl as boolean | undefined,
+            connectAll: opts.connectAll as boolean | undefined,
+            agentConfig: opts.agentConfig as string | undefined,
             forceIssue: Boolean(opts.forceIssue),
             owner: opts.owner as string | undefined,
             json: Boolean(opts.json),

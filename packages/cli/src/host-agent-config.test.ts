@@ -27,7 +27,7 @@ const settings = (root: string, name: string, agentAuth: NodeSettings['agentAuth
   healthPort: 9464,
   agentAuth,
   approleMount: 'approle',
-  nameCheck: 'off',
+  connectAll: true,
   crl: false,
   owner: null,
 }) as NodeSettings;

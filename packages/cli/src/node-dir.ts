@@ -74,6 +74,11 @@ export interface NodeSettings {
   agentAuth: 'cert' | 'approle' | 'token';
   approleMount: string;
   /**
+   * `--connect-all false`: the node starts with `-connect_all false` (no full mesh); kept across re-runs
+   * (issue #14). true (the OTP default) omits the flag.
+   */
+  connectAll: boolean;
+  /**
    * CRL checking for distribution: the optfile gets `{crl_check, peer}` + `ssl_crl_hash_dir` on
    * DIR/crl, and the agent keeps DIR/crl fresh. Fail-closed: an empty or stale DIR/crl refuses every peer.
    */
@@ -100,6 +105,7 @@ export async function readSettings(dir: string): Promise<NodeSettings | undefine
     const s = {
       agentAuth: 'cert',
       approleMount: 'approle',
+      connectAll: true,
       vaultCaCert: null,
       crl: false,
       owner: null,
@@ -171,6 +177,7 @@ function flagsFor(s: NodeSettings, extra: { noListen?: boolean } = {}): string[]
     // always: -proto_dist vaultdist_tls needs the carrier from DIR/ebin (no module, no boot: fail closed)
     codePaths: [p.ebin],
     noListen: extra.noListen,
+    connectAllFalse: s.connectAll === false,
   });
 }
 
@@ -194,6 +201,7 @@ export function renderNodeVmArgs(s: NodeSettings): string {
     listenInterface: s.listenInterface,
     epmdModule: epmdModule(s),
     codePaths: [p.ebin],
+    connectAllFalse: s.connectAll === false,
   });
   const rf = reloadFlags(s);
   if (rf.length) {
@@ -241,7 +249,7 @@ export function renderElixirEnv(s: NodeSettings): string {
 
 /** rel/vm.args.eex (SDK renderer): static flags only. */
 export function renderElixirVmArgs(s: NodeSettings): string {
-  return renderReleaseVmArgs({ epmdModule: epmdModule(s), listenInterface: s.listenInterface });
+  return renderReleaseVmArgs({ epmdModule: epmdModule(s), listenInterface: s.listenInterface, connectAllFalse: s.connectAll === false });
 }
 
 /** rel/remote.vm.args.eex (SDK renderer): remote/rpc shells connect over TLS and never listen. */

@@ -21,10 +21,23 @@ import { installCompanion } from '../../companion.js';
 import { issueInto, liveSetIsFresh } from '../../credentials.js';
 import { EXIT, ExitError } from '../../errors.js';
 import { checkCanChown, chownNodeFiles, resolveOwner } from '../../owner.js';
-import { checkNodeDir, checkTtlFlag, ensureDir, paths, readSettings, renderAll, renderIex, erlFlagString, writeFileAtomic, type NodeSettings } from '../../node-dir.js';
+import { checkNodeDir, checkTtlFlag, ensureDir, paths, readSettings, renderAll, renderIex, renderNodeVmArgs, erlFlagString, writeFileAtomic, type NodeSettings } from '../../node-dir.js';
 import { formatDuration, type Output } from '../../output.js';
 import { connectVault, type AppRoleFlags, type VaultFlags } from '../../vault.js';
 import { nodeAccess } from './identity.js';
+import { reloadRunningNode, userEdited } from './running-node.js';
+import { addToHostAgentConfig, defaultHostAgentConfig, readHostAgentConfig } from '../../host-agent-config.js';
+import { isIPv4 } from 'node:net';
+
+/** The vm.args the previous run generated (undefined without one, or when it cannot be rendered). */
+function previousVmArgs(prev: NodeSettings | undefined): string | undefined {
+  if (!prev) return undefined;
+  try {
+    return renderNodeVmArgs(prev);
+  } catch {
+    return undefined;
+  }
+}
 
 export interface InitNodeOptions extends VaultFlags, AppRoleFlags {
   name: string;
@@ -46,6 +59,10 @@ export interface InitNodeOptions extends VaultFlags, AppRoleFlags {
   healthPort: number | undefined;
   /** Renewal login of the agent; default cert over HTTPS, else the node's AppRole role when it has one, else token. */
   agentAuth: NodeSettings['agentAuth'] | undefined;
+  /** `--connect-all false|true`; undefined keeps the previous setting (default true). */
+  connectAll: boolean | undefined;
+  /** The host's agent config this node is added to; default DIR/../agent.yaml. */
+  agentConfig: string | undefined;
   /** CRL checking for distribution (--crl / --no-crl); undefined keeps the previous setting. */
   crl: boolean | undefined;
   forceIssue: boolean;
@@ -75,8 +92,12 @@ export async function initNode(o: InitNodeOptions, out: Output): Promise<number>
   for (const [flag, v] of [['--mount', o.mount], ['--registry-mount', o.registryMount], ['--cert-auth-mount', o.certAuthMount], ['--approle-mount', o.approleMount]] as const) {
     if (v !== undefined && !/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/.test(v)) throw new ExitError(EXIT.USAGE, `${flag} ${JSON.stringify(v)} has characters Vault paths do not allow`);
   }
+  if (o.listenInterface !== undefined && !isIPv4(o.listenInterface)) throw new ExitError(EXIT.USAGE, `--listen-interface ${JSON.stringify(o.listenInterface)}: not an IPv4 address`);
   const dir = isAbsolute(o.dir) ? o.dir : resolve(out.io.cwd, o.dir);
-  checkNodeDir(dir); // quotes, $, backtick … refused before anything is issued (#15)
+  checkNodeDir(dir);
+  // the host's agent config (issue #14): checked before anything is issued, written at (4c)
+  const hostConfigPath = o.agentConfig ? resolve(out.io.cwd, o.agentConfig) : await defaultHostAgentConfig(dir);
+  if (hostConfigPath) await readHostAgentConfig(hostConfigPath); // quotes, $, backtick … refused before anything is issued (#15)
   const owner = o.owner !== undefined ? resolveOwner(o.owner) : undefined;
   const prev = await readSettings(dir);
   if (prev && prev.node !== node.full) {
@@ -106,6 +127,7 @@ export async function initNode(o: InitNodeOptions, out: Output): Promise<number>
     // resolved below, once it is known whether the node has an AppRole role (see (2))
     agentAuth: o.agentAuth ?? prev?.agentAuth ?? 'token',
     approleMount: o.approleMount ?? prev?.approleMount ?? 'approle',
+    connectAll: o.connectAll ?? prev?.connectAll ?? true,
     crl: o.crl ?? prev?.crl ?? false,
     owner: owner ?? prev?.owner ?? null,
   };
@@ -208,7 +230,15 @@ export async function initNode(o: InitNodeOptions, out: Output): Promise<number>
   // (4)
   const written: string[] = [];
   await ensureDir(resolve(dir, 'elixir'), 0o755); // umask-independent; a planted symlink is refused (#15)
+  const kept: string[] = [];
   for (const [name, f] of Object.entries(renderAll(settings))) {
+    // a re-run never silently drops the user's edit to vm.args (issue #14): it stays, the new one goes next to it
+    if (name === 'vm.args' && (await userEdited(f.path, previousVmArgs(prev), f.text))) {
+      await writeFileAtomic(`${f.path}.new`, f.text, f.mode);
+      kept.push(f.path);
+      out.warn(`${f.path} has local changes: kept as it is; this run's vm.args is in ${f.path}.new (merge it, then delete ${f.path}.new)`);
+      continue;
+    }
     if (await writeFileAtomic(f.path, f.text, f.mode)) {
       written.push(f.path);
       out.progress(`wrote ${name} → ${f.path}`);
@@ -221,10 +251,19 @@ export async function initNode(o: InitNodeOptions, out: Output): Promise<number>
     out.progress(`owner ${settings.owner.uid}:${settings.owner.gid} set on ${chowned.length} path(s) in ${dir} (agent.yaml keeps it for renewals)`);
   }
 
+  // (4c) one agent config for all the nodes of this host (issue #14)
+  const hostConfig = hostConfigPath ? await addToHostAgentConfig(hostConfigPath, settings) : undefined;
+  if (hostConfig?.changed) out.progress(`${node.full} is in the host's agent config ${hostConfig.path} (${hostConfig.nodes.length} node(s))`);
+
+  // (4d) a replaced set reaches a running node now: the agent's reload + verify (issue #14)
+  const running = issued ? await reloadRunningNode(settings, serial) : ({ state: 'not-running' } as const);
+  if (running.state === 'reloaded') out.progress(`the running node (pid ${running.pid}) ${running.verified ? `now serves certificate ${running.serial}` : 'was reloaded'}`);
+  else if (running.state === 'failed') out.warn(`the running node (pid ${running.pid}) still serves its old certificate: ${running.reason}; restart it, or let the agent reload it`);
+
   // (5)
   const p = paths(dir);
   if (out.json) {
-    out.emit({ node: node.full, dir, serial, notAfter: notAfter.toISOString(), issued, written, crl, files: Object.fromEntries(Object.entries(renderAll(settings)).map(([k, v]) => [k, v.path])), settings });
+    out.emit({ node: node.full, dir, serial, notAfter: notAfter.toISOString(), issued, written, kept, agentConfig: hostConfig?.path ?? p.agentConfig, running, crl, files: Object.fromEntries(Object.entries(renderAll(settings)).map(([k, v]) => [k, v.path])), settings });
     return EXIT.OK;
   }
   out.line(out.paint('bold', `Node ${node.full} is ready in ${dir}`));
@@ -243,7 +282,8 @@ export async function initNode(o: InitNodeOptions, out: Output): Promise<number>
   out.line(`     every node uses distribution port ${settings.distPort} on its own address (same cookie on all nodes: ~/.erlang.cookie)`);
   out.line(`  2. or Elixir:                ${renderIex(settings).split('\n')[2]!.replace(/^exec /, '').replace(/ "\$@"$/, '')}`);
   out.line(`     releases: copy ${p.elixirEnv}, ${p.elixirVmArgs} and ${p.elixirRemoteVmArgs} to rel/ (env.sh.eex, vm.args.eex, remote.vm.args.eex)`);
-  out.line(`  3. keep certificates fresh:  vaultdist agent --config ${p.agentConfig}`);
+  if (running.state === 'reloaded') out.line(`  the running node (pid ${running.pid}) ${running.verified ? `now serves certificate ${running.serial}` : 'was reloaded'}`);
+  out.line(hostConfig ? `  3. keep certificates fresh (one agent for every node of this host):  vaultdist agent --config ${hostConfig.path}` : `  3. keep certificates fresh:  vaultdist agent --config ${p.agentConfig}   (with several nodes on this host: --agent-config FILE makes one config for all)`);
   if (settings.crl) {
     out.line(`     CRL checking is on: peers are checked against ${p.crlDir} (next update ${crl?.nextUpdate ?? 'none'});`);
     out.line('     the agent must keep running: a missing or stale CRL makes the node refuse EVERY peer');
