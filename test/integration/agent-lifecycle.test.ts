@@ -224,6 +224,7 @@ describe('agent lifecycle (child process, real OpenBao)', () => {
     const r = runAgent(['--once', '-c', writeConfig('tls', { vault: { address: v.tlsAddr, auth: { method: 'token', token: v.token } }, health: { enabled: false }, nodes: [node('tls@127.0.0.1', join(tmp.dir, 'tls'))] })]);
     expect(await r.exit).toBe(11);
     expect(r.lines.find((l) => l.msg === 'once: failed')).toMatchObject({ kind: 'vault-tls' });
+    expect(String(r.lines.find((l) => l.msg === 'renewal failed; no certificate yet')?.hint)).toContain('vault.caCert');
   }, 60_000);
 
   it('started like npx starts it, the agent stops when its parent dies', async () => {

@@ -38,6 +38,7 @@ import type { AgentPorts, Logger } from '../ports.js';
 import type { AgentMetrics } from './metrics.js';
 import { reloadNode } from './reloader.js';
 import type { Scheduler } from './scheduler.js';
+import { vaultTlsTrustProblem } from '@vaultdist/sdk/tls-trust';
 import { probeNode, verifyServedSerial } from './verify.js';
 
 const CERT_BLOCKS = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
@@ -344,6 +345,9 @@ export class NodeWorker {
       const logLevel = failureLogLevel(level);
       // `expiryLevel`, not `level`: pino's own "level" key would be written twice (JSON parsers keep the last)
       const meta = { node: n.name, kind, err: (e as Error).message, consecutiveFailures: this.status.consecutiveFailures, expiryLevel: level, notAfter: this.status.cert?.notAfter.toISOString() };
+      // a TLS trust failure towards Vault says what to do (issue #14: it read as a network error)
+      const tls = kind === 'vault-tls' ? vaultTlsTrustProblem(e) : undefined;
+      if (tls) Object.assign(meta, { tlsCode: tls.code, hint: `${tls.reason}: ${tls.hint}` });
       // cert auth without a live certificate and without bootstrap credentials: a human must act
       if (this.#ctx.recovery && this.#noLiveCert() && (kind === 'auth' || kind === 'config') && !(await this.#ctx.recovery.client())) {
         this.status.recovery = this.#ctx.recovery.command;
