@@ -6,6 +6,25 @@
 // globalSetup only when at least one of its tests is selected, and runs one path once per run (both
 // projects name the same module, so `--selectProjects integration e2e` starts one server). The unit
 // project needs no server (`--selectProjects unit` starts none).
+import { availableParallelism } from 'node:os';
+
+/** The names after --selectProjects (jest's argv), [] when the option is absent. */
+function selectedProjects(argv) {
+  const out = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a.startsWith('--selectProjects=')) out.push(...a.slice('--selectProjects='.length).split(','));
+    else if (a === '--selectProjects') for (; i + 1 < argv.length && !argv[i + 1].startsWith('-'); i++) out.push(argv[i + 1]);
+  }
+  return out;
+}
+const selected = selectedProjects(process.argv);
+// A unit-only run (`--selectProjects unit`, package.json test:unit) uses one worker per core: its
+// files are short and CPU-bound (~2× faster on 2 cores than jest's default of cores − 1 workers,
+// which is "in band" there). Runs that include integration or e2e keep jest's default, the load
+// their timing bounds were measured under. An explicit --maxWorkers / --runInBand still wins.
+const unitOnly = selected.length > 0 && selected.every((p) => p === 'unit');
+
 const transform = {
   '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: '<rootDir>/tsconfig.test.json' }],
 };
@@ -24,6 +43,7 @@ const withOpenBao = {
 };
 export default {
   transform,
+  ...(unitOnly ? { maxWorkers: Math.max(availableParallelism(), 1) } : {}),
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/packages/*/src/**/*.test.ts', '<rootDir>/scripts/**/*.test.ts'] },
     {
