@@ -13,7 +13,7 @@
 // Usage: node packages/cli/scripts/pack.mjs [OUT_DIR]   (prints the tarball path on stdout)
 // Run `node scripts/build.mjs` first: the dist folders are what gets packed.
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -87,4 +87,14 @@ try {
   process.stdout.write(`${join(out, name)}\n`);
 } finally {
   rmSync(stage, { recursive: true, force: true });
+  // pnpm 10's deploy with the hoisted linker also links the deployed bins under the workspace root
+  // joined with the absolute target (ROOT/tmp/vaultdist-stage-*/deploy/node_modules/.bin): remove
+  // that copy and its parent if pnpm created it (debris the test suite checks for).
+  const stray = join(root, stage);
+  rmSync(stray, { recursive: true, force: true });
+  try {
+    rmdirSync(dirname(stray)); // only when empty
+  } catch {
+    // not empty (someone else's files) or already gone
+  }
 }
