@@ -17,7 +17,8 @@
  *   node_modules/.bin/tsx bench/ha.ts [--rounds=3] [--clients=4] [--faults=kill,freeze] [--timeout-ms=2000] [--performance-multiplier=1]
  */
 import { performance } from 'node:perf_hooks';
-import { buildCsr, createVaultClient, ensureMount, ensureRole, ensureRootCa, generateKeyPair, nodeRoleBody, nodeSans, parseNodeName, signCsr, silentLogger, type VaultClient } from '../packages/sdk/src/index.js';
+import { createVaultClient, parseNodeName, silentLogger, type VaultClient } from '../packages/sdk/src/index.js';
+import { buildCsr, ensureMount, ensureRole, ensureRootCa, generateKeyPair, nodeRoleBody, nodeSans, signCsr } from '../packages/sdk/src/internal.js';
 import { startRaftCluster } from '../scripts/vault-dev/src/raft.js';
 import { findHaproxy, startHaproxy, type Haproxy } from '../scripts/vault-dev/src/haproxy.js';
 import { emitResult, parseArgs, runMain, UsageError } from './lib/args.js';

@@ -15,7 +15,8 @@
  *   node_modules/.bin/tsx bench/sdk.ts [--calls=200] [--concurrency=1,4,16,32] [--load-count=1000] [--load-seconds=15]
  */
 import { performance } from 'node:perf_hooks';
-import { buildCsr, exportPrivateKeyPem, generateKeyPair, nodeSans, parseNodeName, requestNodeCertificate, signCsr } from '../packages/sdk/src/index.js';
+import { parseNodeName } from '../packages/sdk/src/index.js';
+import { buildCsr, exportPrivateKeyPem, generateKeyPair, nodeSans, requestNodeCertificate, signCsr } from '../packages/sdk/src/internal.js';
 import { emitResult, parseArgs, runMain, UsageError } from './lib/args.js';
 import { machineLine } from './lib/env.js';
 import { fmt, mean, median, quantile, table } from './lib/stats.js';

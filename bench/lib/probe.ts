@@ -6,7 +6,7 @@
  */
 import tls from 'node:tls';
 import { performance } from 'node:perf_hooks';
-import { normalizeSerial } from '../../packages/sdk/src/index.js';
+import { normalizeSerial } from '../../packages/sdk/src/internal.js';
 
 export interface TimedProbe {
   serial: string | undefined;

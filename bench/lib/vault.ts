@@ -1,14 +1,12 @@
 /** A benchmark's own OpenBao dev server (scripts/vault-dev) with one PKI mount and a node role. */
 import { randomBytes } from 'node:crypto';
+import { createVaultClient, silentLogger, type VaultClient } from '../../packages/sdk/src/index.js';
 import {
-  createVaultClient,
   ensureMount,
   ensureRole,
   ensureRootCa,
   nodeRoleBody,
-  silentLogger,
-  type VaultClient,
-} from '../../packages/sdk/src/index.js';
+} from '../../packages/sdk/src/internal.js';
 import { startVaultDev, type VaultDev } from '../../scripts/vault-dev/src/index.js';
 
 export interface BenchPki {

@@ -12,7 +12,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { listMembers, parseDistPortFile, parsePeersFile, writeClusterConfig, type VaultClient } from '../../packages/sdk/src/index.js';
+import { listMembers, writeClusterConfig, type VaultClient } from '../../packages/sdk/src/index.js';
+import { parseDistPortFile, parsePeersFile } from '../../packages/sdk/src/internal.js';
 
 export interface DemoShell {
   eval(expr: string): Promise<string>;

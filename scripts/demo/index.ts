@@ -21,7 +21,8 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createVaultClient, probeDistCertificate, removeMount, silentLogger, type VaultClient } from '../../packages/sdk/src/index.js';
+import { createVaultClient, probeDistCertificate, silentLogger, type VaultClient } from '../../packages/sdk/src/index.js';
+import { removeMount } from '../../packages/sdk/src/internal.js';
 import { startVaultDev, type VaultDev } from '../vault-dev/src/index.js';
 import { showDiscovery, type DiscoveryResult } from './discovery.js';
 

@@ -12,15 +12,17 @@ import { fileURLToPath } from 'node:url';
 import {
   createVaultClient,
   distFlags,
-  ensureMount,
-  ensureRole,
-  ensureRootCa,
   issueNodeCredentials,
-  nodeRoleBody,
   probeDistCertificate,
   silentLogger,
   type VaultClient,
 } from '../../packages/sdk/src/index.js';
+import {
+  ensureMount,
+  ensureRole,
+  ensureRootCa,
+  nodeRoleBody,
+} from '../../packages/sdk/src/internal.js';
 import { renderOptfile } from '../../packages/sdk/src/index.js';
 import { createAgent, validateConfig, type AttemptResult, type Logger } from '../../packages/agent/src/index.js';
 import { startVaultDev, type VaultDev } from '../../scripts/vault-dev/src/index.js';

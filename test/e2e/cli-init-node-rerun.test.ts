@@ -12,7 +12,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfigText } from '../../packages/agent/src/index.js';
-import { nodeIdentityNames, parseCertificate, probeDistCertificate, splitPem } from '../../packages/sdk/src/index.js';
+import { nodeIdentityNames, parseCertificate, probeDistCertificate } from '../../packages/sdk/src/index.js';
+import { splitPem } from '../../packages/sdk/src/internal.js';
 import { adminClient, suffix, testdir, testVault } from '../helpers/vault.js';
 import { sharedFreePort, startNode, stopAllNodes } from '../helpers/erlang.js';
 import { REPO_ROOT } from '../helpers/scripts.js';

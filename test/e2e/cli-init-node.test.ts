@@ -6,7 +6,8 @@
  */
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { distFlags, nodeIdentityNames, parseCertificate, splitPem } from '../../packages/sdk/src/index.js';
+import { distFlags, nodeIdentityNames, parseCertificate } from '../../packages/sdk/src/index.js';
+import { splitPem } from '../../packages/sdk/src/internal.js';
 import { adminClient, suffix, testdir, testVault } from '../helpers/vault.js';
 import { sharedFreePort, startNode, stopAllNodes } from '../helpers/erlang.js';
 import { epmdNames } from '../../packages/cli/src/commands/doctor/probes.js';

@@ -8,7 +8,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { adminClient, suffix, testdir, testVault } from '../helpers/vault.js';
 import { CLI_DIR, cleanEnv, runCommand } from '../../packages/cli/test/helpers.js';
-import { parseCertificate, splitPem } from '../../packages/sdk/src/index.js';
+import { parseCertificate } from '../../packages/sdk/src/index.js';
+import { splitPem } from '../../packages/sdk/src/internal.js';
 
 describe('vaultdist npm tarball works without the workspace', () => {
   const id = suffix();

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { adminClient, suffix, testdir, testVault } from '../helpers/vault.js';
 import { sharedFreePort } from '../helpers/erlang.js';
 import { REPO_ROOT, runScript } from '../helpers/scripts.js';
-import { removeMount } from '../../packages/sdk/src/index.js';
+import { removeMount } from '../../packages/sdk/src/internal.js';
 
 const ROOT = REPO_ROOT;
 

@@ -9,20 +9,22 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  buildCsr,
   distFlags,
-  ensureRole,
-  erlangString,
-  exportPrivateKeyPem,
-  generateKeyPair,
-  nodeRoleBody,
-  nodeSans,
   parseNodeName,
   probeDistCertificate,
   renderOptfile,
   writeCredentialSet,
   type Carrier,
 } from '../../packages/sdk/src/index.js';
+import {
+  buildCsr,
+  ensureRole,
+  erlangString,
+  exportPrivateKeyPem,
+  generateKeyPair,
+  nodeRoleBody,
+  nodeSans,
+} from '../../packages/sdk/src/internal.js';
 import { createTestPki, testdir, type TestPki } from '../helpers/vault.js';
 import { compileErlang, sharedFreePort, startNode, stopAllNodes, tcpOpen } from '../helpers/erlang.js';
 import { describeOtp27, issueNodeDir, logMatches } from '../helpers/otp27.js';

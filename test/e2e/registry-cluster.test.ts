@@ -18,7 +18,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { distFlags, parseDistPortFile, renderPeersFile, type PeerEntry } from '../../packages/sdk/src/index.js';
+import { distFlags } from '../../packages/sdk/src/index.js';
+import { parseDistPortFile, renderPeersFile, type PeerEntry } from '../../packages/sdk/src/internal.js';
 import { createTestPki, testdir, type TestPki } from '../helpers/vault.js';
 import { compileErlang, startNode, stopAllNodes, type ErlNode } from '../helpers/erlang.js';
 import { eventually, issueNodeDir } from '../helpers/otp27.js';

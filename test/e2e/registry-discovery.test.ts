@@ -22,19 +22,21 @@ import { fileURLToPath } from 'node:url';
 import {
   createVaultClient,
   distFlags,
-  ensureMount,
-  ensureRole,
-  ensureRootCa,
   issueNodeCredentials,
   listMembers,
-  nodeRoleBody,
-  parseDistPortFile,
-  parsePeersFile,
   renderOptfile,
   silentLogger,
   writeClusterConfig,
   type VaultClient,
 } from '../../packages/sdk/src/index.js';
+import {
+  ensureMount,
+  ensureRole,
+  ensureRootCa,
+  nodeRoleBody,
+  parseDistPortFile,
+  parsePeersFile,
+} from '../../packages/sdk/src/internal.js';
 import { createAgent, validateConfig, type Agent } from '../../packages/agent/src/index.js';
 import { startVaultDev, type VaultDev } from '../../scripts/vault-dev/src/index.js';
 import { testdir } from '../helpers/vault.js';

@@ -6,7 +6,8 @@
  */
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { certAuth, createVaultClient, nodeIdentityNames, parseCertificate, silentLogger, splitPem } from '../../packages/sdk/src/index.js';
+import { certAuth, createVaultClient, nodeIdentityNames, parseCertificate, silentLogger } from '../../packages/sdk/src/index.js';
+import { splitPem } from '../../packages/sdk/src/internal.js';
 import { vaultdist } from '../../packages/cli/test/helpers.js';
 import { adminClient, suffix, testdir, testVault } from '../helpers/vault.js';
 

@@ -6,14 +6,13 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   distFlags,
-  ensureRole,
   issueNodeCredentials,
-  nodeRoleBody,
   parseCertificate,
   probeDistCertificate,
   renderOptfile,
   type TlsVersion,
 } from '../../packages/sdk/src/index.js';
+import { ensureRole, nodeRoleBody } from '../../packages/sdk/src/internal.js';
 import { sharedFreePort, startNode, stopAllNodes } from '../helpers/erlang.js';
 import { createTestPki, testdir, type TestPki } from '../helpers/vault.js';
 

@@ -15,8 +15,8 @@ import {
   renderReleaseEnvSh,
   renderReleaseRemoteVmArgs,
   renderReleaseVmArgs,
-  shellQuote,
 } from '../../packages/sdk/src/index.js';
+import { shellQuote } from '../../packages/sdk/src/internal.js';
 import { carrierEbin, sharedFreePort, startNode, stopAllNodes } from '../helpers/erlang.js';
 import { createTestPki, testdir, type TestPki } from '../helpers/vault.js';
 

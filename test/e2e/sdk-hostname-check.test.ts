@@ -6,18 +6,20 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  buildCsr,
   distFlags,
-  exportPrivateKeyPem,
-  generateKeyPair,
   nodeIdentityUri,
   parseNodeName,
   renderOptfile,
+  writeCredentialSet,
+} from '../../packages/sdk/src/index.js';
+import {
+  buildCsr,
+  exportPrivateKeyPem,
+  generateKeyPair,
   signCsr,
   splitChain,
   verifyChain,
-  writeCredentialSet,
-} from '../../packages/sdk/src/index.js';
+} from '../../packages/sdk/src/internal.js';
 import { sharedFreePort, startNode, stopAllNodes } from '../helpers/erlang.js';
 import { createTestPki, testdir, type TestPki } from '../helpers/vault.js';
 

@@ -23,29 +23,31 @@ import { connect } from 'node:net';
 import tls from 'node:tls';
 import { join } from 'node:path';
 import {
-  buildCsr,
   distFlags,
+  fetchCrl,
+  isCertificateError,
+  issueNodeCredentials,
+  parseNodeName,
+  probeDistCertificate,
+  renderOptfile,
+  revokeCertificate,
+  writeCredentialSet,
+  type VaultClient,
+} from '../../packages/sdk/src/index.js';
+import {
+  buildCsr,
   ensureIntermediateCa,
   ensureMount,
   ensureRole,
   ensureRootCa,
   exportPrivateKeyPem,
-  fetchCrl,
   generateKeyPair,
-  isCertificateError,
-  issueNodeCredentials,
   nodeRoleBody,
   nodeSans,
-  parseNodeName,
-  probeDistCertificate,
   removeMount,
-  renderOptfile,
-  revokeCertificate,
-  writeCredentialSet,
   writeCrlDir,
   type NodeSans,
-  type VaultClient,
-} from '../../packages/sdk/src/index.js';
+} from '../../packages/sdk/src/internal.js';
 import { adminClient, createTestPki, suffix, testdir, type TestPki } from '../helpers/vault.js';
 import { sharedFreePort, startNode, stopAllNodes, tcpOpen, type ErlNode } from '../helpers/erlang.js';
 

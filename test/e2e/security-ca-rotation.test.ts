@@ -11,19 +11,21 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   distFlags,
+  isCertificateError,
+  issueNodeCredentials,
+  probeDistCertificate,
+  renderOptfile,
+  writeCredentialSet,
+} from '../../packages/sdk/src/index.js';
+import {
   ensureIntermediateCa,
   ensureMount,
   ensureRole,
   ensureRootCa,
-  isCertificateError,
-  issueNodeCredentials,
   nodeRoleBody,
   removeMount,
-  probeDistCertificate,
-  renderOptfile,
-  writeCredentialSet,
   type NodeCertificate,
-} from '../../packages/sdk/src/index.js';
+} from '../../packages/sdk/src/internal.js';
 import { adminClient, createTestPki, suffix, testdir, type TestPki } from '../helpers/vault.js';
 import { compileErlang, sharedFreePort, startNode, stopAllNodes, type ErlNode } from '../helpers/erlang.js';
 

@@ -13,8 +13,8 @@ import {
   probeDistCertificate,
   renderOptfile,
   revokeCertificate,
-  writeCrlDir,
 } from '../../packages/sdk/src/index.js';
+import { writeCrlDir } from '../../packages/sdk/src/internal.js';
 import { createTestPki, testdir, type TestPki } from '../helpers/vault.js';
 import { sharedFreePort, startNode, stopAllNodes, type ErlNode } from '../helpers/erlang.js';
 

@@ -17,20 +17,22 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import {
-  buildCsr,
   createVaultClient,
+  isConfigError,
+  parseNodeName,
+  silentLogger,
+  type VaultClient,
+} from '../../packages/sdk/src/index.js';
+import {
+  buildCsr,
   ensureMount,
   ensureRole,
   ensureRootCa,
   generateKeyPair,
-  isConfigError,
   nodeRoleBody,
   nodeSans,
-  parseNodeName,
   signCsr,
-  silentLogger,
-  type VaultClient,
-} from '../../packages/sdk/src/index.js';
+} from '../../packages/sdk/src/internal.js';
 import { createAgent, validateConfig, type AttemptResult } from '../../packages/agent/src/index.js';
 import { startRaftCluster, type RaftCluster } from '../../scripts/vault-dev/src/raft.js';
 import { startHaproxy, type Haproxy } from '../../scripts/vault-dev/src/haproxy.js';

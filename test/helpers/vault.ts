@@ -5,16 +5,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   createVaultClient,
+  silentLogger,
+  type VaultClient,
+  type VaultClientOptions,
+} from '../../packages/sdk/src/index.js';
+import {
   ensureMount,
   ensureRole,
   ensureRootCa,
   nodeRoleBody,
   removeMount,
-  silentLogger,
   type NodeRoleOptions,
-  type VaultClient,
-  type VaultClientOptions,
-} from '../../packages/sdk/src/index.js';
+} from '../../packages/sdk/src/internal.js';
 
 export interface TestVault {
   addr: string;

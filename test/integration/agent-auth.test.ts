@@ -4,19 +4,17 @@
  */
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
+import { issueNodeCredentials, createVaultClient, silentLogger } from '../../packages/sdk/src/index.js';
 import {
   createSecretId,
   ensureAppRole,
   ensureAuthMethod,
   ensureCertRole,
   ensurePolicy,
-  issueNodeCredentials,
   nodePolicy,
   readRoleId,
-  createVaultClient,
   lookupSelf,
-  silentLogger,
-} from '../../packages/sdk/src/index.js';
+} from '../../packages/sdk/src/internal.js';
 import { createAgent, validateConfig, type Logger } from '../../packages/agent/src/index.js';
 import { adminClient, createTestPki, suffix, testdir, testVault, type TestPki } from '../helpers/vault.js';
 

@@ -8,7 +8,8 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { caSubjectHash, parseCrl, revokeCertificate } from '../../packages/sdk/src/index.js';
+import { revokeCertificate } from '../../packages/sdk/src/index.js';
+import { caSubjectHash, parseCrl } from '../../packages/sdk/src/internal.js';
 import { createAgent, createMetrics, validateConfig, type AgentConfig, type Clock, type Logger } from '../../packages/agent/src/index.js';
 import { CrlWorker } from '../../packages/agent/src/shell/crl-worker.js';
 import { initialNodeStatus } from '../../packages/agent/src/core/state.js';

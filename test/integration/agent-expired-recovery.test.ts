@@ -8,16 +8,16 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { issueNodeCredentials } from '../../packages/sdk/src/index.js';
 import {
   createSecretId,
   ensureAppRole,
   ensureAuthMethod,
   ensureCertRole,
   ensurePolicy,
-  issueNodeCredentials,
   nodePolicy,
   readRoleId,
-} from '../../packages/sdk/src/index.js';
+} from '../../packages/sdk/src/internal.js';
 import { createAgent, validateConfig, type Logger } from '../../packages/agent/src/index.js';
 import { adminClient, createTestPki, suffix, testdir, testVault, type TestPki } from '../helpers/vault.js';
 

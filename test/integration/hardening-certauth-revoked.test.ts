@@ -7,16 +7,18 @@ import { join } from 'node:path';
 import {
   certAuth,
   createVaultClient,
-  ensureAuthMethod,
-  ensureCertRole,
-  ensurePolicy,
   fetchCrl,
   isVaultSdkError,
   issueNodeCredentials,
-  nodePolicy,
   revokeCertificate,
   silentLogger,
 } from '../../packages/sdk/src/index.js';
+import {
+  ensureAuthMethod,
+  ensureCertRole,
+  ensurePolicy,
+  nodePolicy,
+} from '../../packages/sdk/src/internal.js';
 import { adminClient, createTestPki, suffix, testdir, testVault, type TestPki } from '../helpers/vault.js';
 
 describe('cert-auth renewal with a revoked node certificate', () => {

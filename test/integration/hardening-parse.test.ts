@@ -16,12 +16,10 @@ import {
   isVaultResponseError,
   isVaultSdkError,
   issueNodeCredentials,
-  normalizeChain,
   resolveVaultConnection,
-  signCsr,
   silentLogger,
-  splitPem,
 } from '../../packages/sdk/src/index.js';
+import { normalizeChain, signCsr, splitPem } from '../../packages/sdk/src/internal.js';
 import { makeCa, makeLeaf, prng, vaultOk, type Rng } from '../../scripts/test-utils/src/index.js';
 import { testdir } from '../helpers/vault.js';
 

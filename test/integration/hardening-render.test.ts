@@ -14,16 +14,15 @@ import { isIP } from 'node:net';
 import { join } from 'node:path';
 import {
   distFlags,
-  flagWord,
   isNodeNameError,
   isRenderError,
   parseNodeName,
   renderOptfile,
   renderVmArgs,
-  TLS_CIPHERS,
   type DistFlagsOptions,
   type OptfileOptions,
 } from '../../packages/sdk/src/index.js';
+import { flagWord, TLS_CIPHERS } from '../../packages/sdk/src/internal.js';
 import { testdir } from '../helpers/vault.js';
 import { prng, type Rng } from '../../scripts/test-utils/src/index.js';
 

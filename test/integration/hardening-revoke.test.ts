@@ -3,15 +3,13 @@
  * already-revoked and already-expired certificates, unknown serials and bad input.
  */
 import {
-  ensureRole,
   fetchCrl,
   isCertificateError,
   isVaultHttpError,
-  nodeRoleBody,
   parseNodeName,
-  requestNodeCertificate,
   revokeCertificate,
 } from '../../packages/sdk/src/index.js';
+import { ensureRole, nodeRoleBody, requestNodeCertificate } from '../../packages/sdk/src/internal.js';
 import { createTestPki, type TestPki } from '../helpers/vault.js';
 
 describe('revokeCertificate / fetchCrl (real OpenBao)', () => {

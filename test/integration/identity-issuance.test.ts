@@ -17,24 +17,26 @@ import { join } from 'node:path';
 import {
   appRoleAuth,
   certAuth,
-  createCsr,
   createVaultClient,
+  issueNodeCredentials,
+  nodeIdentityNames,
+  nodeSlug,
+  parseCertificate,
+  silentLogger,
+  type VaultClient,
+} from '../../packages/sdk/src/index.js';
+import {
+  createCsr,
   ensureCertRole,
   exportKeyObjectPem,
   ensurePolicy,
   ensureRole,
   generateNodeKeyObjects,
-  issueNodeCredentials,
-  nodeIdentityNames,
   nodePolicy,
   nodeRoleBody,
-  nodeSlug,
-  parseCertificate,
-  silentLogger,
   splitPem,
   type NodeSans,
-  type VaultClient,
-} from '../../packages/sdk/src/index.js';
+} from '../../packages/sdk/src/internal.js';
 import { adminClient, suffix, testdir, testVault } from '../helpers/vault.js';
 import { vaultdist } from '../../packages/cli/test/helpers.js';
 

@@ -20,7 +20,7 @@ import {
   readRoleId,
   removeMount,
   type Changed,
-} from '../../packages/sdk/src/index.js';
+} from '../../packages/sdk/src/internal.js';
 import { adminClient, suffix } from '../helpers/vault.js';
 
 describe('SDK admin calls are idempotent (run twice against OpenBao)', () => {

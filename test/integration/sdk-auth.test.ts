@@ -7,22 +7,10 @@ import { join } from 'node:path';
 import {
   appRoleAuth,
   certAuth,
-  createSecretId,
   createVaultClient,
-  ensureAppRole,
-  ensureAuthMethod,
-  ensureCertRole,
-  ensureJwtConfig,
-  ensureJwtRole,
-  ensurePolicy,
   isVaultHttpError,
   issueNodeCredentials,
   jwtAuth,
-  lookupSelf,
-  nodePolicy,
-  readRoleId,
-  renewSelf,
-  requestNodeCertificate,
   parseNodeName,
   silentLogger,
   startTokenRenewal,
@@ -30,6 +18,20 @@ import {
   unwrapSecretId,
   type VaultClient,
 } from '../../packages/sdk/src/index.js';
+import {
+  createSecretId,
+  ensureAppRole,
+  ensureAuthMethod,
+  ensureCertRole,
+  ensureJwtConfig,
+  ensureJwtRole,
+  ensurePolicy,
+  lookupSelf,
+  nodePolicy,
+  readRoleId,
+  renewSelf,
+  requestNodeCertificate,
+} from '../../packages/sdk/src/internal.js';
 import { adminClient, createTestPki, suffix, testVault, testdir, type TestPki } from '../helpers/vault.js';
 
 /** A compact ES256 JWT signed locally (what a CI identity provider would hand out). */

@@ -5,23 +5,25 @@
  */
 import { isIP } from 'node:net';
 import {
+  KEY_TYPES,
+  parseCertificate,
+  parseNodeName,
+  validateCredentials,
+  type KeyType,
+} from '../../packages/sdk/src/index.js';
+import {
   createCsr,
   exportKeyObjectPem,
   generateNodeKeyObjects,
-  KEY_TYPES,
   keyMatchesCertificate,
   nodeSans,
-  parseCertificate,
-  parseNodeName,
   requestNodeCertificate,
   signCsr,
   splitChain,
-  validateCredentials,
   verifyChain,
-  type KeyType,
   type NodeKeyObjects,
   type NodeSans,
-} from '../../packages/sdk/src/index.js';
+} from '../../packages/sdk/src/internal.js';
 import { createTestPki, type TestPki } from '../helpers/vault.js';
 
 /** The IP as @peculiar/x509 prints it back (IPv6 compressed, lowercase). */

@@ -1,22 +1,24 @@
 /** PKI calls of the SDK against the real OpenBao: sign and issue for every key type, chain shapes. */
 import { createPublicKey } from 'node:crypto';
 import {
+  fetchCaChain,
+  KEY_TYPES,
+  parseCertificate,
+  parseNodeName,
+  validateCredentials,
+  type KeyType,
+} from '../../packages/sdk/src/index.js';
+import {
   ensureIntermediateCa,
   ensureMount,
   ensureRole,
   ensureRootCa,
-  fetchCaChain,
-  KEY_TYPES,
   nodeRoleBody,
   normalizeChain,
-  parseCertificate,
-  parseNodeName,
   removeMount,
   requestNodeCertificate,
   splitChain,
-  validateCredentials,
-  type KeyType,
-} from '../../packages/sdk/src/index.js';
+} from '../../packages/sdk/src/internal.js';
 import { adminClient, suffix } from '../helpers/vault.js';
 
 const describeKey = (pem: string) => {

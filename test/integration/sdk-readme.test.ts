@@ -7,15 +7,15 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { parseCertificate } from '../../packages/sdk/src/index.js';
 import {
   createSecretId,
   ensureAppRole,
   ensureAuthMethod,
   ensurePolicy,
   nodePolicy,
-  parseCertificate,
   readRoleId,
-} from '../../packages/sdk/src/index.js';
+} from '../../packages/sdk/src/internal.js';
 import { adminClient, createTestPki, suffix, testVault, testdir, type TestPki } from '../helpers/vault.js';
 
 const run = promisify(execFile);

@@ -11,21 +11,10 @@ import { inspect } from 'node:util';
 import {
   appRoleAuth,
   certAuth,
-  createSecretId,
   createVaultClient,
-  ensureAppRole,
-  ensureAuthMethod,
-  ensureCertRole,
-  ensureJwtConfig,
-  ensureJwtRole,
-  ensurePolicy,
   issueNodeCredentials,
   jwtAuth,
-  lookupSelf,
-  nodePolicy,
   parseNodeName,
-  readRoleId,
-  requestNodeCertificate,
   startTokenRenewal,
   tokenAuth,
   unwrapSecretId,
@@ -33,6 +22,19 @@ import {
   type Logger,
   type VaultClient,
 } from '../../packages/sdk/src/index.js';
+import {
+  createSecretId,
+  ensureAppRole,
+  ensureAuthMethod,
+  ensureCertRole,
+  ensureJwtConfig,
+  ensureJwtRole,
+  ensurePolicy,
+  lookupSelf,
+  nodePolicy,
+  readRoleId,
+  requestNodeCertificate,
+} from '../../packages/sdk/src/internal.js';
 import { adminClient, createTestPki, suffix, testVault, testdir, type TestPki } from '../helpers/vault.js';
 
 function signJwt(privateKeyPem: string, claims: Record<string, unknown>): string {

@@ -8,7 +8,8 @@
  * started. A failure leaves the old generation running and is reported to the caller (log + metric).
  */
 import { dirname, join } from 'node:path';
-import { lookupSelf, renewSelf, tokenRenewDelayMs, type VaultClient, type WriterFs } from '@vaultdist/sdk';
+import { type VaultClient } from '@vaultdist/sdk';
+import { certificateBlocks, lookupSelf, renewSelf, tokenRenewDelayMs, type WriterFs } from '@vaultdist/sdk/internal';
 import type { AgentConfig, AuthConfig, NodeConfig } from './config/schema.js';
 import { deriveHealth, type Health, type NodeStatus } from './core/state.js';
 import { AgentError, EXIT_CODES, classifyError, exitCodeFor } from './errors.js';
@@ -244,7 +245,7 @@ export function createAgent(initial: AgentConfig, o: CreateAgentOptions = {}): A
       if (!path) return;
       try {
         const text = await ports.fs.readFile(path);
-        if (pem && !/-----BEGIN CERTIFICATE-----/.test(text)) out.push(new AgentError('config', `${key}: ${path} holds no PEM certificate`, { node }));
+        if (pem && !certificateBlocks(text).length) out.push(new AgentError('config', `${key}: ${path} holds no PEM certificate`, { node }));
       } catch (e) {
         out.push(new AgentError('config', `${key}: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { node, cause: e }));
       }

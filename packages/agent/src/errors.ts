@@ -15,34 +15,11 @@ import {
   isWriteError,
 } from '@vaultdist/sdk';
 import { vaultTlsTrustProblem } from '@vaultdist/sdk/tls-trust';
+import { EXIT_CODES } from '@vaultdist/sdk/exit-codes';
 import type { FailureKind } from './core/state.js';
 
-/**
- * Exit codes of `vaultdist-agent` (and `vaultdist agent`):
- *
- * | Code | Meaning |
- * | --- | --- |
- * | 0 | OK (also a graceful SIGTERM/SIGINT stop) |
- * | 1 | Unexpected or internal error; shutdown deadline passed; second signal |
- * | 2 | Usage error (unknown flag, missing value) |
- * | 10 | Config invalid |
- * | 11 | Vault unreachable (network, timeout, TLS trust), sealed or unavailable (any 5xx, also from a login) |
- * | 12 | Auth failed (403; any 4xx of the login step, e.g. OpenBao's 400 for a wrong secret_id) |
- * | 13 | Issue/sign failed, or Vault's answer was rejected (wrong key, wrong CA, expired) |
- * | 14 | Output write failed (directory not writable, disk full) |
- * | 15 | Reload or verify failed (the node does not serve the new certificate) |
- */
-export const EXIT_CODES = {
-  ok: 0,
-  internal: 1,
-  usage: 2,
-  config: 10,
-  vaultUnreachable: 11,
-  auth: 12,
-  issue: 13,
-  write: 14,
-  reload: 15,
-} as const;
+/** The exit-code table is the SDK's (`@vaultdist/sdk/exit-codes`), shared with the CLI. */
+export { EXIT_CODES };
 
 export class AgentError extends Error {
   override name = 'AgentError';

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { constants as C, promises as fsp } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { delay } from '@vaultdist/sdk';
+import { delay, writeFileAtomic } from '@vaultdist/sdk/internal';
 
 export interface Clock {
   /** Wall clock (certificate validity). */
@@ -101,26 +101,8 @@ export const nodeFs: Fs = {
       }
     }
   },
-  async writeFileAtomic(path, data, mode) {
-    // compare first: nothing changes when the bytes are the same (house style §10)
-    const old = await fsp.readFile(path, 'utf8').catch(() => undefined);
-    if (old === data) return false;
-    const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-    try {
-      const fh = await fsp.open(tmp, C.O_WRONLY | C.O_CREAT | C.O_EXCL, mode);
-      try {
-        await fh.writeFile(data);
-        await fh.chmod(mode);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await fsp.rename(tmp, path);
-    } finally {
-      await fsp.rm(tmp, { force: true });
-    }
-    return true;
-  },
+  // the SDK's one atomic writer; the node directory may be a symlink an operator made
+  writeFileAtomic: (path, data, mode) => writeFileAtomic(path, data, mode, { symlinkedParent: 'follow' }),
 };
 
 export const nodeProcess: ProcessControl = {

@@ -8,7 +8,7 @@ import { EXIT, EXIT_TABLE } from './errors.js';
 import { createOutput, type CliIo } from './output.js';
 import { packageVersion } from './package-root.js';
 
-const KEY_TYPES = ['ec-p256', 'ec-p384', 'rsa-2048', 'rsa-3072'] as const;
+import { DEFAULT_KEY_TYPE, NODE_KEY_TYPES as KEY_TYPES } from '@vaultdist/sdk/key-types'; // the light entry (no x509)
 
 const int = (flag: string) => (v: string) => {
   if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 65535) throw new InvalidArgumentError(`${flag} needs a port number (1-65535), got ${JSON.stringify(v)}`);
@@ -87,7 +87,7 @@ export function buildProgram(io: CliIo, setCode: (code: number) => void): Comman
     .option('--role <name>', 'template PKI role for the per-node roles (hosts, key type, TTLs); signs no node identity', 'erlang-node')
     .option('--allowed-hosts <hosts>', 'hosts node certificates may name (comma list; globs like *.dist.example.com)', list, [])
     .option('--allow-any-host', 'allow any host name (quick starts and tests)', false)
-    .addOption(new Option('--key-type <type>', 'key type for CAs and nodes').choices([...KEY_TYPES]).default('ec-p256'))
+    .addOption(new Option('--key-type <type>', 'key type for CAs and nodes').choices([...KEY_TYPES]).default(DEFAULT_KEY_TYPE))
     .option('--leaf-ttl <dur>', 'default node certificate TTL', '24h')
     .option('--leaf-max-ttl <dur>', 'maximum node certificate TTL', '72h')
     .option('--policy <prefix>', 'prefix of the per-node ACL policies (<prefix>-<slug>); a shared policy of exactly this name (older vaultdist) is deleted', 'vaultdist-node')

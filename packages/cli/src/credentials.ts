@@ -6,11 +6,11 @@ import {
   issueNodeCredentials,
   parseCertificate,
   parseNodeName,
-  splitPem,
   validateCredentials,
   type CertificateInfo,
   type VaultClient,
 } from '@vaultdist/sdk';
+import { splitPem } from '@vaultdist/sdk/internal';
 import { EXIT, ExitError, toExitError } from './errors.js';
 import { paths, type NodeSettings } from './node-dir.js';
 

@@ -16,34 +16,28 @@ import {
   isWriteError,
 } from '@vaultdist/sdk/errors'; // the light entry: --help must not load x509/axios (bench/footprint.ts)
 import { vaultTlsTrustProblem } from '@vaultdist/sdk/tls-trust';
+import { EXIT_CODES, EXIT_CODE_TABLE, type ExitCode } from '@vaultdist/sdk/exit-codes';
 
-/** The documented exit codes (README of this package, house style §11). */
+/**
+ * The documented exit codes (house style §11). The table itself is the SDK's (`@vaultdist/sdk/exit-codes`,
+ * shared with the agent); `EXIT` only names its rows in this package's SCREAMING_CASE.
+ */
 export const EXIT = {
-  OK: 0,
-  INTERNAL: 1,
-  USAGE: 2,
-  CONFIG: 10,
-  VAULT_UNREACHABLE: 11,
-  AUTH: 12,
-  ISSUE: 13,
-  WRITE: 14,
-  DOCTOR_FAILED: 20,
-  REVOKE_INCOMPLETE: 21,
+  OK: EXIT_CODES.ok,
+  INTERNAL: EXIT_CODES.internal,
+  USAGE: EXIT_CODES.usage,
+  CONFIG: EXIT_CODES.config,
+  VAULT_UNREACHABLE: EXIT_CODES.vaultUnreachable,
+  AUTH: EXIT_CODES.auth,
+  ISSUE: EXIT_CODES.issue,
+  WRITE: EXIT_CODES.write,
+  RELOAD: EXIT_CODES.reload,
+  DOCTOR_FAILED: EXIT_CODES.doctorFailed,
+  REVOKE_INCOMPLETE: EXIT_CODES.revokeIncomplete,
 } as const;
-export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+export type { ExitCode };
 
-export const EXIT_TABLE: [ExitCode, string][] = [
-  [EXIT.OK, 'OK'],
-  [EXIT.INTERNAL, 'unexpected or internal error'],
-  [EXIT.USAGE, 'usage error (bad flag, bad node name, no TTY for a prompt)'],
-  [EXIT.CONFIG, 'configuration invalid (flags, environment, node directory)'],
-  [EXIT.VAULT_UNREACHABLE, 'Vault/OpenBao unreachable, sealed or timing out'],
-  [EXIT.AUTH, 'Vault authentication or permission failed'],
-  [EXIT.ISSUE, 'certificate issue/sign or validation failed'],
-  [EXIT.WRITE, 'writing output files failed'],
-  [EXIT.DOCTOR_FAILED, '`doctor` found failing checks'],
-  [EXIT.REVOKE_INCOMPLETE, '`revoke`: revoked, but the CRL or the cert auth CRL could not be updated'],
-];
+export const EXIT_TABLE = EXIT_CODE_TABLE;
 
 /** A failure with a known exit code. `message` is printed as-is (it names the file/flag/address at fault). */
 export class ExitError extends Error {

@@ -12,13 +12,9 @@
  *   DIR/crl                   CRL hash directory (with --crl; SDK writeCrlDir, kept fresh by the agent)
  *   DIR/erlang/*.erl, DIR/ebin companion modules (vaultdist_reload …) when the CLI ships them
  */
-import { constants as C } from 'node:fs';
-import { lstat, open, readFile, readlink, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
-  nodeWriterFs,
-  O_NOFOLLOW,
-  ownDir,
   distFlags,
   parseNodeName,
   renderOptfile,
@@ -26,10 +22,16 @@ import {
   renderReleaseRemoteVmArgs,
   renderReleaseVmArgs,
   renderVmArgs,
-  shellQuote as sdkShellQuote,
   type NodeName,
   type TlsVersion,
 } from '@vaultdist/sdk';
+import {
+  nodeWriterFs,
+  ownDir,
+  shellQuote as sdkShellQuote,
+  writeFileAtomic as sdkWriteFileAtomic,
+} from '@vaultdist/sdk/internal';
+import type { NodeKeyType } from '@vaultdist/sdk/key-types';
 import { renderAgentConfig, ttlFloorProblem, validateConfig, type AgentConfigInput } from '@vaultdist/agent';
 import { parseDuration } from './duration.js';
 import { EXIT, ExitError } from './errors.js';
@@ -54,7 +56,7 @@ export interface NodeSettings {
   policyPrefix: string;
   /** Mount of the registry plugin the node's policy grants (#13). */
   registryMount: string;
-  keyType: 'ec-p256' | 'ec-p384' | 'rsa-2048' | 'rsa-3072';
+  keyType: NodeKeyType;
   ttl: string;
   distPort: number;
   listenInterface: string | undefined;
@@ -364,40 +366,14 @@ export async function ensureDir(path: string, mode: number, o: { reclaim?: boole
 }
 
 /**
- * Writes one file atomically (house style §10): same-dir temp opened `O_EXCL | O_NOFOLLOW` with the
- * final mode, fchmod (umask-independent), fsync, rename; skipped when the bytes are unchanged.
- * The parent must be a real directory: a planted symlink (`DIR/elixir` → elsewhere) is refused, never
- * followed (issue #15). Returns whether it wrote.
+ * Writes one file atomically through the SDK's writer (`writeFileAtomic`, house style §10): skipped
+ * when bytes and mode are unchanged; a symlinked parent (`DIR/elixir` → elsewhere) is refused, never
+ * followed (issue #15). Returns whether it wrote; a failure is exit 14 naming the path.
  */
 export async function writeFileAtomic(path: string, data: string | Buffer, mode: number): Promise<boolean> {
-  const parent = dirname(path);
-  const pst = await lstat(parent).catch(() => undefined);
-  if (pst?.isSymbolicLink()) {
-    const to = await readlink(parent).catch(() => '?');
-    throw new ExitError(EXIT.WRITE, `${parent} is a symlink (to ${to}); vaultdist never follows a symlink it did not create: remove it and run again`);
-  }
   try {
-    const st = await lstat(path);
-    const same = st.isFile() && (st.mode & 0o7777) === mode && (await readFile(path)).equals(Buffer.isBuffer(data) ? data : Buffer.from(data, 'utf8'));
-    if (same) return false;
-  } catch {
-    /* absent */
-  }
-  const tmp = join(parent, `.${basename(path)}.tmp-${process.pid}-${Date.now()}`);
-  try {
-    const fh = await open(tmp, C.O_WRONLY | C.O_CREAT | C.O_EXCL | O_NOFOLLOW, mode);
-    try {
-      await fh.writeFile(data);
-      await fh.chmod(mode);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-    return true;
+    return await sdkWriteFileAtomic(path, data, mode);
   } catch (e) {
-    throw new ExitError(EXIT.WRITE, `${path}: ${(e as Error).message}`, { cause: e });
-  } finally {
-    await rm(tmp, { force: true });
+    throw new ExitError(EXIT.WRITE, (e as Error).message, { cause: e });
   }
 }

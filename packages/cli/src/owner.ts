@@ -20,7 +20,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { lchown, lstat, readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { assertPrivatePath, fixDir, nodeWriterFs as nodeWriterFsForOwner } from '@vaultdist/sdk';
+import { assertPrivatePath, fixDir, nodeWriterFs as nodeWriterFsForOwner } from '@vaultdist/sdk/internal';
 import { EXIT, ExitError } from './errors.js';
 import { paths } from './node-dir.js';
 

@@ -3,7 +3,8 @@
  * contract as the SDK's: read, compare, write only on a difference, and in dry-run only report.
  * A candidate to move into packages/sdk/src/pki/admin.ts.
  */
-import type { Changed, VaultClient } from '@vaultdist/sdk';
+import type { VaultClient } from '@vaultdist/sdk';
+import type { Changed } from '@vaultdist/sdk/internal';
 
 interface Opts {
   dryRun?: boolean | undefined;

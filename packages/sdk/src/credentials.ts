@@ -6,7 +6,7 @@ import { parseNodeName, type NodeName } from './node-name.js';
 import { requestNodeCertificate, type NodeCertificate } from './pki/sign.js';
 import { writeCredentialSet, type WriteCredentialSetOptions, type WriteCredentialSetResult } from './files/credential-set.js';
 import { validateCredentials, verifyChain } from './x509/validate.js';
-import { splitPem } from './x509/keys.js';
+import { splitPem } from './pem.js';
 import { parseCertificate, type CertificateInfo } from './x509/parse.js';
 import type { KeyType } from './x509/keys.js';
 

@@ -1,6 +1,15 @@
-// @vaultdist/sdk public surface. Every export is listed by name (house style §2).
+/**
+ * `@vaultdist/sdk` public surface: what deploy tooling needs to connect to Vault/OpenBao, give a node
+ * its identity, issue and write its credential set, render its Erlang/Elixir flags, and use the
+ * registry. Every export is listed by name (house style §2); each is documented at its definition.
+ *
+ * Intentionally internal (issue #16): the building blocks the agent and the CLI share (PEM splitting,
+ * retry/backoff math, the PKI/auth admin helpers, the CSR encoder, file-system primitives, …) are
+ * exported from `@vaultdist/sdk/internal` instead. They are not covered by semver.
+ */
 import 'reflect-metadata';
 
+// Errors (house style §3): one hierarchy, a type guard per class.
 export {
   VaultSdkError,
   VaultHttpError,
@@ -29,7 +38,8 @@ export {
 } from './errors.js';
 export type { VaultSdkErrorCode, ConfigIssue, CertificateProblem, VaultHttpErrorInit } from './errors.js';
 
-export { createVaultClient, createHttpsAgent, staticToken, checkVaultPath, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_CONSISTENCY_WINDOW_MS } from './client.js';
+// The client: connection (BAO_/VAULT_ environment, HA address lists), retry policy, logger.
+export { createVaultClient, staticToken } from './client.js';
 export type {
   VaultClient,
   VaultClientOptions,
@@ -42,135 +52,59 @@ export type {
   AuthStrategy,
   AuthContext,
 } from './client.js';
-export { resolveVaultConnection, readEnvTwin, readVaultEnv, parseBoolean, parseVaultAddresses, DEFAULT_VAULT_ADDRESS } from './vault/config.js';
+export { resolveVaultConnection, readVaultEnv, parseVaultAddresses, DEFAULT_VAULT_ADDRESS } from './vault/config.js';
 export type { VaultConnectionOptions, ResolvedVaultConnection, VaultEnvSettings } from './vault/config.js';
-export { DEFAULT_RETRY_POLICY, NO_RETRY, retryDelayMs, safeToResend, isUnavailable, parseRetryAfter } from './transport/retry-policy.js';
-export type { RetryPolicy, AttemptOutcome } from './transport/retry-policy.js';
-export { delay } from './transport/delay.js';
-export { redactUrl, redactBody, redactText } from './transport/redact.js';
+export { DEFAULT_RETRY_POLICY, NO_RETRY } from './transport/retry-policy.js';
+export type { RetryPolicy } from './transport/retry-policy.js';
 export { createDefaultLogger, silentLogger } from './logger.js';
 export type { Logger } from './logger.js';
 
 // Auth strategies (house style §5): one factory per method, each returning an AuthStrategy.
-export { tokenAuth, lookupSelf, renewSelf, startTokenRenewal, tokenRenewDelayMs, renewBackoffMs, DEFAULT_TOKEN_RENEWAL_POLICY, systemWatcherClock } from './auth/token.js';
-export type {
-  TokenLookup,
-  RenewResult,
-  WatcherClock,
-  TokenRenewalPolicy,
-  TokenRenewalOptions,
-  TokenRenewalResult,
-  TokenRenewalStopReason,
-  TokenRenewalWatcher,
-} from './auth/token.js';
+export { tokenAuth, startTokenRenewal } from './auth/token.js';
+export type { TokenRenewalOptions, TokenRenewalResult, TokenRenewalStopReason, TokenRenewalWatcher, TokenRenewalPolicy } from './auth/token.js';
 export { appRoleAuth, unwrapSecretId } from './auth/approle.js';
 export type { AppRoleAuthOptions } from './auth/approle.js';
 export { certAuth } from './auth/cert.js';
 export type { CertAuthOptions } from './auth/cert.js';
 export { jwtAuth } from './auth/jwt.js';
 export type { JwtAuthOptions } from './auth/jwt.js';
-export { kubernetesAuth, KUBERNETES_TOKEN_PATH } from './auth/kubernetes.js';
+export { kubernetesAuth } from './auth/kubernetes.js';
 export type { KubernetesAuthOptions } from './auth/kubernetes.js';
-export { createLoginStrategy, loginRequest } from './auth/login.js';
-export type { LoginFn, LoginLease, LoginStrategyOptions } from './auth/login.js';
-export {
-  ensureAppRole,
-  appRoleBody,
-  readRoleId,
-  createSecretId,
-  ensureCertRole,
-  ensureJwtConfig,
-  ensureJwtRole,
-} from './auth/admin.js';
-export type { AppRoleOptions, SecretIdResult, CreateSecretIdOptions, CertRoleOptions, JwtConfigOptions, JwtRoleOptions } from './auth/admin.js';
 
+// Node identity: names, and the per-node Vault objects (PKI role, policy, AppRole, cert role).
 export { parseNodeName, nodeIdentityUri, requireDistributableNode } from './node-name.js';
 export type { NodeName, NodeHostKind } from './node-name.js';
-export {
-  nodeSlug,
-  nodeIdentityNames,
-  nodePkiRoleBody,
-  nodeIdentityPolicy,
-  nodeAppRoleOptions,
-  nodeCertRoleOptions,
-  ensureNodePkiRole,
-  ensureNodeIdentity,
-  ensureAbsent,
-  hostTemplateOf,
-  hostAllowed,
-  DEFAULT_REGISTRY_MOUNT,
-  DEFAULT_NODE_POLICY_PREFIX,
-} from './identity.js';
-export type { NodeIdentityNames, NodePkiRoleOptions, NodePolicyOptions, NodeTokenOptions, EnsureNodeIdentityOptions, EnsureNodeIdentityResult, HostTemplate } from './identity.js';
+export { nodeSlug, nodeIdentityNames, ensureNodeIdentity, DEFAULT_REGISTRY_MOUNT } from './identity.js';
+export type { NodeIdentityNames, EnsureNodeIdentityOptions, EnsureNodeIdentityResult, NodePkiRoleOptions, NodePolicyOptions, NodeTokenOptions } from './identity.js';
 
-export { generateKeyPair, exportPrivateKeyPem, splitPem, toPem, keyAlgorithm, KEY_TYPES } from './x509/keys.js';
-export type { KeyType } from './x509/keys.js';
-export { buildCsr, nodeSans } from './x509/csr.js';
-export type { NodeSans, BuildCsrOptions } from './x509/csr.js';
-// The fast path requestNodeCertificate uses: node:crypto keys, CSR DER-encoded by the SDK
-// (x509/der.ts, the encoder itself, stays internal).
-export { createCsr, generateNodeKeyObjects, exportKeyObjectPem } from './x509/pkcs10.js';
-export type { CreateCsrOptions, NodeKeyObjects } from './x509/pkcs10.js';
-export { parseCertificate, normalizeSerial } from './x509/parse.js';
+// Credentials: issue (key generated locally, CSR signed by the node's role), validate, write, revoke.
+export { KEY_TYPES, NODE_KEY_TYPES, DEFAULT_KEY_TYPE } from './key-types.js';
+export type { KeyType, NodeKeyType } from './key-types.js';
+export { issueNodeCredentials } from './credentials.js';
+export type { IssueNodeCredentialsOptions, IssueNodeCredentialsResult } from './credentials.js';
+export { parseCertificate } from './x509/parse.js';
 export type { CertificateInfo } from './x509/parse.js';
-export { validateCredentials, verifyChain, keyMatchesCertificate } from './x509/validate.js';
+export { validateCredentials } from './x509/validate.js';
 export type { ValidateCredentialsOptions } from './x509/validate.js';
-
-export { signCsr, issueCertificate, requestNodeCertificate } from './pki/sign.js';
-export type { SignOptions, SignedCertificate, IssuedCertificate, NodeCertificateRequest, NodeCertificate } from './pki/sign.js';
-export { normalizeChain, fetchCaChain } from './pki/ca-chain.js';
-export {
-  ensureMount,
-  removeMount,
-  ensureRootCa,
-  ensureIntermediateCa,
-  ensureRole,
-  ensurePolicy,
-  ensureAuthMethod,
-  nodeRoleBody,
-  nodePolicy,
-  readCaPem,
-  readIssuingCaPems,
-  parseDurationSeconds,
-  sameValue,
-  diffFields,
-  ensureConfigured,
-} from './pki/admin.js';
-export type { Changed, GenerateRootOptions, IntermediateOptions, NodeRoleOptions, CaResult } from './pki/admin.js';
-export { parseDurationMs, isDuration, DurationSyntaxError, DURATION_FORMS } from './duration.js';
-
-export { erlangString, erlangAtom, flagWord, requireAbsolute } from './render/erlang.js';
-export { renderOptfile, TLS_CIPHERS } from './render/optfile.js';
-export type { OptfileOptions, TlsVersion, Carrier } from './render/optfile.js';
-export { distFlags, renderVmArgs } from './render/vm-args.js';
-export type { DistFlagsOptions, VmArgsOptions } from './render/vm-args.js';
-export {
-  renderReleaseVmArgs,
-  renderReleaseRemoteVmArgs,
-  renderReleaseEnvSh,
-  iexCommand,
-  erlFlagsString,
-  shellQuote,
-} from './render/elixir.js';
-export type { ReleaseVmArgsOptions, ReleaseEnvShOptions, IexCommandOptions } from './render/elixir.js';
-
-export { writeCredentialSet, readCredentialFiles, bundleText, caText, nodeWriterFs, CREDENTIAL_FILES } from './files/credential-set.js';
-export type { WriterFs, CredentialSetContent, WriteCredentialSetOptions, WriteCredentialSetResult } from './files/credential-set.js';
-export { assertPrivatePath, ownDir, fixDir, removeTree, writeFileDurable, O_NOFOLLOW, O_DIRECTORY } from './files/safe-fs.js';
-export type { SafeFs } from './files/safe-fs.js';
-
-export { issueNodeCredentials, splitChain, adoptTrust, readTrustInUse } from './credentials.js';
-export type { IssueNodeCredentialsOptions, IssueNodeCredentialsResult, AdoptTrustOptions } from './credentials.js';
-
+export { writeCredentialSet, readCredentialFiles, CREDENTIAL_FILES } from './files/credential-set.js';
+export type { CredentialSetContent, WriteCredentialSetOptions, WriteCredentialSetResult } from './files/credential-set.js';
+export { fetchCaChain } from './pki/ca-chain.js';
+export { revokeCertificate } from './pki/revoke.js';
+export type { RevokeCertificateOptions, RevokeCertificateResult } from './pki/revoke.js';
+export { fetchCrl } from './pki/crl.js';
+export type { CrlInfo, RevokedEntry, FetchCrlOptions } from './pki/crl.js';
 export { probeDistCertificate } from './probe.js';
 export type { ProbeOptions, ProbeResult } from './probe.js';
 
-export { revokeCertificate } from './pki/revoke.js';
-export type { RevokeCertificateOptions, RevokeCertificateResult } from './pki/revoke.js';
-export { fetchCrl, parseCrl, writeCrlDir, caSubjectHash, opensslNameHash } from './pki/crl.js';
-export type { CrlInfo, RevokedEntry, FetchCrlOptions, WriteCrlDirOptions, WriteCrlDirResult } from './pki/crl.js';
+// Renderers: the TLS optfile, vm.args / erl flags, Elixir release files.
+export { renderOptfile } from './render/optfile.js';
+export type { OptfileOptions, TlsVersion, Carrier } from './render/optfile.js';
+export { distFlags, renderVmArgs } from './render/vm-args.js';
+export type { DistFlagsOptions, VmArgsOptions } from './render/vm-args.js';
+export { renderReleaseVmArgs, renderReleaseRemoteVmArgs, renderReleaseEnvSh, iexCommand } from './render/elixir.js';
+export type { ReleaseVmArgsOptions, ReleaseEnvShOptions, IexCommandOptions } from './render/elixir.js';
 
-// The registry plugin (#13): typed client + the peers/dist.port files shared with vaultdist_epmd.
+// The registry plugin (#13): typed client.
 export {
   registerNode,
   renewRegistration,
@@ -193,5 +127,7 @@ export type {
   ClusterConfig,
   WriteClusterConfigOptions,
 } from './registry/client.js';
-export { renderPeersFile, parsePeersFile, parseDistPortFile, writePeersFile, PEERS_FILE, DIST_PORT_FILE } from './registry/peers-file.js';
-export type { PeerEntry, PeerState, PeersFile, DistPortInfo, WritePeersFileOptions } from './registry/peers-file.js';
+
+// The exit codes of the vaultdist commands and the agent (for scripts that run them).
+export { EXIT_CODES, EXIT_CODE_TABLE } from './exit-codes.js';
+export type { ExitCode } from './exit-codes.js';

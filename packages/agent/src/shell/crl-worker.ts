@@ -13,7 +13,8 @@
  * handshake, so the node needs no reload.
  */
 import { join } from 'node:path';
-import { CREDENTIAL_FILES, fetchCrl, nodeWriterFs, parseCrl, readCredentialFiles, writeCrlDir, type CrlInfo, type VaultClient, type WriterFs } from '@vaultdist/sdk';
+import { CREDENTIAL_FILES, fetchCrl, readCredentialFiles, type CrlInfo, type VaultClient } from '@vaultdist/sdk';
+import { crlIssuerCandidates, nodeWriterFs, parseCrl, writeCrlDir, type WriterFs } from '@vaultdist/sdk/internal';
 import type { AgentConfig, NodeConfig } from '../config/schema.js';
 import { computeCrlRefreshAt, crlLevel, CRL_LEVEL_VALUE } from '../core/crl.js';
 import { nextBackoff } from '../core/schedule.js';
@@ -23,7 +24,6 @@ import type { AgentPorts, Logger } from '../ports.js';
 import type { AgentMetrics } from './metrics.js';
 import type { Scheduler } from './scheduler.js';
 
-const CERT_BLOCKS = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
 const HASH_FILE = /^[0-9a-f]{8}\.r\d+$/;
 
 export type CrlRefreshResult =
@@ -124,7 +124,7 @@ export class CrlWorker {
       for (const m of mounts) crls.push(await fetchCrl(this.#ctx.vault, m, { signal }));
       const files = await readCredentialFiles(n.dir, this.#ctx.writerFs);
       if (!files) throw new AgentError('config', `no credential set in ${n.dir} yet: the CRL's signature cannot be checked against ca.pem`, { node: n.name });
-      const cas = [...(files.ca.match(CERT_BLOCKS) ?? []), ...(files.bundle.match(CERT_BLOCKS) ?? []).slice(1)];
+      const cas = crlIssuerCandidates(files);
       const w = await writeCrlDir(
         this.status.dir,
         crls.map((c) => c.pem),

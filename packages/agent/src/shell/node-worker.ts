@@ -16,20 +16,23 @@
  */
 import { join } from 'node:path';
 import {
-  adoptTrust,
   CREDENTIAL_FILES,
-  normalizeSerial,
   parseCertificate,
   parseNodeName,
   readCredentialFiles,
-  requestNodeCertificate,
-  splitChain,
   validateCredentials,
   writeCredentialSet,
   type CertificateInfo,
   type VaultClient,
-  type WriterFs,
 } from '@vaultdist/sdk';
+import {
+  adoptTrust,
+  normalizeSerial,
+  requestNodeCertificate,
+  splitChain,
+  type WriterFs,
+} from '@vaultdist/sdk/internal';
+import { certificateBlocks, credentialSetParts } from '@vaultdist/sdk/internal';
 import type { AgentConfig, NodeConfig } from '../config/schema.js';
 import { computeRenewAt, ESCALATION_VALUE, escalationLevel, failureLogLevel, failureMessage, nextBackoff, type RenewDecision } from '../core/schedule.js';
 import { initialNodeStatus, type FailureKind, type NodeStatus } from '../core/state.js';
@@ -41,8 +44,6 @@ import type { Scheduler } from './scheduler.js';
 import { vaultTlsTrustProblem } from '@vaultdist/sdk/tls-trust';
 import { probeNode, verifyServedSerial } from './verify.js';
 
-const CERT_BLOCKS = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
-const KEY_BLOCK = /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/;
 
 /** Test-only observation points (no-ops in production; house style §7). */
 export interface WorkerHooks {
@@ -131,15 +132,14 @@ export class NodeWorker {
       this.#log().info({ node: this.node.name, dir: this.node.dir }, 'no credential set on disk');
       return undefined;
     }
-    const certs = files.bundle.match(CERT_BLOCKS) ?? [];
-    const key = KEY_BLOCK.exec(files.bundle)?.[0];
+    const { keyPem: key, leafPem, chainPems, trustPems } = credentialSetParts(files);
     try {
-      if (!certs.length || !key) throw new Error('bundle.pem lacks a key or a certificate');
+      if (!leafPem || !key) throw new Error('bundle.pem lacks a key or a certificate');
       const leaf = await validateCredentials({
         keyPem: key,
-        certPem: certs[0]!,
-        chainPems: certs.slice(1),
-        trustPems: files.ca.match(CERT_BLOCKS) ?? [],
+        certPem: leafPem,
+        chainPems,
+        trustPems,
         node,
         now: this.#ctx.ports.clock.now(),
       });
@@ -157,7 +157,7 @@ export class NodeWorker {
       // an expired set is still the node's set: health says "expired", not "missing" (issue #14)
       const leaf = (() => {
         try {
-          return parseCertificate(certs[0] ?? '');
+          return parseCertificate(leafPem ?? '');
         } catch {
           return undefined;
         }
@@ -173,11 +173,11 @@ export class NodeWorker {
   }
 
   async #missingExtraAnchors(caText: string): Promise<string[]> {
-    const have = new Set((caText.match(CERT_BLOCKS) ?? []).map((p) => parseCertificate(p).fingerprint256));
+    const have = new Set(certificateBlocks(caText).map((p) => parseCertificate(p).fingerprint256));
     const missing: string[] = [];
     for (const f of this.node.trust.extraCaFiles) {
       const text = await this.#ctx.ports.fs.readFile(f).catch(() => '');
-      for (const p of text.match(CERT_BLOCKS) ?? []) if (!have.has(parseCertificate(p).fingerprint256)) missing.push(f);
+      for (const p of certificateBlocks(text)) if (!have.has(parseCertificate(p).fingerprint256)) missing.push(f);
     }
     return [...new Set(missing)];
   }
@@ -232,14 +232,14 @@ export class NodeWorker {
       } catch (e) {
         throw new AgentError('config', `cannot read trust.extraCaFiles entry ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { node: n.name, cause: e });
       }
-      const blocks = text.match(CERT_BLOCKS);
-      if (!blocks) throw new AgentError('config', `trust.extraCaFiles entry ${f} holds no PEM certificate`, { node: n.name });
+      const blocks = certificateBlocks(text);
+      if (!blocks.length) throw new AgentError('config', `trust.extraCaFiles entry ${f} holds no PEM certificate`, { node: n.name });
       extra.push(...blocks);
     }
     // Trust pinning: the anchors in use are DIR/ca.pem. A missing set (first issuance) takes Vault's
     // issuing CA on first use; an unreadable one is an error, never a reason to trust anew.
     const live = await readCredentialFiles(n.dir, this.#ctx.writerFs);
-    const inUse = live?.ca.match(CERT_BLOCKS) ?? [];
+    const inUse = certificateBlocks(live?.ca ?? '');
     // (2) validate BEFORE anything is written: an issuing CA the set in use does not chain to (and no
     // trust.extraCaFiles anchor announces), wrong key, wrong CA, expired → CertificateError
     let leaf: CertificateInfo;

@@ -22,23 +22,25 @@
  */
 import { join } from 'node:path';
 import {
-  DIST_PORT_FILE,
-  PEERS_FILE,
   deregisterNode,
   isVaultHttpError,
   listMembers,
+  registerNode,
+  renewRegistration,
+  type VaultClient,
+} from '@vaultdist/sdk';
+import {
+  DIST_PORT_FILE,
+  PEERS_FILE,
   normalizeSerial,
   parseDistPortFile,
   parsePeersFile,
-  registerNode,
   renderPeersFile,
-  renewRegistration,
   writePeersFile,
   type DistPortInfo,
   type PeersFile,
-  type VaultClient,
   type WriterFs,
-} from '@vaultdist/sdk';
+} from '@vaultdist/sdk/internal';
 import type { AgentConfig, NodeConfig } from '../config/schema.js';
 import type { NodeStatus } from '../core/state.js';
 import { nextBackoff } from '../core/schedule.js';

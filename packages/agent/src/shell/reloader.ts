@@ -11,7 +11,8 @@
  * - `command`: the user's argv (no shell), with VAULTDIST_NODE/DIR/SERIAL in the environment.
  */
 import { join } from 'node:path';
-import { CREDENTIAL_FILES, erlangAtom, parseNodeName, renderOptfile } from '@vaultdist/sdk';
+import { CREDENTIAL_FILES, parseNodeName, renderOptfile } from '@vaultdist/sdk';
+import { erlangAtom } from '@vaultdist/sdk/internal';
 import type { NodeConfig } from '../config/schema.js';
 import { AgentError } from '../errors.js';
 import type { AgentPorts } from '../ports.js';

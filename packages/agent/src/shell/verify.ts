@@ -3,7 +3,8 @@
  * node's own new credentials) until it serves the expected serial or the deadline passes.
  */
 import { join } from 'node:path';
-import { CREDENTIAL_FILES, DIST_PORT_FILE, normalizeSerial, parseDistPortFile, parseNodeName, probeDistCertificate, type ProbeResult } from '@vaultdist/sdk';
+import { CREDENTIAL_FILES, parseNodeName, probeDistCertificate, type ProbeResult } from '@vaultdist/sdk';
+import { certificateBlocks, joinPem, privateKeyBlock, DIST_PORT_FILE, normalizeSerial, parseDistPortFile } from '@vaultdist/sdk/internal';
 import type { NodeConfig } from '../config/schema.js';
 import type { AgentPorts } from '../ports.js';
 
@@ -13,9 +14,6 @@ export interface VerifyResult {
   elapsedMs: number;
   last: ProbeResult | undefined;
 }
-
-const KEY_BLOCK = /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----\n?/;
-const CERT_BLOCKS = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----\n?/g;
 
 const portFileOf = (node: NodeConfig) => node.registry.portFile ?? join(node.dir, DIST_PORT_FILE);
 
@@ -41,8 +39,8 @@ export async function probeNode(ports: AgentPorts, node: NodeConfig, signal?: Ab
   return probeDistCertificate({
     host: node.verify.host ?? target.host,
     port,
-    cert: (bundle.match(CERT_BLOCKS) ?? []).join('') || undefined,
-    key: KEY_BLOCK.exec(bundle)?.[0],
+    cert: joinPem(certificateBlocks(bundle)) || undefined,
+    key: privateKeyBlock(bundle),
     ca: ca || undefined,
     servername: target.host,
     timeoutMs: node.verify.probeTimeoutMs,

@@ -1,7 +1,7 @@
 import * as x509 from '@peculiar/x509';
 import type { VaultClient } from '../client.js';
 import { isCertificateError, VaultResponseError } from '../errors.js';
-import { splitPem } from '../x509/keys.js';
+import { splitPem } from '../pem.js';
 
 /**
  * Normalises the three shapes Vault uses for CA chains into a list of PEM blocks (each ending "\n"):

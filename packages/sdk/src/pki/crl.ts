@@ -5,7 +5,7 @@ import type { VaultClient } from '../client.js';
 import { CertificateError, VaultResponseError, WriteError } from '../errors.js';
 import { fsyncDir, nodeWriterFs, type WriterFs } from '../files/credential-set.js';
 import { assertPrivatePath, fixDir, ownDir, removeTree, writeFileDurable } from '../files/safe-fs.js';
-import { splitPem, toPem } from '../x509/keys.js';
+import { splitPem, toPem } from '../pem.js';
 import { normalizeSerial } from '../x509/parse.js';
 
 /**

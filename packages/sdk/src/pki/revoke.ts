@@ -1,6 +1,6 @@
 import type { VaultClient } from '../client.js';
 import { CertificateError, VaultHttpError, VaultResponseError, isVaultHttpError } from '../errors.js';
-import { splitPem } from '../x509/keys.js';
+import { splitPem } from '../pem.js';
 import { normalizeSerial, parseCertificate } from '../x509/parse.js';
 
 export interface RevokeCertificateOptions {

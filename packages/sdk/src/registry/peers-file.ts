@@ -19,9 +19,8 @@
  *   so a node on a dynamic port can be registered: `port <n>`, `otp_release <r>`, `os_pid <pid>`,
  *   `name <name part>`.
  */
-import { basename, dirname, join } from 'node:path';
-import { WriteError } from '../errors.js';
-import { fsyncDir, nodeWriterFs, writeFileDurable, type WriterFs } from '../files/credential-set.js';
+import { writeFileAtomic } from '../files/atomic-write.js';
+import type { WriterFs } from '../files/credential-set.js';
 import { checkHost, checkOtpRelease, checkPort, checkRegistryNode, checkSerial } from './validate.js';
 
 export const PEERS_FILE = 'peers';
@@ -131,26 +130,11 @@ export interface WritePeersFileOptions {
 }
 
 /**
- * Writes a small text file atomically (house style §10): compare the bytes first and do nothing when
- * equal; else a temp file in the same directory with the final mode, fsync, chown, rename over the
- * target, fsync the directory. Readers see the old or the new file, never a partial one.
+ * Writes the peers file atomically (`writeFileAtomic`: readers see the old or the new file, never a
+ * partial one; unchanged bytes are not rewritten; `owner` is applied through the descriptor).
  * @returns whether the file changed
  * @throws WriteError naming the path
  */
 export async function writePeersFile(path: string, text: string, o: WritePeersFileOptions = {}): Promise<{ changed: boolean }> {
-  const fs = o.fs ?? nodeWriterFs;
-  const old = await fs.readFile(path, 'utf8').catch(() => undefined);
-  if (old === text) return { changed: false };
-  const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.tmp-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`);
-  try {
-    await writeFileDurable(fs, tmp, text, o.mode ?? 0o644);
-    if (o.owner) await fs.chown(tmp, o.owner.uid, o.owner.gid);
-    await fs.rename(tmp, path);
-  } catch (e) {
-    await fs.rm(tmp, { recursive: false, force: true }).catch(() => undefined);
-    throw new WriteError(path, `cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
-  }
-  await fsyncDir(fs, dir);
-  return { changed: true };
+  return { changed: await writeFileAtomic(path, text, o.mode ?? 0o644, { fs: o.fs, owner: o.owner, symlinkedParent: 'follow' }) };
 }

@@ -1,5 +1,5 @@
 import { isCertificateError } from '../errors.js';
-import { splitPem, toPem } from './keys.js';
+import { splitPem, toPem } from '../pem.js';
 
 describe('splitPem', () => {
   it('splits a bundle into re-encoded blocks with their labels, ignoring text around them', () => {

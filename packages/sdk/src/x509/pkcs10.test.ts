@@ -10,7 +10,8 @@ import { isCertificateError } from '../errors.js';
 import { parseNodeName } from '../node-name.js';
 import { buildCsr, nodeSans, type NodeSans } from './csr.js';
 import { ipBytes, oid, sequence, tlv } from './der.js';
-import { keyAlgorithm, KEY_TYPES, splitPem, type KeyType } from './keys.js';
+import { keyAlgorithm, KEY_TYPES, type KeyType } from './keys.js';
+import { splitPem } from '../pem.js';
 import { certificationRequestInfo, createCsr, exportKeyObjectPem, generateNodeKeyObjects, privateKeyInfo, subjectPublicKeyInfo } from './pkcs10.js';
 
 /** Header length and content length of the TLV at `at`. */

@@ -37,7 +37,8 @@ import {
   set,
   utf8String,
 } from './der.js';
-import { toPem, type KeyType } from './keys.js';
+import type { KeyType } from './keys.js';
+import { toPem } from '../pem.js';
 
 /** A node key pair as node:crypto KeyObjects (what `requestNodeCertificate` uses). */
 export interface NodeKeyObjects {

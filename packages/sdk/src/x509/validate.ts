@@ -3,7 +3,7 @@ import * as x509 from '@peculiar/x509';
 import { CertificateError } from '../errors.js';
 import { nodeIdentityUri, type NodeName } from '../node-name.js';
 import { parseCertificate, type CertificateInfo } from './parse.js';
-import { splitPem } from './keys.js';
+import { splitPem } from '../pem.js';
 
 export interface ValidateCredentialsOptions {
   /** PEM private key (PKCS#8 or SEC1/PKCS#1). */

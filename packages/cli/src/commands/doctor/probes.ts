@@ -4,7 +4,7 @@
  */
 import { connect } from 'node:net';
 import tls from 'node:tls';
-import { normalizeSerial } from '@vaultdist/sdk';
+import { normalizeSerial } from '@vaultdist/sdk/internal';
 import { EXIT, ExitError } from '../../errors.js';
 
 export type EpmdResult =

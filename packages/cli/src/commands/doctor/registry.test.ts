@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { renderPeersFile } from '@vaultdist/sdk';
+import { renderPeersFile } from '@vaultdist/sdk/internal';
 import { testdir } from '../../../../../scripts/test-utils/src/index.js';
 import { membershipLine, readMembership } from '../status/registry.js';
 import { registryFindings } from './registry.js';

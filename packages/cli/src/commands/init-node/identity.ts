@@ -12,16 +12,18 @@
  */
 import {
   appRoleAuth,
-  createSecretId,
   ensureNodeIdentity,
-  hostAllowed,
-  hostTemplateOf,
-  readIssuingCaPems,
-  readRoleId,
   type NodeIdentityNames,
   type NodeName,
   type VaultClient,
 } from '@vaultdist/sdk';
+import {
+  createSecretId,
+  hostAllowed,
+  hostTemplateOf,
+  readIssuingCaPems,
+  readRoleId,
+} from '@vaultdist/sdk/internal';
 import { EXIT, ExitError, toExitError } from '../../errors.js';
 import type { NodeSettings } from '../../node-dir.js';
 import type { Output } from '../../output.js';

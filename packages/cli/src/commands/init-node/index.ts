@@ -16,7 +16,8 @@ import { isAbsolute, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { readFile } from 'node:fs/promises';
-import { fetchCrl, nodeIdentityNames, parseNodeName, readCredentialFiles, requireDistributableNode, writeCrlDir, type TlsVersion } from '@vaultdist/sdk';
+import { fetchCrl, nodeIdentityNames, parseNodeName, readCredentialFiles, requireDistributableNode, type TlsVersion } from '@vaultdist/sdk';
+import { crlIssuerCandidates, writeCrlDir } from '@vaultdist/sdk/internal';
 import { installCompanion } from '../../companion.js';
 import { issueInto, liveSetIsFresh } from '../../credentials.js';
 import { EXIT, ExitError } from '../../errors.js';
@@ -221,8 +222,7 @@ export async function initNode(o: InitNodeOptions, out: Output): Promise<number>
     const c = await fetchCrl(base, settings.mount);
     const files = await readCredentialFiles(dir);
     if (!files) throw new ExitError(EXIT.CONFIG, `${dir} has no credential set: the CRL's signature cannot be checked`);
-    const blocks = (t: string) => t.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
-    const w = await writeCrlDir(p.crlDir, [c.pem], [...blocks(files.ca), ...blocks(files.bundle).slice(1)], settings.owner ? { owner: settings.owner } : {});
+    const w = await writeCrlDir(p.crlDir, [c.pem], crlIssuerCandidates(files), settings.owner ? { owner: settings.owner } : {});
     crl = { files: w.files, nextUpdate: w.nextUpdate?.toISOString(), revoked: c.revoked.length, changed: w.changed };
     if (w.changed) out.progress(`wrote the CRL directory ${p.crlDir} (${w.files.join(', ')}, next update ${crl.nextUpdate ?? 'none'})`);
   }

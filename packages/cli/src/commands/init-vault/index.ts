@@ -14,6 +14,15 @@
  */
 import { readFile } from 'node:fs/promises';
 import {
+  DEFAULT_REGISTRY_MOUNT,
+  ensureNodeIdentity,
+  fetchCrl,
+  nodeIdentityNames,
+  parseNodeName,
+  type NodeName,
+  type VaultClient,
+} from '@vaultdist/sdk';
+import {
   createSecretId,
   ensureAbsent,
   ensureAuthMethod,
@@ -23,21 +32,16 @@ import {
   ensurePolicy,
   ensureRole,
   ensureRootCa,
-  DEFAULT_REGISTRY_MOUNT,
-  ensureNodeIdentity,
-  fetchCrl,
   hostAllowed,
-  nodeIdentityNames,
   nodeIdentityPolicy,
   nodeRoleBody,
-  parseNodeName,
   readCaPem,
   readIssuingCaPems,
   readRoleId,
+  keyAlgorithm,
   type Changed,
-  type NodeName,
-  type VaultClient,
-} from '@vaultdist/sdk';
+} from '@vaultdist/sdk/internal';
+import type { NodeKeyType } from '@vaultdist/sdk/key-types';
 import { parseDuration } from '../../duration.js';
 import { EXIT, ExitError, toExitError } from '../../errors.js';
 import type { Output } from '../../output.js';
@@ -60,7 +64,7 @@ export interface InitVaultOptions extends VaultFlags {
   role: string;
   allowedHosts: string[];
   allowAnyHost: boolean;
-  keyType: 'ec-p256' | 'ec-p384' | 'rsa-2048' | 'rsa-3072';
+  keyType: NodeKeyType;
   leafTtl: string;
   leafMaxTtl: string;
   /** Prefix of the per-node policy names (`<policy>-<slug>`); a shared policy of exactly this name is deleted. */
@@ -89,7 +93,8 @@ interface Step {
   run(dryRun: boolean): Promise<Changed | Changed[]>;
 }
 
-const KEY = { 'ec-p256': ['ec', 256], 'ec-p384': ['ec', 384], 'rsa-2048': ['rsa', 2048], 'rsa-3072': ['rsa', 3072] } as const;
+/** Vault's `key_type`/`key_bits` for a key type (the SDK's table, `keyAlgorithm`). */
+const KEY = (t: NodeKeyType) => [keyAlgorithm(t).vaultKeyType as 'ec' | 'rsa', keyAlgorithm(t).vaultKeyBits] as const; // NodeKeyType has no ed25519
 
 /**
  * The ACL policy of one node (`vaultdist render policy.hcl --role NAME@HOST`): nodes have no shared
@@ -153,7 +158,7 @@ function validate(o: InitVaultOptions): void {
  * each node's own role. It allows no URI SAN, so it signs no node identity (and no node policy grants it).
  */
 export function roleBody(o: InitVaultOptions): Record<string, unknown> {
-  const [keyType, keyBits] = KEY[o.keyType];
+  const [keyType, keyBits] = KEY(o.keyType);
   return nodeRoleBody({
     allowAnyName: o.allowAnyHost,
     allowedDomains: o.allowAnyHost ? [] : o.allowedHosts,
@@ -201,7 +206,7 @@ export async function initVault(o: InitVaultOptions, out: Output): Promise<numbe
     }
   }
 
-  const [keyType, keyBits] = KEY[o.keyType];
+  const [keyType, keyBits] = KEY(o.keyType);
   const state = { approleCreated: new Set<string>() };
   const steps: Step[] = [
     { name: 'root-mount', run: (dry) => ensureMount(vault, o.rootMount, { maxLeaseTtl: o.rootTtl, description: 'vaultdist root CA', dryRun: dry }) },
@@ -214,7 +219,7 @@ export async function initVault(o: InitVaultOptions, out: Output): Promise<numbe
           return { changed: false, action: `use the existing root CA in ${o.rootMount}/`, warnings: [] };
         }
         if (importPem) return importRootCa(vault, o.rootMount, importPem, Boolean(have), { dryRun: dry });
-        const [keyType, keyBits] = KEY[o.keyType];
+        const [keyType, keyBits] = KEY(o.keyType);
         return ensureRootCa(vault, o.rootMount, { commonName: o.rootCommonName, keyType, keyBits, ttl: o.rootTtl, dryRun: dry });
       },
     },
@@ -222,7 +227,7 @@ export async function initVault(o: InitVaultOptions, out: Output): Promise<numbe
     {
       name: 'int-ca',
       run: (dry) => {
-        const [keyType, keyBits] = KEY[o.keyType];
+        const [keyType, keyBits] = KEY(o.keyType);
         return ensureIntermediateCa(vault, o.mount, { rootMount: o.rootMount, commonName: o.intCommonName, keyType, keyBits, ttl: o.intTtl, dryRun: dry });
       },
     },

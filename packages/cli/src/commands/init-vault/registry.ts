@@ -13,7 +13,8 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import type { Changed, VaultClient } from '@vaultdist/sdk';
+import type { VaultClient } from '@vaultdist/sdk';
+import type { Changed } from '@vaultdist/sdk/internal';
 import { parseDuration } from '../../duration.js';
 import { EXIT, ExitError } from '../../errors.js';
 import type { Output } from '../../output.js';

@@ -1,7 +1,8 @@
 /** `vaultdist issue`: one-off certificate for scripts (writes the credential set, prints serial/expiry). */
 import { isAbsolute, resolve } from 'node:path';
 import { readFile } from 'node:fs/promises';
-import { parseNodeName, requireDistributableNode, splitPem } from '@vaultdist/sdk';
+import { parseNodeName, requireDistributableNode } from '@vaultdist/sdk';
+import { splitPem } from '@vaultdist/sdk/internal';
 import { issueInto } from '../../credentials.js';
 import { EXIT, ExitError } from '../../errors.js';
 import { checkTtlFlag, readSettings, type NodeSettings } from '../../node-dir.js';

@@ -20,14 +20,13 @@ import {
   fetchCaChain,
   fetchCrl,
   isVaultPermissionDeniedError,
-  normalizeSerial,
   parseCertificate,
   revokeCertificate,
-  splitPem,
   type CrlInfo,
   type RevokeCertificateResult,
   type VaultClient,
 } from '@vaultdist/sdk';
+import { pemBody, normalizeSerial, splitPem } from '@vaultdist/sdk/internal';
 import { EXIT, ExitError, toExitError } from '../../errors.js';
 import { readSettings, paths } from '../../node-dir.js';
 import type { Output } from '../../output.js';
@@ -56,12 +55,11 @@ export interface CertAuthUpdate {
 }
 
 const MOUNT = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
-const derB64 = (pem: string) => pem.replace(/-----[A-Z0-9 ]+-----/g, '').replace(/\s+/g, '');
 
 /** Cert auth mounts (`sys/auth`, type cert) with at least one role trusting a CA of `chain`. */
 async function detectCertMounts(vault: VaultClient, chain: string[]): Promise<string[]> {
   const auths = (await vault.read<Record<string, { type?: string }>>('sys/auth')).data ?? {};
-  const want = new Set(chain.map(derB64));
+  const want = new Set(chain.map(pemBody));
   const out: string[] = [];
   for (const [path, info] of Object.entries(auths)) {
     if (info?.type !== 'cert') continue;
@@ -71,7 +69,7 @@ async function detectCertMounts(vault: VaultClient, chain: string[]): Promise<st
       for (const role of roles) {
         const r = await vault.read<{ certificate?: string }>(`auth/${mount}/certs/${role}`, { allowNotFound: true });
         const certs = splitPem(r.data?.certificate ?? '').filter((b) => b.label === 'CERTIFICATE');
-        if (certs.some((c) => want.has(derB64(c.pem)))) {
+        if (certs.some((c) => want.has(pemBody(c.pem)))) {
           out.push(mount);
           break;
         }

@@ -1,7 +1,7 @@
 /** `vaultdist status`: per node: name, serial, not-after, time left, issuer, renewal due, CRL, last agent result. */
 import { readdir, readFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
-import { parseCrl } from '@vaultdist/sdk';
+import { parseCrl } from '@vaultdist/sdk/internal';
 import { readLiveCredentials } from '../../credentials.js';
 import { EXIT } from '../../errors.js';
 import { paths, requireSettings } from '../../node-dir.js';

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadConfig } from '@vaultdist/agent';
-import { PEERS_FILE, parsePeersFile } from '@vaultdist/sdk';
+import { PEERS_FILE, parsePeersFile } from '@vaultdist/sdk/internal';
 
 export interface MembershipEntry {
   node: string;
