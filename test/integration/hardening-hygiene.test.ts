@@ -5,11 +5,10 @@
  */
 import { lstatSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { CONFIG_SCHEMA } from '../../packages/agent/src/index.js';
+import { describeConfig } from '../../packages/agent/src/index.js';
 import { startHealthServer } from '../../packages/agent/src/shell/health-server.js';
 import { createMetrics } from '../../packages/agent/src/shell/metrics.js';
-import { fetchCrl, issueNodeCredentials, writeCredentialSet } from '../../packages/sdk/src/index.js';
-import { writeCrlDir } from '../../packages/sdk/src/internal.js';
+import { fetchCrl, issueNodeCredentials, writeCredentialSet, writeCrlDir } from '../../packages/sdk/src/index.js';
 import { createTestPki, testdir, type TestPki } from '../helpers/vault.js';
 
 describe('secrets hygiene', () => {
@@ -55,11 +54,11 @@ describe('secrets hygiene', () => {
   });
 
   it('the agent health/metrics server binds to loopback by default and serves no secret', async () => {
-    const health = CONFIG_SCHEMA.health as unknown as { fields: { host: { default: string } } };
-    expect(health.fields.host.default).toBe('127.0.0.1');
+    const host = describeConfig().find((d) => d.path === 'health.host')!.default as string;
+    expect(host).toBe('127.0.0.1');
     const metrics = createMetrics({ defaultMetrics: false });
     const srv = await startHealthServer({
-      host: health.fields.host.default,
+      host,
       port: 0,
       health: () => ({ live: true, ready: true, nodes: [] }),
       metrics,

@@ -1,458 +1,31 @@
 /**
- * The agent's configuration: one declarative schema (every key has a description, a default and an
- * example), the resolved types (no optional fields, house style §12), a validator whose messages name
- * the key (`nodes[0].reload.pidFile: is required`), and `renderAgentConfig()` that writes a commented
- * YAML file the validator accepts.
+ * The agent's configuration as ONE valibot schema (house style §12): every key carries its
+ * description (`v.description`) and example (`v.metadata`), defaults are the schema's own
+ * (`v.nullish(schema, default)`), and the resolved types are inferred from it (`v.InferOutput`), so
+ * there is no hand-written type to drift from the validator. Validation returns `path: message`
+ * strings (`nodes[0].reload.pidFile: is required (e.g. "/run/vaultdist/foo.pid")`); cross-field checks
+ * are small rule functions. The docs (`describeConfig`, CONFIG.md), the editor JSON Schema
+ * (`configJsonSchema`, agent.schema.json; both written by `scripts/gen-config.mjs`), secret redaction
+ * and the commented YAML of `renderAgentConfig()` are all derived from the same schema objects.
  *
- * Note: the schema is a small hand-written descriptor tree rather than zod/valibot. It is the single
- * source for validation, defaults, documentation (`describeConfig`) and the editor JSON Schema
- * (`configJsonSchema`), which is what §12 asks of the schema library, without a new dependency.
+ * Note: valibot (not zod 4) because it is modular and small: the agent loads it at start, and the
+ * idle-footprint budget (#16 part 6) counts every module; see the package README for the measurement.
  *
  * Pure: no I/O, no time, no randomness (the loader in `load.ts` reads files and the environment).
  */
+import * as v from 'valibot';
 import { Document, isMap, isSeq, YAMLMap, type Node as YamlNode } from 'yaml';
 import { DURATION_FORMS, DURATION_PATTERN, parseDurationSeconds } from '@vaultdist/sdk/duration';
 import { ttlFloorProblem } from '../core/schedule.js';
 
 // ---------------------------------------------------------------------------------------------------
-// Resolved types (what the agent runs with: every field present)
+// Messages (every one is later prefixed with the key's path)
 // ---------------------------------------------------------------------------------------------------
 
-export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
-export type KeyTypeName = 'ec-p256' | 'ec-p384' | 'rsa-2048' | 'rsa-3072';
-export type ReloadStrategy = 'signal' | 'rpc' | 'poll' | 'command';
-export type AuthMethod = 'token' | 'approle' | 'cert' | 'kubernetes';
-export type ReloadSignal = 'SIGHUP' | 'SIGUSR1' | 'SIGUSR2';
-export type TlsVersionName = 'tlsv1.3' | 'tlsv1.2';
-
-/** Static token, from the config, a file (re-read on every login) or BAO_TOKEN/VAULT_TOKEN. */
-export interface TokenAuthConfig {
-  method: 'token';
-  token: string | null;
-  tokenFile: string | null;
-}
-
-/** AppRole login (`auth/<mount>/login`), renewed and re-logged-in by the agent. */
-export interface AppRoleAuthConfig {
-  method: 'approle';
-  mount: string;
-  roleId: string | null;
-  roleIdFile: string | null;
-  secretId: string | null;
-  secretIdFile: string | null;
-}
-
-/** TLS certificate login (`auth/<mount>/login`); after each rotation the agent logs in again with the new certificate. */
-export interface CertAuthConfig {
-  method: 'cert';
-  mount: string;
-  /** The cert auth role (`name`), or null to let Vault match any role. */
-  name: string | null;
-  certFile: string;
-  keyFile: string;
-}
-
-/** Kubernetes login (`auth/<mount>/login` with `role` + the pod's service-account JWT, re-read at every login). */
-export interface KubernetesAuthConfig {
-  method: 'kubernetes';
-  mount: string;
-  role: string;
-  jwtFile: string;
-}
-
-export type AuthConfig = TokenAuthConfig | AppRoleAuthConfig | CertAuthConfig | KubernetesAuthConfig;
-
-export interface SignalReloadConfig {
-  strategy: 'signal';
-  pidFile: string;
-  signal: ReloadSignal;
-  handlerInstalled: boolean;
-}
-
-export interface RpcReloadConfig {
-  strategy: 'rpc';
-  erl: string;
-  cookie: string | null;
-  cookieFile: string | null;
-  port: number | null;
-  epmdModule: string | null;
-  codePaths: string[];
-  tlsVersions: TlsVersionName[];
-  optfile: string | null;
-  extraArgs: string[];
-  timeoutMs: number;
-}
-
-export interface PollReloadConfig {
-  strategy: 'poll';
-  intervalMs: number;
-}
-
-export interface CommandReloadConfig {
-  strategy: 'command';
-  command: string[];
-  timeoutMs: number;
-}
-
-export type ReloadConfig = SignalReloadConfig | RpcReloadConfig | PollReloadConfig | CommandReloadConfig;
-
-export interface VerifyConfig {
-  enabled: boolean;
-  host: string | null;
-  port: number | null;
-  deadlineMs: number;
-  retryIntervalMs: number;
-  probeTimeoutMs: number;
-}
-
-export interface CrlConfig {
-  enabled: boolean;
-  dir: string | null;
-  mounts: string[];
-  refreshIntervalSeconds: number;
-  refreshAtFraction: number;
-  warnRemainingFraction: number;
-}
-
-export interface NodeConfig {
-  name: string;
-  dir: string;
-  mount: string;
-  role: string;
-  ttl: string | null;
-  keyType: KeyTypeName;
-  mode: 'sign' | 'issue';
-  keepPrevious: number;
-  owner: { uid: number; gid: number } | null;
-  trust: { extraCaFiles: string[] };
-  auth: AuthConfig | null;
-  reload: ReloadConfig;
-  verify: VerifyConfig;
-  crl: CrlConfig;
-  registry: NodeRegistryConfig;
-}
-
-/** Per node: registering it in the registry plugin (#13) and keeping its peers file. */
-export interface NodeRegistryConfig {
-  enabled: boolean;
-  port: number | null;
-  portFile: string | null;
-  peersFile: string | null;
-  host: string | null;
-}
-
-/** The registry plugin (#13): where nodes register and how often the members are read. */
-export interface RegistryConfig {
-  enabled: boolean;
-  mount: string;
-  cluster: string;
-  refreshIntervalSeconds: number;
-  renewAtFraction: number;
-}
-
-export interface AgentConfig {
-  vault: {
-    address: string;
-    caCert: string | null;
-    namespace: string | null;
-    tlsServerName: string | null;
-    skipVerify: boolean;
-    requestTimeoutMs: number;
-    auth: AuthConfig;
-  };
-  schedule: {
-    renewAtFraction: number;
-    jitterFraction: number;
-    minRemainingSeconds: number;
-    warnRemainingFraction: number;
-    criticalRemainingFraction: number;
-    onRenewError: 'retry' | 'exit';
-    backoff: { initialMs: number; maxMs: number; jitterFraction: number };
-    startupSpreadMs: number;
-    vaultProbeIntervalMs: number;
-  };
-  health: { enabled: boolean; host: string; port: number };
-  registry: RegistryConfig;
-  log: { level: LogLevel };
-  shutdownTimeoutMs: number;
-  nodes: NodeConfig[];
-}
-
-/** Deep-partial input shape (a config file, or what `vaultdist init node` builds). */
-export type DeepPartial<T> = T extends (infer U)[] ? DeepPartial<U>[] : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> | null } : T;
-export type NodeConfigInput = DeepPartial<NodeConfig> & { name: string; dir: string; mount: string; role: string; reload: DeepPartial<ReloadConfig> & { strategy: ReloadStrategy } };
-export type AgentConfigInput = Omit<DeepPartial<AgentConfig>, 'nodes'> & { nodes: NodeConfigInput[] };
-
-// ---------------------------------------------------------------------------------------------------
-// The schema
-// ---------------------------------------------------------------------------------------------------
-
-interface Doc {
-  description: string;
-  example: unknown;
-}
-export type Field =
-  | (Doc & { kind: 'string'; default?: string | null; enum?: readonly string[]; pattern?: { re: RegExp; message: string }; absolutePath?: boolean; secret?: boolean })
-  | (Doc & { kind: 'number'; default?: number | null; integer?: boolean; min?: number; max?: number; exclusiveMin?: boolean })
-  | (Doc & { kind: 'boolean'; default?: boolean })
-  | (Doc & { kind: 'stringArray'; default?: string[]; enum?: readonly string[]; minItems?: number; absolutePath?: boolean })
-  | (Doc & { kind: 'object'; fields: Record<string, Field>; nullable?: boolean })
-  | (Doc & { kind: 'array'; items: Field; minItems?: number })
-  | (Doc & { kind: 'union'; tag: string; variants: Record<string, Record<string, Field>>; nullable?: boolean; defaultTag?: string });
-
-const ms = (description: string, def: number, example: number, min = 1): Field => ({ kind: 'number', integer: true, min, description, default: def, example });
-const absPath = (description: string, example: string, def?: string | null): Field => ({ kind: 'string', absolutePath: true, description, example, ...(def !== undefined ? { default: def } : {}) });
-
-const KEY_TYPE_NAMES = ['ec-p256', 'ec-p384', 'rsa-2048', 'rsa-3072'] as const;
-const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
-
-const AUTH_VARIANTS: Record<string, Record<string, Field>> = {
-  token: {
-    token: { kind: 'string', secret: true, default: null, description: 'The Vault token. Prefer `tokenFile` or BAO_TOKEN/VAULT_TOKEN: a config file is easily world-readable.', example: 's.XXXXXXXX' },
-    tokenFile: absPath('File holding the token; re-read whenever the agent needs to log in again (e.g. after a 403).', '/etc/vaultdist/token', null),
-  },
-  approle: {
-    mount: { kind: 'string', default: 'approle', description: 'Mount path of the AppRole auth method.', example: 'approle' },
-    roleId: { kind: 'string', default: null, description: 'AppRole role_id.', example: 'db02de05-fa39-4855-059b-67221c5c2f63' },
-    roleIdFile: absPath('File holding the role_id.', '/etc/vaultdist/role-id', null),
-    secretId: { kind: 'string', secret: true, default: null, description: 'AppRole secret_id. Prefer `secretIdFile`.', example: '6a174c20-f6de-a53c-74d2-6018fcceff64' },
-    secretIdFile: absPath('File holding the secret_id (re-read on every login).', '/etc/vaultdist/secret-id', null),
-  },
-  cert: {
-    mount: { kind: 'string', default: 'cert', description: 'Mount path of the TLS certificate auth method.', example: 'cert' },
-    name: { kind: 'string', default: null, description: 'The cert auth role to log in against; null lets Vault pick the matching role.', example: 'vaultdist-agent' },
-    certFile: absPath('Client certificate (PEM). May be a node\'s own `bundle.pem`: after every rotation of that node the agent logs in again with the new certificate.', '/var/lib/vaultdist/foo/bundle.pem'),
-    keyFile: absPath('Client key (PEM); the same `bundle.pem` works.', '/var/lib/vaultdist/foo/bundle.pem'),
-  },
-  kubernetes: {
-    mount: { kind: 'string', default: 'kubernetes', description: 'Mount path of the Kubernetes auth method.', example: 'kubernetes' },
-    role: { kind: 'string', description: 'The Kubernetes auth role (`auth/<mount>/role/<role>`) bound to the pod\'s service account.', example: 'app' },
-    jwtFile: absPath('The pod\'s service-account token (JWT), re-read at every login: Kubernetes rotates projected tokens on disk.', '/var/run/secrets/kubernetes.io/serviceaccount/token', '/var/run/secrets/kubernetes.io/serviceaccount/token'),
-  },
-};
-
-const authField = (nullable: boolean, description: string): Field => ({
-  kind: 'union',
-  tag: 'method',
-  variants: AUTH_VARIANTS,
-  nullable,
-  ...(nullable ? {} : { defaultTag: 'token' }),
-  description,
-  example: { method: 'approle', roleIdFile: '/etc/vaultdist/role-id', secretIdFile: '/etc/vaultdist/secret-id' },
-});
-
-const RELOAD_VARIANTS: Record<string, Record<string, Field>> = {
-  signal: {
-    pidFile: absPath('File holding the node\'s OS pid (written by `vaultdist_reload:write_pidfile/1` or `-vaultdist_pidfile`).', '/run/vaultdist/foo.pid'),
-    signal: { kind: 'string', enum: ['SIGHUP', 'SIGUSR1', 'SIGUSR2'], default: 'SIGHUP', description: 'Signal to send. OTP 25 handles only SIGHUP through `os:set_signal/2`.', example: 'SIGHUP' },
-    handlerInstalled: {
-      kind: 'boolean',
-      default: false,
-      description: 'Must be true: declares that the node runs vaultdist\'s SIGHUP handler (`-vaultdist_sighup true`). Without the handler SIGHUP KILLS an OTP 25 node, so the agent refuses to signal otherwise.',
-      example: true,
-    },
-  },
-  rpc: {
-    erl: { kind: 'string', default: 'erl', description: 'The `erl` executable used for the short-lived hidden reload node.', example: '/usr/lib/erlang/bin/erl' },
-    cookie: { kind: 'string', secret: true, default: null, description: 'Distribution cookie of the target node. Prefer `cookieFile`.', example: 'secretcookie' },
-    cookieFile: absPath('File holding the distribution cookie. When both are null, erl uses ~/.erlang.cookie of the agent user.', '/var/lib/app/.erlang.cookie', null),
-    port: { kind: 'number', integer: true, min: 1, max: 65535, default: null, description: 'The target\'s distribution port (`-erl_epmd_port`); null uses `verify.port`.', example: 4370 },
-    epmdModule: { kind: 'string', default: null, description: 'Custom epmd module the hidden node must use (its code path in `codePaths`).', example: 'vaultdist_epmd' },
-    codePaths: { kind: 'stringArray', absolutePath: true, default: [], description: 'Extra `-pa` directories for the hidden node.', example: ['/opt/vaultdist/ebin'] },
-    tlsVersions: { kind: 'stringArray', enum: ['tlsv1.3', 'tlsv1.2'], minItems: 1, default: ['tlsv1.3'], description: 'TLS versions of the hidden node\'s optfile (must overlap the target\'s).', example: ['tlsv1.3', 'tlsv1.2'] },
-    optfile: absPath('Optfile for the hidden node; null renders `<dir>/reload-client.conf` from the node\'s own credential set. Note: the target\'s vaultdist_tls carrier admits its own certificate only from a hidden node named rpc-TAG-<node> (as the agent names it); another certificate here must name the node that uses it.', '/etc/vaultdist/foo-client.conf', null),
-    extraArgs: { kind: 'stringArray', default: [], description: 'Extra erl arguments for the hidden node (e.g. `-vaultdist_epmd_ports bar=4371` for vaultdist_epmd).', example: ['-vaultdist_epmd_ports', 'bar=4371'] },
-    timeoutMs: ms('How long the hidden node may take (boot, connect, reload) before it is killed.', 20000, 20000),
-  },
-  poll: {
-    intervalMs: ms('The node\'s own poll interval (`-vaultdist_poll_ms`); the agent allows this much extra time when verifying.', 1000, 1000),
-  },
-  command: {
-    command: { kind: 'stringArray', minItems: 1, description: 'argv of the reload command (no shell). Env VAULTDIST_NODE, VAULTDIST_DIR and VAULTDIST_SERIAL are set.', example: ['/opt/app/bin/app', 'rpc', 'vaultdist_reload:reload()'] },
-    timeoutMs: ms('Kill the command (SIGTERM, then SIGKILL) after this long.', 30000, 30000),
-  },
-};
-
-const NODE_FIELDS: Record<string, Field> = {
-  name: { kind: 'string', description: 'Erlang node name `name@host`; the certificate carries DNS:<host> and the URI erlang://name@host.', example: 'foo@127.0.0.1' },
-  dir: absPath('Output directory: `bundle.pem` (key + leaf + chain, 0600) and `ca.pem` via an atomic `current` symlink swap.', '/var/lib/vaultdist/foo'),
-  mount: { kind: 'string', description: 'Vault PKI mount path.', example: 'pki_int' },
-  role: { kind: 'string', description: 'Vault PKI role.', example: 'vaultdist-node' },
-  ttl: { kind: 'string', default: null, pattern: { re: DURATION_PATTERN, message: `must be ${DURATION_FORMS}` }, description: 'Requested certificate TTL; null uses the role\'s default.', example: '24h' },
-  keyType: { kind: 'string', enum: KEY_TYPE_NAMES, default: 'ec-p256', description: 'Key generated on this host for the CSR (the key never leaves the host).', example: 'ec-p256' },
-  mode: { kind: 'string', enum: ['sign', 'issue'], default: 'sign', description: '`sign`: local key + CSR (pki/sign); `issue`: Vault generates the key (pki/issue).', example: 'sign' },
-  keepPrevious: { kind: 'number', integer: true, min: 0, max: 10, default: 1, description: 'Previous credential sets kept under `<dir>/.sets` for diagnosis.', example: 1 },
-  owner: {
-    kind: 'object',
-    nullable: true,
-    fields: {
-      uid: { kind: 'number', integer: true, min: 0, description: 'Owner uid.', example: 999 },
-      gid: { kind: 'number', integer: true, min: 0, description: 'Owner gid.', example: 999 },
-    },
-    description: 'chown the written files to this uid/gid (an agent running as root writing for the node user); null keeps the agent\'s.',
-    example: { uid: 999, gid: 999 },
-  },
-  trust: {
-    kind: 'object',
-    fields: {
-      extraCaFiles: {
-        kind: 'stringArray',
-        absolutePath: true,
-        default: [],
-        description: 'PEM files whose CA certificates are kept in `ca.pem` next to Vault\'s issuing CA and its root, and accepted as the issuing CA of a renewal. The CA-rotation step (the only way a new issuing CA is adopted: trust pinning): list the old and the new issuing CA here on every node, switch Vault, then remove the old one; the agent reloads the node whenever the bundle changes.',
-        example: ['/etc/vaultdist/old-root.pem'],
-      },
-    },
-    description: 'Trust anchors written to `ca.pem`.',
-    example: { extraCaFiles: [] },
-  },
-  auth: authField(true, 'Per-node Vault auth; null uses `vault.auth`.'),
-  reload: {
-    kind: 'union',
-    tag: 'strategy',
-    variants: RELOAD_VARIANTS,
-    description: 'How the node is made to use a new set: `signal` (SIGHUP to a node running vaultdist\'s handler), `rpc` (hidden TLS node calls vaultdist_reload:reload()), `poll` (the node watches its files; the agent only verifies), `command` (your command).',
-    example: { strategy: 'rpc', cookieFile: '/var/lib/app/.erlang.cookie' },
-  },
-  verify: {
-    kind: 'object',
-    fields: {
-      enabled: { kind: 'boolean', default: true, description: 'Handshake with the node\'s distribution port after every swap and require the new serial.', example: true },
-      host: { kind: 'string', default: null, description: 'Address to connect to; null uses the host part of the node name.', example: '127.0.0.1' },
-      port: { kind: 'number', integer: true, min: 1, max: 65535, default: null, description: 'The node\'s distribution port. Required when verification is enabled (or for `rpc` without `reload.port`).', example: 4370 },
-      deadlineMs: ms('Keep probing until the new serial is served or this much time has passed (poll: added to the poll interval).', 10000, 10000),
-      retryIntervalMs: ms('Pause between probes.', 200, 200),
-      probeTimeoutMs: ms('Timeout of one TLS handshake.', 3000, 3000),
-    },
-    description: 'Post-swap verification.',
-    example: { port: 4370 },
-  },
-  crl: {
-    kind: 'object',
-    fields: {
-      enabled: {
-        kind: 'boolean',
-        default: false,
-        description: 'Keep the node\'s CRL directory fresh (the optfile has `{crl_check, peer}` + `ssl_crl_hash_dir`, as `vaultdist init node --crl` writes). Fail-closed: with a missing or stale CRL the node refuses EVERY peer, so keep the agent running.',
-        example: true,
-      },
-      dir: absPath('The hash directory the optfile\'s `crl_cache` points at; null uses `<dir>/crl`. Replaced atomically (a symlink swap); a failed refresh never removes the old CRLs.', '/var/lib/vaultdist/foo/crl', null),
-      mounts: { kind: 'stringArray', default: [], description: 'PKI mounts whose CRLs are written (e.g. both mounts during a CA rotation); empty uses the node\'s `mount`. Each CRL must be signed by a CA in `ca.pem` or the bundle\'s chain.', example: ['pki_dist'] },
-      refreshIntervalSeconds: { kind: 'number', integer: true, min: 1, default: 300, description: 'Refresh at least this often, so a revocation reaches the node within this time (OTP reads the directory on every handshake; no reload needed).', example: 300 },
-      refreshAtFraction: { kind: 'number', min: 0.05, max: 0.9, default: 0.5, description: 'Refresh no later than thisUpdate + (nextUpdate − thisUpdate) × this fraction, well before the CRL goes stale.', example: 0.5 },
-      warnRemainingFraction: { kind: 'number', min: 0, max: 1, exclusiveMin: true, default: 0.25, description: 'Warn (log level, health reason) when less than this fraction of the CRL\'s validity is left; below a tenth, or when stale, the node is not ready.', example: 0.25 },
-    },
-    description: 'CRL checking for distribution: the agent fetches the PKI mount\'s CRL and writes the hash directory OTP reads.',
-    example: { enabled: true },
-  },
-  registry: {
-    kind: 'object',
-    fields: {
-      enabled: { kind: 'boolean', default: true, description: 'Register this node when the top-level `registry.enabled` is true (false: only this node stays out).', example: true },
-      port: { kind: 'number', integer: true, min: 1, max: 65535, default: null, description: 'The distribution port to register when the node has no port file; null falls back to `verify.port`.', example: 4370 },
-      portFile: absPath('The file vaultdist_epmd writes the real listen port to (`-vaultdist_epmd_port_file`; needed for a dynamic port); null uses `<dir>/dist.port`. It wins over `port` when present.', '/var/lib/vaultdist/foo/dist.port', null),
-      peersFile: absPath('The last-known members file for `-vaultdist_epmd_peers_file` / vaultdist_cluster; null uses `<dir>/peers`. Replaced atomically; kept (marked stale) through a Vault outage.', '/var/lib/vaultdist/foo/peers', null),
-      host: { kind: 'string', default: null, pattern: { re: /^(?=.{1,253}$)(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*$/, message: 'must be a DNS name or an IPv4 address' }, description: 'The address peers dial (a DNS name or IPv4 address); null lets the registry use the node name\'s host.', example: '10.0.0.5' },
-    },
-    description: 'Registration in the vaultdist registry plugin (only with the top-level `registry.enabled`). The node is registered once it serves its certificate on the port (a TLS handshake), its lease renewed, and it is deregistered when the agent stops cleanly.',
-    example: { portFile: '/var/lib/vaultdist/foo/dist.port' },
-  },
-};
-
-/** The whole schema: the root object's fields. */
-export const CONFIG_SCHEMA: Record<string, Field> = {
-  vault: {
-    kind: 'object',
-    fields: {
-      address: { kind: 'string', default: 'https://127.0.0.1:8200', pattern: { re: /^https?:\/\/[^\s]+$/, message: 'must be an http(s):// URL' }, description: 'Vault/OpenBao address. Env: BAO_ADDR / VAULT_ADDR.', example: 'https://vault.example:8200' },
-      caCert: absPath('PEM CA bundle to verify Vault\'s TLS certificate. Env: BAO_CACERT / VAULT_CACERT.', '/etc/vaultdist/vault-ca.pem', null),
-      namespace: { kind: 'string', default: null, description: 'Vault namespace. Env: BAO_NAMESPACE / VAULT_NAMESPACE.', example: 'team-a' },
-      tlsServerName: { kind: 'string', default: null, description: 'Expected server name of Vault\'s certificate. Env: BAO_TLS_SERVER_NAME.', example: 'vault.example' },
-      skipVerify: { kind: 'boolean', default: false, description: 'Disable TLS verification of Vault (never in production). Env: BAO_SKIP_VERIFY, parsed strictly.', example: false },
-      requestTimeoutMs: ms('Timeout of one Vault request attempt: a frozen server (SIGSTOP, a hung balancer) costs at most this before the next address is tried (issue #14).', 10000, 10000),
-      auth: authField(false, 'How the agent logs in to Vault (default for every node).'),
-    },
-    description: 'Connection to Vault/OpenBao.',
-    example: { address: 'https://vault.example:8200', auth: { method: 'token', tokenFile: '/etc/vaultdist/token' } },
-  },
-  schedule: {
-    kind: 'object',
-    fields: {
-      renewAtFraction: { kind: 'number', min: 0.1, max: 0.95, default: 0.55, description: 'Renew at notBefore + lifetime × this fraction (before jitter). The default with its ±0.12 jitter renews between 43 % and 67 % of the lifetime (at the latest at ~2/3, like Vault Agent and step), so at least 1/3 of the lifetime is left to ride out a Vault outage (bench/fleet.ts: 0 of 10 000 certificates expire in a TTL/3 outage; 309 did with 2/3 ± 0.1).', example: 0.55 },
-      jitterFraction: { kind: 'number', min: 0, max: 0.5, default: 0.12, description: 'Random spread of the renewal point, ± this fraction of the lifetime (nodes with equal certificates do not renew in lockstep).', example: 0.1 },
-      minRemainingSeconds: { kind: 'number', integer: true, min: 0, default: 60, description: 'Renewal never lands later than notAfter − this margin (the must-renew deadline); backoff never sleeps past it.', example: 300 },
-      warnRemainingFraction: { kind: 'number', min: 0, max: 1, exclusiveMin: true, default: 0.25, description: 'Escalate to `warn` (log level, metric, health) when less than this fraction of the lifetime is left and renewal has not succeeded.', example: 0.25 },
-      criticalRemainingFraction: { kind: 'number', min: 0, max: 1, exclusiveMin: true, default: 0.1, description: 'Escalate to `critical` (error logs, health not ready) below this fraction.', example: 0.1 },
-      onRenewError: { kind: 'string', enum: ['retry', 'exit'], default: 'retry', description: '`retry` with backoff, or `exit` the agent on the first failure (only meaningful with a supervisor).', example: 'retry' },
-      backoff: {
-        kind: 'object',
-        fields: {
-          initialMs: ms('First retry delay; doubles on every consecutive failure.', 1000, 1000),
-          maxMs: ms('Cap of the retry delay.', 300000, 300000),
-          jitterFraction: { kind: 'number', min: 0, max: 1, default: 0.5, description: 'Each delay is cut by a random 0..this fraction (1 = full jitter), the first retry included (within [initialMs × (1 − min(this, 0.5)), initialMs]). At ≤ 0.5 consecutive delays never shrink before the cap.', example: 0.5 },
-        },
-        description: 'Capped exponential backoff after a failed renewal, reset on success.',
-        example: { initialMs: 1000, maxMs: 300000 },
-      },
-      startupSpreadMs: { kind: 'number', integer: true, min: 0, default: 3000, description: 'With several nodes, each node waits a random 0..this many ms before its first Vault call at start-up (and after a config reload), so a host restart does not hit Vault in one burst. 0 turns it off; a single node never waits.', example: 3000 },
-      vaultProbeIntervalMs: { kind: 'number', integer: true, min: 0, default: 2000, description: 'While loops back off because Vault did not answer (or was sealed/unavailable), probe `sys/health` this often (one probe for the whole agent) and retry within a second of Vault answering again instead of waiting out the backoff. 0 turns it off.', example: 2000 },
-    },
-    description: 'When to renew and how to retry.',
-    example: { renewAtFraction: 0.55, jitterFraction: 0.12 },
-  },
-  health: {
-    kind: 'object',
-    fields: {
-      enabled: { kind: 'boolean', default: true, description: 'Serve `/healthz`, `/livez`, `/readyz` and `/metrics`.', example: true },
-      host: { kind: 'string', default: '127.0.0.1', description: 'Bind address (loopback by default). Env: VAULTDIST_HEALTH_LISTEN=host:port.', example: '127.0.0.1' },
-      port: { kind: 'number', integer: true, min: 0, max: 65535, default: 9469, description: 'Port (0 picks a free one, logged at start).', example: 9469 },
-    },
-    description: 'Health and Prometheus metrics HTTP server.',
-    example: { host: '127.0.0.1', port: 9469 },
-  },
-  registry: {
-    kind: 'object',
-    fields: {
-      enabled: { kind: 'boolean', default: false, description: 'Register the nodes in the vaultdist registry plugin and keep each node\'s peers file (epmd-less discovery, issue #13).', example: true },
-      mount: { kind: 'string', default: 'vaultdist', pattern: { re: /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/, message: 'must be a Vault mount path' }, description: 'Mount path of the registry plugin.', example: 'vaultdist' },
-      cluster: { kind: 'string', default: 'default', pattern: { re: /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, message: 'must be 1-63 characters of letters, digits, "_", "." or "-"' }, description: 'The cluster the nodes register in (configured by the operator: `<mount>/clusters/<cluster>`).', example: 'prod' },
-      refreshIntervalSeconds: { kind: 'number', integer: true, min: 1, default: 10, description: 'Read the members this often and rewrite the peers files when they changed: a node that left (deregistered, evicted, its token revoked) is gone from the peers files within this time.', example: 10 },
-      renewAtFraction: { kind: 'number', min: 0.1, max: 0.9, default: 0.5, description: 'Renew a registration\'s lease after this fraction of its duration (a failed renewal is retried until the lease ends, then the node registers again).', example: 0.5 },
-    },
-    description: 'The vaultdist registry plugin: nodes register `name@host → port`, the agent writes the live members to each node\'s peers file.',
-    example: { enabled: true, cluster: 'prod' },
-  },
-  log: {
-    kind: 'object',
-    fields: { level: { kind: 'string', enum: LOG_LEVELS, default: 'info', description: 'pino log level. Env: VAULTDIST_LOG_LEVEL.', example: 'info' } },
-    description: 'JSON logs on stdout.',
-    example: { level: 'info' },
-  },
-  shutdownTimeoutMs: ms('After SIGTERM/SIGINT, exit 1 if tasks have not stopped within this time.', 10000, 10000),
-  nodes: {
-    kind: 'array',
-    minItems: 1,
-    items: { kind: 'object', fields: NODE_FIELDS, description: 'One BEAM node on this host.', example: {} },
-    description: 'The BEAM nodes on this host.',
-    example: [{ name: 'foo@127.0.0.1', dir: '/var/lib/vaultdist/foo', mount: 'pki_int', role: 'vaultdist-node', reload: { strategy: 'signal', pidFile: '/run/vaultdist/foo.pid', handlerInstalled: true }, verify: { port: 4370 } }],
-  },
-};
-
-// ---------------------------------------------------------------------------------------------------
-// Validation
-// ---------------------------------------------------------------------------------------------------
-
-export interface ConfigValidation {
-  /** Present when there are no errors. */
-  config: AgentConfig | undefined;
-  /** `path: message` strings. */
-  errors: string[];
-  warnings: string[];
-}
-
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const keyPath = (base: string, key: string) => (base ? `${base}.${key}` : key);
-const show = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v) : Array.isArray(v) ? 'a list' : v === null ? 'null' : typeof v === 'object' ? 'an object' : String(v));
+const show = (x: unknown) => (typeof x === 'string' ? JSON.stringify(x) : Array.isArray(x) ? 'a list' : x === null ? 'null' : typeof x === 'object' ? 'an object' : String(x));
+const missing = (x: unknown) => x === undefined || x === null;
+const requiredMsg = (example: unknown) => `is required (e.g. ${JSON.stringify(example)})`;
+const oneOf = (options: readonly string[]) => options.map((e) => JSON.stringify(e)).join(', ');
 
 function levenshtein(a: string, b: string): number {
   const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
@@ -466,97 +39,512 @@ function unknownKeyMessage(key: string, known: string[]): string {
   return `unknown key${near.length ? ` (did you mean ${near.map((n) => JSON.stringify(n)).join(' or ')}?)` : ''}`;
 }
 
-function checkFields(fields: Record<string, Field>, input: Record<string, unknown>, path: string, errors: string[], exclude: string[] = []): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  const known = Object.keys(fields);
-  for (const k of Object.keys(input)) {
-    if (!known.includes(k) && !exclude.includes(k)) errors.push(`${keyPath(path, k)}: ${unknownKeyMessage(k, [...known, ...exclude])}`);
-  }
-  for (const [k, f] of Object.entries(fields)) out[k] = checkField(f, input[k], keyPath(path, k), errors);
-  return out;
+// ---------------------------------------------------------------------------------------------------
+// Builders: each returns a plain valibot schema with its description and example attached
+// ---------------------------------------------------------------------------------------------------
+
+type KeyMeta = {
+  example: unknown;
+  /** Redacted by `redactConfigSecrets` (`--print-config`). */
+  secret?: boolean;
+};
+const doc = <T>(description: string, example: unknown, secret?: boolean) => [v.description<T, string>(description), v.metadata<T, KeyMeta>(secret ? { example, secret } : { example })] as const;
+
+interface StrOptions {
+  pattern?: [RegExp, string];
+  absolutePath?: boolean;
+  secret?: boolean;
+}
+/** A non-empty string (`absolutePath`: starts with `/`). */
+function str(description: string, example: unknown, o: StrOptions = {}): v.GenericSchema<string> {
+  const actions: v.PipeItem<string, string, v.BaseIssue<unknown>>[] = [v.minLength(1, 'must not be empty')];
+  if (o.pattern) actions.push(v.regex(o.pattern[0], (i) => `${o.pattern![1]}, got ${JSON.stringify(i.input)}`));
+  if (o.absolutePath) actions.push(v.startsWith('/', (i) => `must be an absolute path, got ${JSON.stringify(i.input)}`));
+  const base = v.string((i) => (missing(i.input) ? requiredMsg(example) : `must be a string, got ${show(i.input)}`));
+  return v.pipe(base, ...(actions as []), ...doc<string>(description, example, o.secret)) as unknown as v.GenericSchema<string>;
+}
+const absPath = (description: string, example: string) => str(description, example, { absolutePath: true });
+
+function pick<const O extends readonly string[]>(options: O, description: string, example: unknown): v.GenericSchema<O[number]> {
+  const base = v.picklist(options, (i) => (missing(i.input) ? requiredMsg(example) : typeof i.input !== 'string' ? `must be a string, got ${show(i.input)}` : `must be one of ${oneOf(options)}, got ${JSON.stringify(i.input)}`));
+  return v.pipe(base, ...doc<O[number]>(description, example)) as unknown as v.GenericSchema<O[number]>;
 }
 
-function checkField(f: Field, raw: unknown, path: string, errors: string[]): unknown {
-  const missing = raw === undefined || raw === null;
-  switch (f.kind) {
-    case 'string': {
-      if (missing) {
-        if (f.default !== undefined) return f.default;
-        errors.push(`${path}: is required (e.g. ${JSON.stringify(f.example)})`);
-        return undefined;
-      }
-      if (typeof raw !== 'string') return void errors.push(`${path}: must be a string, got ${show(raw)}`);
-      if (raw.length === 0) return void errors.push(`${path}: must not be empty`);
-      if (f.enum && !f.enum.includes(raw)) return void errors.push(`${path}: must be one of ${f.enum.map((e) => JSON.stringify(e)).join(', ')}, got ${JSON.stringify(raw)}`);
-      if (f.pattern && !f.pattern.re.test(raw)) return void errors.push(`${path}: ${f.pattern.message}, got ${JSON.stringify(raw)}`);
-      if (f.absolutePath && !raw.startsWith('/')) return void errors.push(`${path}: must be an absolute path, got ${JSON.stringify(raw)}`);
-      return raw;
-    }
-    case 'number': {
-      if (missing) {
-        if (f.default !== undefined) return f.default;
-        errors.push(`${path}: is required (e.g. ${JSON.stringify(f.example)})`);
-        return undefined;
-      }
-      if (typeof raw !== 'number' || !Number.isFinite(raw)) return void errors.push(`${path}: must be a number, got ${show(raw)}`);
-      if (f.integer && !Number.isInteger(raw)) return void errors.push(`${path}: must be an integer, got ${raw}`);
-      if (f.min !== undefined && (f.exclusiveMin ? raw <= f.min : raw < f.min)) return void errors.push(`${path}: must be ${f.exclusiveMin ? '>' : '>='} ${f.min}, got ${raw}`);
-      if (f.max !== undefined && raw > f.max) return void errors.push(`${path}: must be <= ${f.max}, got ${raw}`);
-      return raw;
-    }
-    case 'boolean': {
-      if (missing) {
-        if (f.default !== undefined) return f.default;
-        return void errors.push(`${path}: is required`);
-      }
-      if (typeof raw !== 'boolean') return void errors.push(`${path}: must be true or false, got ${show(raw)}`);
-      return raw;
-    }
-    case 'stringArray': {
-      if (missing) {
-        if (f.default !== undefined) return [...f.default];
-        return void errors.push(`${path}: is required (e.g. ${JSON.stringify(f.example)})`);
-      }
-      if (!Array.isArray(raw)) return void errors.push(`${path}: must be a list of strings, got ${show(raw)}`);
-      if (f.minItems !== undefined && raw.length < f.minItems) return void errors.push(`${path}: needs at least ${f.minItems} item(s)`);
-      raw.forEach((v, i) => {
-        if (typeof v !== 'string' || v.length === 0) errors.push(`${path}[${i}]: must be a non-empty string, got ${show(v)}`);
-        else if (f.enum && !f.enum.includes(v)) errors.push(`${path}[${i}]: must be one of ${f.enum.map((e) => JSON.stringify(e)).join(', ')}, got ${JSON.stringify(v)}`);
-        else if (f.absolutePath && !v.startsWith('/')) errors.push(`${path}[${i}]: must be an absolute path, got ${JSON.stringify(v)}`);
-      });
-      return [...raw];
-    }
-    case 'object': {
-      if (missing) {
-        if (f.nullable) return null;
-        return checkFields(f.fields, {}, path, errors);
-      }
-      if (!isObj(raw)) return void errors.push(`${path}: must be a mapping (object), got ${show(raw)}`);
-      return checkFields(f.fields, raw, path, errors);
-    }
-    case 'array': {
-      if (missing || !Array.isArray(raw)) {
-        if (missing) errors.push(`${path}: is required (a list${f.minItems ? ` with at least ${f.minItems} item(s)` : ''})`);
-        else errors.push(`${path}: must be a list, got ${show(raw)}`);
-        return undefined;
-      }
-      if (f.minItems !== undefined && raw.length < f.minItems) errors.push(`${path}: needs at least ${f.minItems} item(s)`);
-      return raw.map((v, i) => checkField(f.items, v, `${path}[${i}]`, errors));
-    }
-    case 'union': {
-      if (missing) {
-        if (f.nullable) return null;
-        if (f.defaultTag) return { [f.tag]: f.defaultTag, ...checkFields(f.variants[f.defaultTag]!, {}, path, errors) };
-        return void errors.push(`${path}: is required (${f.tag}: ${Object.keys(f.variants).join(' | ')})`);
-      }
-      if (!isObj(raw)) return void errors.push(`${path}: must be a mapping (object), got ${show(raw)}`);
-      const tagValue = raw[f.tag] ?? f.defaultTag;
-      if (typeof tagValue !== 'string' || !(tagValue in f.variants)) {
-        return void errors.push(`${path}.${f.tag}: must be one of ${Object.keys(f.variants).map((v) => JSON.stringify(v)).join(', ')}, got ${show(tagValue)}`);
-      }
-      return { [f.tag]: tagValue, ...checkFields(f.variants[tagValue]!, raw, path, errors, [f.tag]) };
-    }
+interface NumOptions {
+  integer?: boolean;
+  min?: number;
+  /** `min` is exclusive (`> min`). */
+  exclusiveMin?: boolean;
+  max?: number;
+}
+function num(description: string, example: unknown, o: NumOptions = {}): v.GenericSchema<number> {
+  const actions: v.PipeItem<number, number, v.BaseIssue<unknown>>[] = [v.finite((i) => `must be a number, got ${String(i.input)}`)];
+  if (o.integer) actions.push(v.integer((i) => `must be an integer, got ${i.input}`));
+  if (o.min !== undefined) actions.push(o.exclusiveMin ? v.gtValue(o.min, (i) => `must be > ${o.min}, got ${i.input}`) : v.minValue(o.min, (i) => `must be >= ${o.min}, got ${i.input}`));
+  if (o.max !== undefined) actions.push(v.maxValue(o.max, (i) => `must be <= ${o.max}, got ${i.input}`));
+  const base = v.number((i) => (missing(i.input) ? requiredMsg(example) : `must be a number, got ${show(i.input)}`));
+  return v.pipe(base, ...(actions as []), ...doc<number>(description, example)) as unknown as v.GenericSchema<number>;
+}
+const int = (description: string, example: unknown, o: Omit<NumOptions, 'integer'> = {}) => num(description, example, { ...o, integer: true });
+const ms = (description: string, def: number, example: number, min = 1) => v.nullish(int(description, example, { min }), def);
+const port = (description: string, example: unknown, min = 1) => int(description, example, { min, max: 65535 });
+
+const bool = (description: string, example: unknown) => v.pipe(v.boolean((i) => (missing(i.input) ? 'is required' : `must be true or false, got ${show(i.input)}`)), ...doc<boolean>(description, example));
+
+interface ListOptions<O extends readonly string[] | undefined> {
+  enum?: O;
+  minItems?: number;
+  absolutePath?: boolean;
+}
+/** A list of non-empty strings (or of `enum` values). */
+function strList<const O extends readonly string[] | undefined = undefined>(description: string, example: unknown, o: ListOptions<O> = {}): v.GenericSchema<(O extends readonly string[] ? O[number] : string)[]> {
+  const bad = (x: unknown) => `must be a non-empty string, got ${show(x)}`;
+  const item = o.enum
+    ? v.picklist(o.enum, (i) => (typeof i.input === 'string' && i.input ? `must be one of ${oneOf(o.enum!)}, got ${JSON.stringify(i.input)}` : bad(i.input)))
+    : o.absolutePath
+      ? v.pipe(v.string((i) => bad(i.input)), v.minLength(1, (i) => bad(i.input)), v.startsWith('/', (i) => `must be an absolute path, got ${JSON.stringify(i.input)}`))
+      : v.pipe(v.string((i) => bad(i.input)), v.minLength(1, (i) => bad(i.input)));
+  const base = v.array(item, (i) => (missing(i.input) ? requiredMsg(example) : `must be a list of strings, got ${show(i.input)}`));
+  const actions = o.minItems ? [v.minLength(o.minItems, `needs at least ${o.minItems} item(s)`)] : [];
+  return v.pipe(base, ...(actions as []), ...(doc(description, example) as unknown as [])) as unknown as v.GenericSchema<(O extends readonly string[] ? O[number] : string)[]>;
+}
+
+/** The message of a key the object requires but the input lacks. */
+function missingKeyMessage(s: v.GenericSchema): string {
+  const f = toField(s);
+  if (f.kind === 'union') return `is required (${f.tag}: ${Object.keys(f.variants).join(' | ')})`;
+  if (f.kind === 'array') return `is required (a list${f.minItems ? ` with at least ${f.minItems} item(s)` : ''})`;
+  if (f.kind === 'boolean') return 'is required';
+  return requiredMsg(f.example);
+}
+
+/** A mapping with exactly these keys: an unknown key is an error (with a did-you-mean). */
+function strictEntries<E extends v.ObjectEntries>(entries: E) {
+  return v.strictObject(entries, (i) => {
+    if (i.expected === 'never') return unknownKeyMessage(String(i.input), Object.keys(entries));
+    if (typeof i.expected === 'string' && i.expected.startsWith('"')) return missingKeyMessage(entries[JSON.parse(i.expected) as string] as v.GenericSchema);
+    return `must be a mapping (object), got ${show(i.input)}`;
+  });
+}
+function obj<E extends v.ObjectEntries>(description: string, example: unknown, entries: E) {
+  const base = strictEntries(entries);
+  return v.pipe(base, ...doc<v.InferOutput<typeof base>>(description, example));
+}
+
+/** A mapping whose `tag` key selects the variant. */
+function union<K extends string, O extends v.VariantOptions<K>>(tag: K, options: O, description: string, example: unknown) {
+  const tags = options.map((o) => {
+    const t = (o as unknown as { entries: Record<string, { literal?: string; wrapped?: { literal: string } }> }).entries[tag]!;
+    return t.literal ?? t.wrapped!.literal;
+  });
+  const base = v.variant(tag, options, (i) => (i.path ? `must be one of ${oneOf(tags)}, got ${show(i.input)}` : missing(i.input) ? `is required (${tag}: ${tags.join(' | ')})` : `must be a mapping (object), got ${show(i.input)}`));
+  return v.pipe(base, ...doc<v.InferOutput<typeof base>>(description, example));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The schema
+// ---------------------------------------------------------------------------------------------------
+
+const KEY_TYPE_NAMES = ['ec-p256', 'ec-p384', 'rsa-2048', 'rsa-3072'] as const;
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+const MOUNT_PATH = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
+
+/** The auth methods; `defaultToken`: a mapping without `method` is a token auth (`vault.auth`). */
+function authVariants<D extends boolean>(defaultToken: D) {
+  const tokenTag = (defaultToken ? v.optional(v.literal('token'), 'token') : v.literal('token')) as D extends true ? v.OptionalSchema<v.LiteralSchema<'token', undefined>, 'token'> : v.LiteralSchema<'token', undefined>;
+  return [
+    strictEntries({
+      method: tokenTag,
+      token: v.nullish(str('The Vault token. Prefer `tokenFile` or BAO_TOKEN/VAULT_TOKEN: a config file is easily world-readable.', 's.XXXXXXXX', { secret: true }), null),
+      tokenFile: v.nullish(absPath('File holding the token; re-read whenever the agent needs to log in again (e.g. after a 403).', '/etc/vaultdist/token'), null),
+    }),
+    strictEntries({
+      method: v.literal('approle'),
+      mount: v.nullish(str('Mount path of the AppRole auth method.', 'approle'), 'approle'),
+      roleId: v.nullish(str('AppRole role_id.', 'db02de05-fa39-4855-059b-67221c5c2f63'), null),
+      roleIdFile: v.nullish(absPath('File holding the role_id.', '/etc/vaultdist/role-id'), null),
+      secretId: v.nullish(str('AppRole secret_id. Prefer `secretIdFile`.', '6a174c20-f6de-a53c-74d2-6018fcceff64', { secret: true }), null),
+      secretIdFile: v.nullish(absPath('File holding the secret_id (re-read on every login).', '/etc/vaultdist/secret-id'), null),
+    }),
+    strictEntries({
+      method: v.literal('cert'),
+      mount: v.nullish(str('Mount path of the TLS certificate auth method.', 'cert'), 'cert'),
+      name: v.nullish(str('The cert auth role to log in against; null lets Vault pick the matching role.', 'vaultdist-agent'), null),
+      certFile: absPath('Client certificate (PEM). May be a node\'s own `bundle.pem`: after every rotation of that node the agent logs in again with the new certificate.', '/var/lib/vaultdist/foo/bundle.pem'),
+      keyFile: absPath('Client key (PEM); the same `bundle.pem` works.', '/var/lib/vaultdist/foo/bundle.pem'),
+    }),
+    strictEntries({
+      method: v.literal('kubernetes'),
+      mount: v.nullish(str('Mount path of the Kubernetes auth method.', 'kubernetes'), 'kubernetes'),
+      role: str('The Kubernetes auth role (`auth/<mount>/role/<role>`) bound to the pod\'s service account.', 'app'),
+      jwtFile: v.nullish(
+        absPath('The pod\'s service-account token (JWT), re-read at every login: Kubernetes rotates projected tokens on disk.', '/var/run/secrets/kubernetes.io/serviceaccount/token'),
+        '/var/run/secrets/kubernetes.io/serviceaccount/token',
+      ),
+    }),
+  ] as const;
+}
+const AUTH_EXAMPLE = { method: 'approle', roleIdFile: '/etc/vaultdist/role-id', secretIdFile: '/etc/vaultdist/secret-id' };
+
+const ReloadSchema = union(
+  'strategy',
+  [
+    strictEntries({
+      strategy: v.literal('signal'),
+      pidFile: absPath('File holding the node\'s OS pid (written by `vaultdist_reload:write_pidfile/1` or `-vaultdist_pidfile`).', '/run/vaultdist/foo.pid'),
+      signal: v.nullish(pick(['SIGHUP', 'SIGUSR1', 'SIGUSR2'], 'Signal to send. OTP 25 handles only SIGHUP through `os:set_signal/2`.', 'SIGHUP'), 'SIGHUP'),
+      handlerInstalled: v.nullish(
+        bool('Must be true: declares that the node runs vaultdist\'s SIGHUP handler (`-vaultdist_sighup true`). Without the handler SIGHUP KILLS an OTP 25 node, so the agent refuses to signal otherwise.', true),
+        false,
+      ),
+    }),
+    strictEntries({
+      strategy: v.literal('rpc'),
+      erl: v.nullish(str('The `erl` executable used for the short-lived hidden reload node.', '/usr/lib/erlang/bin/erl'), 'erl'),
+      cookie: v.nullish(str('Distribution cookie of the target node. Prefer `cookieFile`.', 'secretcookie', { secret: true }), null),
+      cookieFile: v.nullish(absPath('File holding the distribution cookie. When both are null, erl uses ~/.erlang.cookie of the agent user.', '/var/lib/app/.erlang.cookie'), null),
+      port: v.nullish(port('The target\'s distribution port (`-erl_epmd_port`); null uses `verify.port`.', 4370), null),
+      epmdModule: v.nullish(str('Custom epmd module the hidden node must use (its code path in `codePaths`).', 'vaultdist_epmd'), null),
+      codePaths: v.nullish(strList('Extra `-pa` directories for the hidden node.', ['/opt/vaultdist/ebin'], { absolutePath: true }), () => []),
+      tlsVersions: v.nullish(strList('TLS versions of the hidden node\'s optfile (must overlap the target\'s).', ['tlsv1.3', 'tlsv1.2'], { enum: ['tlsv1.3', 'tlsv1.2'], minItems: 1 }), () => ['tlsv1.3' as const]),
+      optfile: v.nullish(
+        absPath(
+          'Optfile for the hidden node; null renders `<dir>/reload-client.conf` from the node\'s own credential set. Note: the target\'s vaultdist_tls carrier admits its own certificate only from a hidden node named rpc-TAG-<node> (as the agent names it); another certificate here must name the node that uses it.',
+          '/etc/vaultdist/foo-client.conf',
+        ),
+        null,
+      ),
+      extraArgs: v.nullish(strList('Extra erl arguments for the hidden node (e.g. `-vaultdist_epmd_ports bar=4371` for vaultdist_epmd).', ['-vaultdist_epmd_ports', 'bar=4371']), () => []),
+      timeoutMs: ms('How long the hidden node may take (boot, connect, reload) before it is killed.', 20000, 20000),
+    }),
+    strictEntries({
+      strategy: v.literal('poll'),
+      intervalMs: ms('The node\'s own poll interval (`-vaultdist_poll_ms`); the agent allows this much extra time when verifying.', 1000, 1000),
+    }),
+    strictEntries({
+      strategy: v.literal('command'),
+      command: strList('argv of the reload command (no shell). Env VAULTDIST_NODE, VAULTDIST_DIR and VAULTDIST_SERIAL are set.', ['/opt/app/bin/app', 'rpc', 'vaultdist_reload:reload()'], { minItems: 1 }),
+      timeoutMs: ms('Kill the command (SIGTERM, then SIGKILL) after this long.', 30000, 30000),
+    }),
+  ],
+  'How the node is made to use a new set: `signal` (SIGHUP to a node running vaultdist\'s handler), `rpc` (hidden TLS node calls vaultdist_reload:reload()), `poll` (the node watches its files; the agent only verifies), `command` (your command).',
+  { strategy: 'rpc', cookieFile: '/var/lib/app/.erlang.cookie' },
+);
+
+const NodeSchema = obj('One BEAM node on this host.', {}, {
+  name: str('Erlang node name `name@host`; the certificate carries DNS:<host> and the URI erlang://name@host.', 'foo@127.0.0.1'),
+  dir: absPath('Output directory: `bundle.pem` (key + leaf + chain, 0600) and `ca.pem` via an atomic `current` symlink swap.', '/var/lib/vaultdist/foo'),
+  mount: str('Vault PKI mount path.', 'pki_int'),
+  role: str('Vault PKI role.', 'vaultdist-node'),
+  ttl: v.nullish(str('Requested certificate TTL; null uses the role\'s default.', '24h', { pattern: [DURATION_PATTERN, `must be ${DURATION_FORMS}`] }), null),
+  keyType: v.nullish(pick(KEY_TYPE_NAMES, 'Key generated on this host for the CSR (the key never leaves the host).', 'ec-p256'), 'ec-p256'),
+  mode: v.nullish(pick(['sign', 'issue'], '`sign`: local key + CSR (pki/sign); `issue`: Vault generates the key (pki/issue).', 'sign'), 'sign'),
+  keepPrevious: v.nullish(int('Previous credential sets kept under `<dir>/.sets` for diagnosis.', 1, { min: 0, max: 10 }), 1),
+  owner: v.nullish(
+    obj('chown the written files to this uid/gid (an agent running as root writing for the node user); null keeps the agent\'s.', { uid: 999, gid: 999 }, {
+      uid: int('Owner uid.', 999, { min: 0 }),
+      gid: int('Owner gid.', 999, { min: 0 }),
+    }),
+    null,
+  ),
+  trust: v.nullish(
+    obj('Trust anchors written to `ca.pem`.', { extraCaFiles: [] }, {
+      extraCaFiles: v.nullish(
+        strList(
+          'PEM files whose CA certificates are kept in `ca.pem` next to Vault\'s issuing CA and its root, and accepted as the issuing CA of a renewal. The CA-rotation step (the only way a new issuing CA is adopted: trust pinning): list the old and the new issuing CA here on every node, switch Vault, then remove the old one; the agent reloads the node whenever the bundle changes.',
+          ['/etc/vaultdist/old-root.pem'],
+          { absolutePath: true },
+        ),
+        () => [],
+      ),
+    }),
+    () => ({}),
+  ),
+  auth: v.nullish(union('method', authVariants(false), 'Per-node Vault auth; null uses `vault.auth`.', AUTH_EXAMPLE), null),
+  reload: ReloadSchema,
+  verify: v.nullish(
+    obj('Post-swap verification.', { port: 4370 }, {
+      enabled: v.nullish(bool('Handshake with the node\'s distribution port after every swap and require the new serial.', true), true),
+      host: v.nullish(str('Address to connect to; null uses the host part of the node name.', '127.0.0.1'), null),
+      port: v.nullish(port('The node\'s distribution port. Required when verification is enabled (or for `rpc` without `reload.port`).', 4370), null),
+      deadlineMs: ms('Keep probing until the new serial is served or this much time has passed (poll: added to the poll interval).', 10000, 10000),
+      retryIntervalMs: ms('Pause between probes.', 200, 200),
+      probeTimeoutMs: ms('Timeout of one TLS handshake.', 3000, 3000),
+    }),
+    () => ({}),
+  ),
+  crl: v.nullish(
+    obj('CRL checking for distribution: the agent fetches the PKI mount\'s CRL and writes the hash directory OTP reads.', { enabled: true }, {
+      enabled: v.nullish(
+        bool('Keep the node\'s CRL directory fresh (the optfile has `{crl_check, peer}` + `ssl_crl_hash_dir`, as `vaultdist init node --crl` writes). Fail-closed: with a missing or stale CRL the node refuses EVERY peer, so keep the agent running.', true),
+        false,
+      ),
+      dir: v.nullish(absPath('The hash directory the optfile\'s `crl_cache` points at; null uses `<dir>/crl`. Replaced atomically (a symlink swap); a failed refresh never removes the old CRLs.', '/var/lib/vaultdist/foo/crl'), null),
+      mounts: v.nullish(strList('PKI mounts whose CRLs are written (e.g. both mounts during a CA rotation); empty uses the node\'s `mount`. Each CRL must be signed by a CA in `ca.pem` or the bundle\'s chain.', ['pki_dist']), () => []),
+      refreshIntervalSeconds: v.nullish(int('Refresh at least this often, so a revocation reaches the node within this time (OTP reads the directory on every handshake; no reload needed).', 300, { min: 1 }), 300),
+      refreshAtFraction: v.nullish(num('Refresh no later than thisUpdate + (nextUpdate − thisUpdate) × this fraction, well before the CRL goes stale.', 0.5, { min: 0.05, max: 0.9 }), 0.5),
+      warnRemainingFraction: v.nullish(num('Warn (log level, health reason) when less than this fraction of the CRL\'s validity is left; below a tenth, or when stale, the node is not ready.', 0.25, { min: 0, exclusiveMin: true, max: 1 }), 0.25),
+    }),
+    () => ({}),
+  ),
+  registry: v.nullish(
+    obj(
+      'Registration in the vaultdist registry plugin (only with the top-level `registry.enabled`). The node is registered once it serves its certificate on the port (a TLS handshake), its lease renewed, and it is deregistered when the agent stops cleanly.',
+      { portFile: '/var/lib/vaultdist/foo/dist.port' },
+      {
+        enabled: v.nullish(bool('Register this node when the top-level `registry.enabled` is true (false: only this node stays out).', true), true),
+        port: v.nullish(port('The distribution port to register when the node has no port file; null falls back to `verify.port`.', 4370), null),
+        portFile: v.nullish(absPath('The file vaultdist_epmd writes the real listen port to (`-vaultdist_epmd_port_file`; needed for a dynamic port); null uses `<dir>/dist.port`. It wins over `port` when present.', '/var/lib/vaultdist/foo/dist.port'), null),
+        peersFile: v.nullish(absPath('The last-known members file for `-vaultdist_epmd_peers_file` / vaultdist_cluster; null uses `<dir>/peers`. Replaced atomically; kept (marked stale) through a Vault outage.', '/var/lib/vaultdist/foo/peers'), null),
+        host: v.nullish(
+          str('The address peers dial (a DNS name or IPv4 address); null lets the registry use the node name\'s host.', '10.0.0.5', {
+            pattern: [/^(?=.{1,253}$)(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*$/, 'must be a DNS name or an IPv4 address'],
+          }),
+          null,
+        ),
+      },
+    ),
+    () => ({}),
+  ),
+});
+
+const NODES_EXAMPLE = [{ name: 'foo@127.0.0.1', dir: '/var/lib/vaultdist/foo', mount: 'pki_int', role: 'vaultdist-node', reload: { strategy: 'signal', pidFile: '/run/vaultdist/foo.pid', handlerInstalled: true }, verify: { port: 4370 } }];
+
+/** The whole agent configuration: the one source of validation, defaults, types, docs and JSON Schema. */
+export const CONFIG_SCHEMA = strictEntries({
+  vault: v.nullish(
+    obj('Connection to Vault/OpenBao.', { address: 'https://vault.example:8200', auth: { method: 'token', tokenFile: '/etc/vaultdist/token' } }, {
+      address: v.nullish(str('Vault/OpenBao address. Env: BAO_ADDR / VAULT_ADDR.', 'https://vault.example:8200', { pattern: [/^https?:\/\/[^\s]+$/, 'must be an http(s):// URL'] }), 'https://127.0.0.1:8200'),
+      caCert: v.nullish(absPath('PEM CA bundle to verify Vault\'s TLS certificate. Env: BAO_CACERT / VAULT_CACERT.', '/etc/vaultdist/vault-ca.pem'), null),
+      namespace: v.nullish(str('Vault namespace. Env: BAO_NAMESPACE / VAULT_NAMESPACE.', 'team-a'), null),
+      tlsServerName: v.nullish(str('Expected server name of Vault\'s certificate. Env: BAO_TLS_SERVER_NAME.', 'vault.example'), null),
+      skipVerify: v.nullish(bool('Disable TLS verification of Vault (never in production). Env: BAO_SKIP_VERIFY, parsed strictly.', false), false),
+      requestTimeoutMs: ms('Timeout of one Vault request attempt: a frozen server (SIGSTOP, a hung balancer) costs at most this before the next address is tried (issue #14).', 10000, 10000),
+      auth: v.nullish(union('method', authVariants(true), 'How the agent logs in to Vault (default for every node).', AUTH_EXAMPLE), () => ({ method: 'token' as const })),
+    }),
+    () => ({}),
+  ),
+  schedule: v.nullish(
+    obj('When to renew and how to retry.', { renewAtFraction: 0.55, jitterFraction: 0.12 }, {
+      renewAtFraction: v.nullish(
+        num(
+          'Renew at notBefore + lifetime × this fraction (before jitter). The default with its ±0.12 jitter renews between 43 % and 67 % of the lifetime (at the latest at ~2/3, like Vault Agent and step), so at least 1/3 of the lifetime is left to ride out a Vault outage (bench/fleet.ts: 0 of 10 000 certificates expire in a TTL/3 outage; 309 did with 2/3 ± 0.1).',
+          0.55,
+          { min: 0.1, max: 0.95 },
+        ),
+        0.55,
+      ),
+      jitterFraction: v.nullish(num('Random spread of the renewal point, ± this fraction of the lifetime (nodes with equal certificates do not renew in lockstep).', 0.1, { min: 0, max: 0.5 }), 0.12),
+      minRemainingSeconds: v.nullish(int('Renewal never lands later than notAfter − this margin (the must-renew deadline); backoff never sleeps past it.', 300, { min: 0 }), 60),
+      warnRemainingFraction: v.nullish(num('Escalate to `warn` (log level, metric, health) when less than this fraction of the lifetime is left and renewal has not succeeded.', 0.25, { min: 0, exclusiveMin: true, max: 1 }), 0.25),
+      criticalRemainingFraction: v.nullish(num('Escalate to `critical` (error logs, health not ready) below this fraction.', 0.1, { min: 0, exclusiveMin: true, max: 1 }), 0.1),
+      onRenewError: v.nullish(pick(['retry', 'exit'], '`retry` with backoff, or `exit` the agent on the first failure (only meaningful with a supervisor).', 'retry'), 'retry'),
+      backoff: v.nullish(
+        obj('Capped exponential backoff after a failed renewal, reset on success.', { initialMs: 1000, maxMs: 300000 }, {
+          initialMs: ms('First retry delay; doubles on every consecutive failure.', 1000, 1000),
+          maxMs: ms('Cap of the retry delay.', 300000, 300000),
+          jitterFraction: v.nullish(
+            num('Each delay is cut by a random 0..this fraction (1 = full jitter), the first retry included (within [initialMs × (1 − min(this, 0.5)), initialMs]). At ≤ 0.5 consecutive delays never shrink before the cap.', 0.5, { min: 0, max: 1 }),
+            0.5,
+          ),
+        }),
+        () => ({}),
+      ),
+      startupSpreadMs: v.nullish(
+        int('With several nodes, each node waits a random 0..this many ms before its first Vault call at start-up (and after a config reload), so a host restart does not hit Vault in one burst. 0 turns it off; a single node never waits.', 3000, { min: 0 }),
+        3000,
+      ),
+      vaultProbeIntervalMs: v.nullish(
+        int('While loops back off because Vault did not answer (or was sealed/unavailable), probe `sys/health` this often (one probe for the whole agent) and retry within a second of Vault answering again instead of waiting out the backoff. 0 turns it off.', 2000, { min: 0 }),
+        2000,
+      ),
+    }),
+    () => ({}),
+  ),
+  health: v.nullish(
+    obj('Health and Prometheus metrics HTTP server.', { host: '127.0.0.1', port: 9469 }, {
+      enabled: v.nullish(bool('Serve `/healthz`, `/livez`, `/readyz` and `/metrics`.', true), true),
+      host: v.nullish(str('Bind address (loopback by default). Env: VAULTDIST_HEALTH_LISTEN=host:port.', '127.0.0.1'), '127.0.0.1'),
+      port: v.nullish(port('Port (0 picks a free one, logged at start).', 9469, 0), 9469),
+    }),
+    () => ({}),
+  ),
+  registry: v.nullish(
+    obj('The vaultdist registry plugin: nodes register `name@host → port`, the agent writes the live members to each node\'s peers file.', { enabled: true, cluster: 'prod' }, {
+      enabled: v.nullish(bool('Register the nodes in the vaultdist registry plugin and keep each node\'s peers file (epmd-less discovery, issue #13).', true), false),
+      mount: v.nullish(str('Mount path of the registry plugin.', 'vaultdist', { pattern: [MOUNT_PATH, 'must be a Vault mount path'] }), 'vaultdist'),
+      cluster: v.nullish(str('The cluster the nodes register in (configured by the operator: `<mount>/clusters/<cluster>`).', 'prod', { pattern: [/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'must be 1-63 characters of letters, digits, "_", "." or "-"'] }), 'default'),
+      refreshIntervalSeconds: v.nullish(
+        int('Read the members this often and rewrite the peers files when they changed: a node that left (deregistered, evicted, its token revoked) is gone from the peers files within this time.', 10, { min: 1 }),
+        10,
+      ),
+      renewAtFraction: v.nullish(num('Renew a registration\'s lease after this fraction of its duration (a failed renewal is retried until the lease ends, then the node registers again).', 0.5, { min: 0.1, max: 0.9 }), 0.5),
+    }),
+    () => ({}),
+  ),
+  log: v.nullish(obj('JSON logs on stdout.', { level: 'info' }, { level: v.nullish(pick(LOG_LEVELS, 'pino log level. Env: VAULTDIST_LOG_LEVEL.', 'info'), 'info') }), () => ({})),
+  shutdownTimeoutMs: ms('After SIGTERM/SIGINT, exit 1 if tasks have not stopped within this time.', 10000, 10000),
+  nodes: v.pipe(
+    v.array(NodeSchema, (i) => (missing(i.input) ? 'is required (a list with at least 1 item(s))' : `must be a list, got ${show(i.input)}`)),
+    v.minLength(1, 'needs at least 1 item(s)'),
+    ...doc<v.InferOutput<typeof NodeSchema>[]>('The BEAM nodes on this host.', NODES_EXAMPLE),
+  ),
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Types, inferred from the schema (resolved: every field present)
+// ---------------------------------------------------------------------------------------------------
+
+export type AgentConfig = v.InferOutput<typeof CONFIG_SCHEMA>;
+/** Input shape (a config file, or what `vaultdist init node` builds): optional keys may be absent or null. */
+export type AgentConfigInput = v.InferInput<typeof CONFIG_SCHEMA>;
+export type NodeConfig = AgentConfig['nodes'][number];
+export type NodeConfigInput = AgentConfigInput['nodes'][number];
+export type AuthConfig = AgentConfig['vault']['auth'];
+/** Static token, from the config, a file (re-read on every login) or BAO_TOKEN/VAULT_TOKEN. */
+export type TokenAuthConfig = Extract<AuthConfig, { method: 'token' }>;
+/** AppRole login (`auth/<mount>/login`), renewed and re-logged-in by the agent. */
+export type AppRoleAuthConfig = Extract<AuthConfig, { method: 'approle' }>;
+/** TLS certificate login (`auth/<mount>/login`); after each rotation the agent logs in again with the new certificate. */
+export type CertAuthConfig = Extract<AuthConfig, { method: 'cert' }>;
+/** Kubernetes login (`auth/<mount>/login` with `role` + the pod's service-account JWT, re-read at every login). */
+export type KubernetesAuthConfig = Extract<AuthConfig, { method: 'kubernetes' }>;
+export type AuthMethod = AuthConfig['method'];
+export type ReloadConfig = NodeConfig['reload'];
+export type ReloadStrategy = ReloadConfig['strategy'];
+export type SignalReloadConfig = Extract<ReloadConfig, { strategy: 'signal' }>;
+export type RpcReloadConfig = Extract<ReloadConfig, { strategy: 'rpc' }>;
+export type PollReloadConfig = Extract<ReloadConfig, { strategy: 'poll' }>;
+export type CommandReloadConfig = Extract<ReloadConfig, { strategy: 'command' }>;
+export type ReloadSignal = SignalReloadConfig['signal'];
+export type TlsVersionName = RpcReloadConfig['tlsVersions'][number];
+export type VerifyConfig = NodeConfig['verify'];
+export type CrlConfig = NodeConfig['crl'];
+/** Per node: registering it in the registry plugin (#13) and keeping its peers file. */
+export type NodeRegistryConfig = NodeConfig['registry'];
+/** The registry plugin (#13): where nodes register and how often the members are read. */
+export type RegistryConfig = AgentConfig['registry'];
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export type KeyTypeName = (typeof KEY_TYPE_NAMES)[number];
+
+/** Deep-partial shape (for callers that build configs piecewise). */
+export type DeepPartial<T> = T extends (infer U)[] ? DeepPartial<U>[] : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> | null } : T;
+
+// ---------------------------------------------------------------------------------------------------
+// A plain view of the schema for the docs, the JSON Schema, redaction and rendering
+// ---------------------------------------------------------------------------------------------------
+
+interface Doc {
+  description: string;
+  example: unknown;
+}
+/** One key as the docs see it, read off the valibot schema by `toField` (never written by hand). */
+export type Field =
+  | (Doc & { kind: 'string'; default?: string | null; enum?: readonly string[]; pattern?: { re: RegExp; message: string }; absolutePath?: boolean; secret?: boolean })
+  | (Doc & { kind: 'number'; default?: number | null; integer?: boolean; min?: number; max?: number; exclusiveMin?: boolean })
+  | (Doc & { kind: 'boolean'; default?: boolean })
+  | (Doc & { kind: 'stringArray'; default?: string[]; enum?: readonly string[]; minItems?: number; absolutePath?: boolean })
+  | (Doc & { kind: 'object'; fields: Record<string, Field>; nullable?: boolean })
+  | (Doc & { kind: 'array'; items: Field; minItems?: number })
+  | (Doc & { kind: 'union'; tag: string; variants: Record<string, Record<string, Field>>; nullable?: boolean; defaultTag?: string });
+
+type AnySchema = { type: string; pipe?: AnySchema[]; [k: string]: unknown };
+
+function toField(schema: v.GenericSchema): Field {
+  let s = schema as unknown as AnySchema;
+  let def: unknown;
+  let hasDefault = false;
+  if (s.type === 'nullish' || s.type === 'optional') {
+    hasDefault = s.default !== undefined;
+    def = typeof s.default === 'function' ? (s.default as () => unknown)() : s.default;
+    s = s.wrapped as AnySchema;
   }
+  const pipe = s.pipe ?? [s];
+  const action = (type: string) => pipe.find((p) => p.type === type) as (AnySchema & { requirement?: unknown }) | undefined;
+  const meta = (action('metadata')?.metadata ?? {}) as Partial<KeyMeta>;
+  const d: Doc = { description: String(action('description')?.description ?? ''), example: meta.example };
+  const withDefault = hasDefault ? { default: def } : {};
+  switch (s.type) {
+    case 'string': {
+      const re = action('regex');
+      return { kind: 'string', ...d, ...(withDefault as { default?: string | null }), ...(re ? { pattern: { re: re.requirement as RegExp, message: '' } } : {}), ...(action('starts_with') ? { absolutePath: true } : {}), ...(meta.secret ? { secret: true } : {}) };
+    }
+    case 'picklist':
+      return { kind: 'string', ...d, ...(withDefault as { default?: string }), enum: s.options as string[] };
+    case 'number': {
+      const gt = action('gt_value');
+      const min = gt ?? action('min_value');
+      const max = action('max_value');
+      return {
+        kind: 'number',
+        ...d,
+        ...(withDefault as { default?: number | null }),
+        ...(action('integer') ? { integer: true } : {}),
+        ...(min ? { min: min.requirement as number } : {}),
+        ...(gt ? { exclusiveMin: true } : {}),
+        ...(max ? { max: max.requirement as number } : {}),
+      };
+    }
+    case 'boolean':
+      return { kind: 'boolean', ...d, ...(withDefault as { default?: boolean }) };
+    case 'array': {
+      const item = s.item as AnySchema;
+      const minLen = action('min_length');
+      const minItems = minLen ? { minItems: minLen.requirement as number } : {};
+      if (item.type === 'string' || item.type === 'picklist') {
+        return { kind: 'stringArray', ...d, ...(withDefault as { default?: string[] }), ...minItems, ...(item.type === 'picklist' ? { enum: item.options as string[] } : {}), ...((item.pipe ?? []).some((p) => p.type === 'starts_with') ? { absolutePath: true } : {}) };
+      }
+      return { kind: 'array', ...d, items: toField(item as unknown as v.GenericSchema), ...minItems };
+    }
+    case 'strict_object':
+      return { kind: 'object', ...d, fields: fieldsOf(s), ...(hasDefault && def === null ? { nullable: true } : {}) };
+    case 'variant': {
+      const tag = s.key as string;
+      const variants: Record<string, Record<string, Field>> = {};
+      let defaultTag: string | undefined;
+      for (const o of s.options as AnySchema[]) {
+        const t = (o.entries as Record<string, AnySchema>)[tag]!;
+        const name = (t.literal ?? (t.wrapped as AnySchema).literal) as string;
+        if (t.type === 'optional') defaultTag = name;
+        variants[name] = fieldsOf(o, tag);
+      }
+      return { kind: 'union', ...d, tag, variants, ...(hasDefault && def === null ? { nullable: true } : {}), ...(defaultTag ? { defaultTag } : {}) };
+    }
+    default:
+      throw new Error(`config schema: no docs for a ${s.type} schema`);
+  }
+}
+const fieldsOf = (s: AnySchema, except?: string): Record<string, Field> =>
+  Object.fromEntries(
+    Object.entries(s.entries as Record<string, v.GenericSchema>)
+      .filter(([k]) => k !== except)
+      .map(([k, e]) => [k, toField(e)]),
+  );
+
+let fieldsCache: Record<string, Field> | undefined;
+/** The root's keys as `Field`s (built once, on first use: validation alone never needs them). */
+const FIELDS = (): Record<string, Field> => (fieldsCache ??= fieldsOf(CONFIG_SCHEMA as unknown as AnySchema));
+
+// ---------------------------------------------------------------------------------------------------
+// Validation
+// ---------------------------------------------------------------------------------------------------
+
+export interface ConfigValidation {
+  /** Present when there are no errors. */
+  config: AgentConfig | undefined;
+  /** `path: message` strings. */
+  errors: string[];
+  warnings: string[];
+}
+
+const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+const keyPath = (base: string, key: string) => (base ? `${base}.${key}` : key);
+
+/** `nodes[0].reload.pidFile` from a valibot issue path. */
+function issuePath(i: v.BaseIssue<unknown>): string {
+  let out = '';
+  for (const p of i.path ?? []) out = typeof p.key === 'number' ? `${out}[${p.key}]` : keyPath(out, String(p.key));
+  return out || '(root)';
 }
 
 /** Cross-field rules (changesets `rules.ts` style): each returns problems as `path: message`. */
@@ -657,13 +645,14 @@ const RULES: Rule[] = [
  * Every error names its key: `nodes[0].reload.pidFile: is required (e.g. "/run/vaultdist/foo.pid")`.
  */
 export function validateConfig(input: unknown, o: ValidateOptions = {}): ConfigValidation {
-  const errors: string[] = [];
   const warnings: string[] = [];
   if (!isObj(input)) return { config: undefined, errors: [`(root): the config must be a mapping (object), got ${show(input)}`], warnings };
-  const out = checkFields(CONFIG_SCHEMA, input, '', errors) as unknown as AgentConfig;
-  if (errors.length) return { config: undefined, errors, warnings };
-  for (const rule of RULES) errors.push(...rule(out, warnings, o));
-  return errors.length ? { config: undefined, errors, warnings } : { config: out, errors, warnings };
+  // abortPipeEarly: one message per key (the first check it fails), as before the schema library
+  const r = v.safeParse(CONFIG_SCHEMA, input, { abortPipeEarly: true });
+  if (!r.success) return { config: undefined, errors: r.issues.map((i) => `${issuePath(i)}: ${i.message}`), warnings };
+  const errors: string[] = [];
+  for (const rule of RULES) errors.push(...rule(r.output, warnings, o));
+  return errors.length ? { config: undefined, errors, warnings } : { config: r.output, errors, warnings };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -710,7 +699,7 @@ export function describeConfig(): ConfigKeyDoc[] {
       if (f.kind === 'union') for (const [tag, vf] of Object.entries(f.variants)) walk(vf, path, ` (${f.tag}: ${tag})`);
     }
   };
-  walk(CONFIG_SCHEMA, '');
+  walk(FIELDS(), '');
   return out;
 }
 
@@ -746,7 +735,7 @@ export function configJsonSchema(): Record<string, unknown> {
         };
     }
   };
-  return { $schema: 'https://json-schema.org/draft/2020-12/schema', title: 'vaultdist agent configuration', ...conv({ kind: 'object', fields: CONFIG_SCHEMA, description: 'vaultdist agent configuration', example: {} }) };
+  return { $schema: 'https://json-schema.org/draft/2020-12/schema', title: 'vaultdist agent configuration', ...conv({ kind: 'object', fields: FIELDS(), description: 'vaultdist agent configuration', example: {} }) };
 }
 
 export const REDACTED = '[REDACTED]';
@@ -778,7 +767,7 @@ export function redactConfigSecrets<T extends AgentConfig | AgentConfigInput>(co
   };
   const walkFields = (fields: Record<string, Field>, v: Record<string, unknown>): Record<string, unknown> =>
     Object.fromEntries(Object.entries(v).map(([k, x]) => [k, fields[k] ? walk(fields[k], x) : x]));
-  return walkFields(CONFIG_SCHEMA, config as unknown as Record<string, unknown>) as unknown as T;
+  return walkFields(FIELDS(), config as unknown as Record<string, unknown>) as unknown as T;
 }
 
 /**
@@ -811,7 +800,7 @@ export function renderAgentConfig(config: AgentConfig | AgentConfigInput, o: { h
       node.items.forEach((item) => annotate(item as YamlNode, f.items));
     }
   };
-  annotate(doc.contents as YamlNode, { kind: 'object', fields: CONFIG_SCHEMA, description: '', example: {} });
+  annotate(doc.contents as YamlNode, { kind: 'object', fields: FIELDS(), description: '', example: {} });
   doc.commentBefore = [' vaultdist agent configuration (validate with: vaultdist-agent --check --config FILE)', ...(o.header ?? []).map((h) => ` ${h}`)].join('\n');
   return doc.toString({ lineWidth: 0 });
 }
