@@ -5,7 +5,9 @@
 // The OpenBao global setup is a per-project option of integration and e2e only: jest runs a project's
 // globalSetup only when at least one of its tests is selected, and runs one path once per run (both
 // projects name the same module, so `--selectProjects integration e2e` starts one server). The unit
-// project needs no server (`--selectProjects unit` starts none).
+// project needs no server (`--selectProjects unit` starts none); its own global setup only takes the
+// debris snapshot (test/helpers/debris.mjs: files the run leaves outside ignored folders, named by
+// test file).
 import { availableParallelism } from 'node:os';
 
 /** The names after --selectProjects (jest's argv), [] when the option is absent. */
@@ -45,7 +47,14 @@ export default {
   transform,
   ...(unitOnly ? { maxWorkers: Math.max(availableParallelism(), 1) } : {}),
   projects: [
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/packages/*/src/**/*.test.ts', '<rootDir>/scripts/**/*.test.ts'] },
+    {
+      ...common,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/packages/*/src/**/*.test.ts', '<rootDir>/scripts/**/*.test.ts'],
+      testEnvironment: '<rootDir>/test/helpers/unit-environment.mjs',
+      globalSetup: '<rootDir>/test/helpers/unit-global-setup.mjs',
+      globalTeardown: '<rootDir>/test/helpers/unit-global-teardown.mjs',
+    },
     {
       ...common,
       ...withOpenBao,

@@ -11,6 +11,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { TestEnvironment } from 'jest-environment-node';
+import { fileWindow } from './debris.mjs';
 import { secretsIn as findSecrets } from './secrets.mjs';
 
 /** What secret `text` contains, as human-readable names ([] when clean). */
@@ -35,9 +36,12 @@ export default class VaultdistEnvironment extends TestEnvironment {
 
   #epmdBefore = false;
 
+  #window;
+
   constructor(config, context) {
     super(config, context);
     this.testPath = context.testPath;
+    this.#window = fileWindow(context.testPath); // the debris check (debris.mjs)
   }
 
   // vaultdist nodes never start or contact an epmd; several tests assert 4369 is closed. A test file
@@ -51,6 +55,7 @@ export default class VaultdistEnvironment extends TestEnvironment {
     if (!this.#epmdBefore && (await epmdListening())) {
       process.stderr.write(`\n!!!!! epmd: ${this.testPath} left an epmd listening on 127.0.0.1:4369 (a node started without -start_epmd false)\n`);
     }
+    this.#window();
     await super.teardown();
   }
 

@@ -7,18 +7,20 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, createWriteStream } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
-/** Compiles test-only Erlang modules once per content hash (and erlc); returns the ebin directory. */
+/**
+ * Compiles test-only Erlang modules once per content hash (and erlc); returns the ebin directory,
+ * a cache in the repository's ignored .cache/test-ebin/ (not /tmp: the suite leaves nothing there).
+ */
 export function compileErlang(sources: string[], erlc = 'erlc'): string {
   const h = createHash('sha256');
   if (erlc !== 'erlc') h.update(erlc);
   for (const s of sources) h.update(readFileSync(s));
-  const out = join(tmpdir(), `vaultdist-ebin-${h.digest('hex').slice(0, 16)}`);
+  const out = join(HERE, '..', '..', '.cache', 'test-ebin', h.digest('hex').slice(0, 16));
   const beams = sources.map((s) => join(out, s.replace(/^.*\//, '').replace(/\.erl$/, '.beam')));
   if (!beams.every((b) => existsSync(b))) {
     mkdirSync(out, { recursive: true });

@@ -2,8 +2,10 @@
 // mount with a random suffix, so tests don't depend on each other). Workers inherit the env vars.
 // Plain ESM loading the TypeScript helper through tsx, since jest does not transform ESM global setup.
 import { tsImport } from 'tsx/esm/api';
+import { debrisBegin } from './debris.mjs';
 
 export default async function globalSetup() {
+  debrisBegin();
   const { startVaultDev } = await tsImport('../../scripts/vault-dev/src/index.ts', import.meta.url);
   // The vaultdist registry plugin (#13) is registered through the server config and enabled at
   // vaultdist/ (VAULTDIST_TEST_REGISTRY_MOUNT), so registry tests can use this server.

@@ -1,3 +1,10 @@
+import { debrisEnd } from './debris.mjs';
+
 export default async function globalTeardown() {
-  await globalThis.__VAULTDIST_DEV__?.stop();
+  try {
+    await globalThis.__VAULTDIST_DEV__?.stop();
+    globalThis.__VAULTDIST_DEV__ = undefined;
+  } finally {
+    debrisEnd();
+  }
 }

@@ -205,7 +205,7 @@ export async function startVaultDev(o: StartVaultDevOptions = {}): Promise<Vault
     child = spawn(
       bao,
       ['server', '-dev', `-dev-root-token-id=${token}`, `-dev-listen-address=127.0.0.1:${port}`, '-dev-no-store-token', `-config=${hcl}`],
-      { stdio: ['ignore', log, log], env: { ...process.env, HOME: dir, BAO_ADDR: '', VAULT_ADDR: '' } },
+      { stdio: ['ignore', log, log], env: { ...process.env, HOME: dir, TMPDIR: dir, BAO_ADDR: '', VAULT_ADDR: '' } }, // TMPDIR: the plugin's go-plugin sockets go away with dir
     );
     child.on('error', (e) => log.write(`spawn error: ${e.message}\n`));
     live.add(child);

@@ -186,7 +186,7 @@ export async function startRaftCluster(o: StartRaftClusterOptions = {}): Promise
     await new Promise((r) => log.once('open', r));
     const child = spawn(bao, ['server', `-config=${join(s.dir, 'config.hcl')}`], {
       stdio: ['ignore', log, log],
-      env: { ...process.env, HOME: s.dir, BAO_ADDR: '', VAULT_ADDR: '', BAO_TOKEN: '', VAULT_TOKEN: '', ...o.env },
+      env: { ...process.env, HOME: s.dir, TMPDIR: s.dir, BAO_ADDR: '', VAULT_ADDR: '', BAO_TOKEN: '', VAULT_TOKEN: '', ...o.env },
     });
     live.add(child);
     child.once('exit', () => live.delete(child));

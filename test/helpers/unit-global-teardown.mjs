@@ -1,0 +1,5 @@
+import { debrisEnd } from './debris.mjs';
+
+export default function unitGlobalTeardown() {
+  debrisEnd();
+}
