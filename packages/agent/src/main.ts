@@ -151,7 +151,8 @@ export interface MainOptions {
   agent?: CreateAgentOptions | undefined;
 }
 
-const VERSION = '0.1.0';
+/** The package's version, read from its package.json (dist/main.js and src/main.ts both sit one level below it). */
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /**
  * The parent's pid now. Note: Node's `process.ppid` is read once at start-up and never changes, so
