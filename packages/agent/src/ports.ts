@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { constants as C, promises as fsp } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { delay, writeFileAtomic } from '@vaultdist/sdk/internal';
+import { delay, writeFileAtomic, type StructuredLogger } from '@vaultdist/sdk/internal';
 
 export interface Clock {
   /** Wall clock (certificate validity). */
@@ -32,15 +32,8 @@ export interface Fs {
   writeFileAtomic(path: string, data: string, mode: number): Promise<boolean>;
 }
 
-/** pino-compatible four-method logger: `(meta, msg)` like pino, fixed message strings. */
-export interface Logger {
-  debug(meta: object, msg: string): void;
-  info(meta: object, msg: string): void;
-  warn(meta: object, msg: string): void;
-  error(meta: object, msg: string): void;
-  fatal?(meta: object, msg: string): void;
-  child?(bindings: object): Logger;
-}
+/** pino-compatible four-method logger, `(meta, msg)` with fixed message strings: the SDK's `StructuredLogger`. */
+export type Logger = StructuredLogger;
 
 export interface RunResult {
   code: number | null;

@@ -7,8 +7,6 @@
  * Not part of the public API and not covered by semver: deploy tooling uses `@vaultdist/sdk`.
  * Every export is listed by name (house style §2); the public names are not repeated here.
  */
-import 'reflect-metadata';
-
 export { createHttpsAgent, checkVaultPath, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_CONSISTENCY_WINDOW_MS } from './client.js';
 export { readEnvTwin, parseBoolean } from './vault/config.js';
 export { retryDelayMs, safeToResend, isUnavailable, parseRetryAfter } from './transport/retry-policy.js';
@@ -58,3 +56,7 @@ export { credentialSetParts, crlIssuerCandidates } from './files/live-set.js';
 export type { CredentialFiles, CredentialSetParts } from './files/live-set.js';
 export { writeFileAtomic } from './files/atomic-write.js';
 export type { WriteFileAtomicOptions } from './files/atomic-write.js';
+export { fromStructuredLogger } from './logger.js';
+export type { StructuredLogger } from './logger.js';
+export { nextBackoff } from './backoff.js';
+export type { BackoffPolicy, BackoffContext, RandomSource } from './backoff.js';

@@ -14,9 +14,9 @@ import {
   kubernetesAuth,
   tokenAuth,
   type AuthStrategy,
-  type Logger as SdkLogger,
   type VaultClient,
 } from '@vaultdist/sdk';
+import { fromStructuredLogger } from '@vaultdist/sdk/internal';
 import type { AgentConfig, AuthConfig } from '../config/schema.js';
 import { AgentError } from '../errors.js';
 import type { Logger } from '../ports.js';
@@ -102,15 +102,6 @@ function authStrategyFor(a: AuthConfig): AuthStrategy {
   }
 }
 
-export function sdkLogger(l: Logger): SdkLogger {
-  return {
-    debug: (msg, meta) => l.debug(meta ?? {}, msg),
-    info: (msg, meta) => l.info(meta ?? {}, msg),
-    warn: (msg, meta) => l.warn(meta ?? {}, msg),
-    error: (msg, meta) => l.error(meta ?? {}, msg),
-  };
-}
-
 export function createAgentVaultClient(config: AgentConfig, auth: AuthConfig, logger: Logger): VaultClient {
   const v = config.vault;
   return createVaultClient({
@@ -121,7 +112,7 @@ export function createAgentVaultClient(config: AgentConfig, auth: AuthConfig, lo
     skipVerify: v.skipVerify,
     auth: createAuthStrategy(auth),
     retry: { ...NO_RETRY, timeoutMs: v.requestTimeoutMs },
-    logger: sdkLogger(logger),
+    logger: fromStructuredLogger(logger),
     // the environment was already folded into the config by resolveConfig
     env: {},
   });

@@ -15,6 +15,7 @@
  *
  * Clock and randomness are ports so tests check the schedule without waiting (house style §7/§8).
  */
+import { nextBackoff } from '../backoff.js';
 import type { AuthStrategy, VaultClient } from '../client.js';
 import { ConfigError, VaultResponseError, isVaultHttpError, isVaultPermissionDeniedError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -142,8 +143,9 @@ export function tokenRenewDelayMs(leaseSeconds: number, random: number, policy: 
 
 /** Pure: the backoff after the `failures`-th consecutive failure (1-based). `random` is in [0, 1). */
 export function renewBackoffMs(failures: number, random: number, policy: TokenRenewalPolicy = DEFAULT_TOKEN_RENEWAL_POLICY): number {
-  const ceiling = Math.min(policy.backoffMaxMs, policy.backoffInitialMs * 2 ** Math.max(0, failures - 1));
-  return Math.max(policy.minSleepMs, Math.floor(ceiling * (1 - 0.25 * random)));
+  // the SDK's one backoff rule (backoff.ts), with openbao's 25% trim
+  const policyMs = { initialMs: policy.backoffInitialMs, maxMs: policy.backoffMaxMs, jitterFraction: 0.25 };
+  return Math.max(policy.minSleepMs, nextBackoff(failures, policyMs, { next: () => random }));
 }
 
 export type TokenRenewalStopReason = 'max-ttl' | 'not-renewable' | 'denied' | 'expired' | 'stopped';
