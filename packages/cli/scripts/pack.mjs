@@ -10,6 +10,10 @@
 // 2. rewrite every `workspace:*` spec (CLI and bundled workspace packages) to the exact version;
 // 3. mark all dependencies as bundled and `npm pack` the staging dir.
 //
+// The companion OTP application's beams (erlang/ebin, erlang/priv: git-ignored, never committed) are
+// (re)built first by build-erlang.mjs with OTP 25, plus the OTP 27 carrier when the OTP 27 lane is
+// available (VAULTDIST_PACK_REQUIRE_OTP27=1 makes its absence an error, for a release build).
+//
 // Usage: node packages/cli/scripts/pack.mjs [OUT_DIR]   (prints the tarball path on stdout)
 // Run `node scripts/build.mjs` first: the dist folders are what gets packed.
 import { execFileSync } from 'node:child_process';
@@ -17,6 +21,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildErlang } from './build-erlang.mjs';
 
 const cliDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const root = resolve(cliDir, '..', '..');
@@ -25,6 +30,7 @@ mkdirSync(out, { recursive: true });
 for (const p of ['packages/sdk', 'packages/agent', 'packages/cli']) {
   if (!existsSync(join(root, p, 'dist', 'index.js'))) throw new Error(`${p}/dist is missing: run node scripts/build.mjs first`);
 }
+const { carriers } = buildErlang({ requireOtp27: process.env.VAULTDIST_PACK_REQUIRE_OTP27 === '1' });
 const pnpm = existsSync(join(root, '.tools/node_modules/.bin/pnpm')) ? join(root, '.tools/node_modules/.bin/pnpm') : 'pnpm';
 const stage = mkdtempSync(join(tmpdir(), 'vaultdist-stage-'));
 try {
@@ -37,6 +43,9 @@ try {
   const pkgDir = join(stage, 'pkg');
   cpSync(scratch, pkgDir, { recursive: true, dereference: true, preserveTimestamps: false });
   rmSync(scratch, { recursive: true, force: true });
+  for (const f of ['erlang/ebin/vaultdist.app', 'erlang/priv/build.json', ...carriers.map((r) => `erlang/priv/otp-${r}/vaultdist_tls_dist.beam`)]) {
+    if (!existsSync(join(pkgDir, f))) throw new Error(`the staged package lacks ${f} (the companion beams must be shipped)`);
+  }
   // Belt and braces: replace a file by a new inode before writing it.
   const writeNew = (file, text) => {
     rmSync(file, { force: true });

@@ -211,7 +211,7 @@ export async function initNode(o: InitNodeOptions, out: Output): Promise<number>
     const c = await installCompanion(dir);
     if (c.warning) out.warn(c.warning);
     settings.modules = c.modules;
-    if (c.modules.length) out.progress(`companion modules ${c.modules.join(', ')} compiled into ${paths(dir).ebin}`);
+    if (c.modules.length) out.progress(`companion modules ${c.modules.join(', ')} installed into ${paths(dir).ebin} (${c.source === 'precompiled' ? 'precompiled' : c.source === 'erlc' ? 'compiled by erlc' : 'precompiled, the rest compiled by erlc'} for OTP ${c.otpRelease ?? '?'})`);
   }
 
   // (3b) the CRL directory exists and is fresh before an optfile with CRL checking is written
