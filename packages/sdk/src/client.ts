@@ -37,8 +37,10 @@ interface NodeVaultClient {
   endpoint: string;
 }
 
+/** The HTTP methods the client sends. */
 export type VaultMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'LIST';
 
+/** Per-call options: `signal`, `body`, `idempotent` (safe to retry), `wrapTtl` (response wrapping), `raw` (text answers). */
 export interface VaultRequestOptions {
   /** Combined with the per-attempt timeout; aborting stops retries at once. */
   signal?: AbortSignal | undefined;
@@ -79,6 +81,7 @@ export interface VaultAuthInfo {
   orphan?: boolean;
 }
 
+/** Response-wrapping info of an answer (`wrap_info`). */
 export interface VaultWrapInfo {
   token: string;
   accessor: string;
@@ -87,6 +90,7 @@ export interface VaultWrapInfo {
   creation_path: string;
 }
 
+/** A Vault answer: `status`, `data`, `warnings`, auth and wrap info, `requestId`. */
 export interface VaultResponse<T> {
   status: number;
   data: T;
@@ -123,6 +127,7 @@ export interface AuthStrategy {
   current?(): { token: string; leaseDurationSeconds: number; renewable: boolean; obtainedAtMs: number } | undefined;
 }
 
+/** Options of `createVaultClient`. Unset connection options come from the BAO_/VAULT_ environment (`readVaultEnv`). */
 export interface VaultClientOptions extends VaultConnectionOptions {
   /** Auth strategy; defaults to the static token from options/env when there is one. */
   auth?: AuthStrategy | undefined;
@@ -151,6 +156,7 @@ export interface VaultClientOptions extends VaultConnectionOptions {
   consistencyWindowMs?: number | undefined;
 }
 
+/** A Vault/OpenBao client from `createVaultClient`: typed `read`/`write`/`list`/`delete`/`request`, `health`, `extend`, every call abortable. */
 export interface VaultClient {
   readonly connection: ResolvedVaultConnection;
   readonly logger: Logger;
@@ -171,6 +177,7 @@ export interface VaultClient {
   readonly auth: AuthStrategy | undefined;
 }
 
+/** `sys/health` of one address: initialized, sealed, standby, version and the status code. */
 export interface VaultHealth {
   status: number;
   /** The configured address that answered. */

@@ -10,6 +10,7 @@ import { splitPem } from './pem.js';
 import { parseCertificate, type CertificateInfo } from './x509/parse.js';
 import type { KeyType } from './x509/keys.js';
 
+/** Options of `issueNodeCredentials`: where to sign, for which node, into which directory, and the trust to pin. */
 export interface IssueNodeCredentialsOptions {
   mount: string;
   role: string;
@@ -41,6 +42,7 @@ export interface IssueNodeCredentialsOptions {
   signal?: AbortSignal | undefined;
 }
 
+/** What `issueNodeCredentials` did: the issued certificate, the validated leaf, what was written, warnings. */
 export interface IssueNodeCredentialsResult {
   node: NodeName;
   leaf: CertificateInfo;

@@ -20,6 +20,7 @@ export type VaultSdkErrorCode =
   | 'WRITE'
   | 'ABORTED';
 
+/** Base class of every SDK error: a stable `code`, an `isVaultSdkError` brand that survives module copies, and a message that never carries a secret (redacted when built). */
 export class VaultSdkError extends Error {
   override name = 'VaultSdkError';
   readonly code: VaultSdkErrorCode = 'VAULT_HTTP';
@@ -32,6 +33,7 @@ export class VaultSdkError extends Error {
   }
 }
 
+/** The fields a `VaultHttpError` is built from (already redacted). */
 export interface VaultHttpErrorInit {
   status: number;
   errors: string[];
@@ -125,6 +127,7 @@ export class VaultResponseError extends VaultSdkError {
   }
 }
 
+/** One problem of a configuration: the option or variable (`path`) and what is wrong with it. */
 export interface ConfigIssue {
   /** Option, env var or config key at fault, e.g. `VAULT_SKIP_VERIFY` or `nodes[0].dir`. */
   path: string;
@@ -142,6 +145,7 @@ export class ConfigError extends VaultSdkError {
   }
 }
 
+/** What a `CertificateError` is about (`key-mismatch`, `chain`, `san`, `expired`, …). */
 export type CertificateProblem =
   | 'parse'
   | 'key-mismatch'
@@ -204,19 +208,31 @@ function guard<T extends VaultSdkError>(cls: abstract new (...a: never[]) => T, 
     e instanceof cls || (typeof e === 'object' && e !== null && (e as { name?: unknown }).name === name);
 }
 
+/** Whether `e` is a `VaultSdkError`: `instanceof`, or its brand for errors from another copy of the SDK. */
 export const isVaultSdkError = (e: unknown): e is VaultSdkError =>
   e instanceof VaultSdkError ||
   (typeof e === 'object' && e !== null && (e as { isVaultSdkError?: unknown }).isVaultSdkError === true);
+/** Whether `e` is a `VaultHttpError`: `instanceof`, or its `name` for errors from another copy of the SDK. */
 export const isVaultHttpError = (e: unknown): e is VaultHttpError =>
   e instanceof VaultHttpError ||
   (isVaultSdkError(e) && typeof (e as { status?: unknown }).status === 'number');
+/** Whether `e` is a `VaultSealedError`: `instanceof`, or its `name` for errors from another copy of the SDK. */
 export const isVaultSealedError = guard(VaultSealedError, 'VaultSealedError');
+/** Whether `e` is a `VaultPermissionDeniedError`: `instanceof`, or its `name` for errors from another copy of the SDK. */
 export const isVaultPermissionDeniedError = guard(VaultPermissionDeniedError, 'VaultPermissionDeniedError');
+/** Whether `e` is a `VaultNetworkError`: `instanceof`, or its `name` for errors from another copy of the SDK. */
 export const isVaultNetworkError = guard(VaultNetworkError, 'VaultNetworkError');
+/** Whether `e` is a `VaultTimeoutError`: `instanceof`, or its `name` for errors from another copy of the SDK. */
 export const isVaultTimeoutError = guard(VaultTimeoutError, 'VaultTimeoutError');
+/** Whether `e` is a `VaultResponseError`: `instanceof`, or its `name` for errors from another copy of the SDK. */
 export const isVaultResponseError = guard(VaultResponseError, 'VaultResponseError');
+/** Whether `e` is a `ConfigError`: `instanceof`, or its `name` for errors from another copy of the SDK. */
 export const isConfigError = guard(ConfigError, 'ConfigError');
+/** Whether `e` is a `CertificateError`: `instanceof`, or its `name` for errors from another copy of the SDK. */
 export const isCertificateError = guard(CertificateError, 'CertificateError');
+/** Whether `e` is a `NodeNameError`: `instanceof`, or its `name` for errors from another copy of the SDK. */
 export const isNodeNameError = guard(NodeNameError, 'NodeNameError');
+/** Whether `e` is a `RenderError`: `instanceof`, or its `name` for errors from another copy of the SDK. */
 export const isRenderError = guard(RenderError, 'RenderError');
+/** Whether `e` is a `WriteError`: `instanceof`, or its `name` for errors from another copy of the SDK. */
 export const isWriteError = guard(WriteError, 'WriteError');

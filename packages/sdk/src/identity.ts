@@ -77,6 +77,7 @@ export interface NodeIdentityNames {
   policy: string;
 }
 
+/** The names of a node's per-node Vault objects (PKI role, ACL policy, AppRole role, cert-auth role), derived from `nodeSlug`. */
 export function nodeIdentityNames(node: string | NodeName, o: { policyPrefix?: string | undefined } = {}): NodeIdentityNames {
   const n = asNode(node);
   if (o.policyPrefix !== undefined) requireSafe('policyPrefix', o.policyPrefix, NAME);
@@ -84,6 +85,7 @@ export function nodeIdentityNames(node: string | NodeName, o: { policyPrefix?: s
   return { node: n.full, slug, uri: nodeIdentityUri(n), role: `vaultdist-${slug}`, policy: `${o.policyPrefix ?? DEFAULT_NODE_POLICY_PREFIX}-${slug}` };
 }
 
+/** Settings of a node's PKI role: key type and bits, TTLs, allowed IP SAN range. */
 export interface NodePkiRoleOptions {
   keyType?: 'ec' | 'rsa' | 'ed25519' | 'any';
   keyBits?: number;
@@ -130,6 +132,7 @@ export function nodePkiRoleBody(node: string | NodeName, o: NodePkiRoleOptions =
   });
 }
 
+/** Settings of a node's ACL policy: the PKI mount and the registry mount. */
 export interface NodePolicyOptions {
   pkiMount: string;
   /** @default 'vaultdist' */
@@ -162,6 +165,7 @@ export function nodeIdentityPolicy(node: string | NodeName, o: NodePolicyOptions
   ].join('\n');
 }
 
+/** Token TTLs of a node's AppRole and cert-auth roles. */
 export interface NodeTokenOptions {
   /** @default '1h' */
   tokenTtl?: string | undefined;
@@ -213,6 +217,7 @@ export async function ensureNodePkiRole(vault: VaultClient, mount: string, node:
   return { changed: true, action: cur.data ? `update ${label} (${diff.join(', ')})` : `create ${label}`, warnings };
 }
 
+/** Options of `ensureNodeIdentity`: the PKI and registry mounts, the policy prefix, the auth mounts and the CA the cert-auth role trusts. */
 export interface EnsureNodeIdentityOptions extends Opts, NodePkiRoleOptions, NodeTokenOptions {
   pkiMount: string;
   /** @default 'vaultdist' */

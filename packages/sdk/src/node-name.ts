@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { NodeNameError } from './errors.js';
 
+/** What the host part of a node name is: a DNS name, an IPv4 or an IPv6 address. */
 export type NodeHostKind = 'ipv4' | 'ipv6' | 'dns';
 
 /** A parsed Erlang node name `name@host`. */

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import tls from 'node:tls';
 import { normalizeSerial } from './x509/parse.js';
 
+/** Options of `probeDistCertificate`: host, port, the client credentials and CA, server name, timeout. */
 export interface ProbeOptions {
   host: string;
   port: number;
@@ -17,6 +18,7 @@ export interface ProbeOptions {
   signal?: AbortSignal | undefined;
 }
 
+/** What a distribution port served: `ok`, the serial and subject, or the error. */
 export interface ProbeResult {
   /** The handshake completed (client certificate accepted, server verified when `ca` was given). */
   ok: boolean;

@@ -15,6 +15,7 @@ import type { AuthContext, AuthStrategy } from '../client.js';
 import { ConfigError, VaultResponseError, type ConfigIssue } from '../errors.js';
 import { createLoginStrategy, loginRequest, mountPath, type LoginStrategyOptions } from './login.js';
 
+/** Options of `appRoleAuth`: the role_id, a secret_id (value, file, or a wrapping token) and the mount. */
 export interface AppRoleAuthOptions extends LoginStrategyOptions {
   roleId: string;
   /** The secret_id. Exactly one of `secretId`, `secretIdFile`, `wrappingToken` (or none with `bind_secret_id=false`). */

@@ -22,6 +22,7 @@ import { createHttpsAgent } from '../client.js';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { createLoginStrategy, loginRequest, mountPath, type LoginStrategyOptions } from './login.js';
 
+/** Options of `certAuth`: the client certificate and key files, the cert-auth role name and mount. */
 export interface CertAuthOptions extends LoginStrategyOptions {
   /**
    * PEM client certificate (leaf first, intermediates after), or the whole bundle.

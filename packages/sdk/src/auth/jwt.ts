@@ -11,6 +11,7 @@ import type { AuthStrategy } from '../client.js';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { createLoginStrategy, loginRequest, mountPath, type LoginStrategyOptions } from './login.js';
 
+/** Options of `jwtAuth`: the role, the JWT (value, file re-read at each login, or a function) and the mount. */
 export interface JwtAuthOptions extends LoginStrategyOptions {
   /** The Vault role (`auth/jwt/role/:name`); omitted → the mount's `default_role`. */
   role?: string | undefined;

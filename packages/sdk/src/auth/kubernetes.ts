@@ -14,6 +14,7 @@ import { createLoginStrategy, loginRequest, mountPath, type LoginStrategyOptions
 /** Where Kubernetes mounts the pod's service-account token. */
 export const KUBERNETES_TOKEN_PATH = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
+/** Options of `kubernetesAuth`: the role, the service-account JWT (file, value or function) and the mount. */
 export interface KubernetesAuthOptions extends LoginStrategyOptions {
   /** The Vault role (`auth/kubernetes/role/:name`). */
   role: string;

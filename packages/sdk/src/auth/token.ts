@@ -148,8 +148,10 @@ export function renewBackoffMs(failures: number, random: number, policy: TokenRe
   return Math.max(policy.minSleepMs, nextBackoff(failures, policyMs, { next: () => random }));
 }
 
+/** Why a token renewal watcher stopped: `max-ttl`, `not-renewable`, `denied`, `expired` or `stopped`. */
 export type TokenRenewalStopReason = 'max-ttl' | 'not-renewable' | 'denied' | 'expired' | 'stopped';
 
+/** How a token renewal watcher ended: the reason, the last error, the number of renewals. */
 export interface TokenRenewalResult {
   reason: TokenRenewalStopReason;
   /** The last renewal error, for `denied` and `expired`. */
@@ -157,6 +159,7 @@ export interface TokenRenewalResult {
   renewals: number;
 }
 
+/** Options of `startTokenRenewal`. */
 export interface TokenRenewalOptions {
   /** Client whose token is renewed (`renew-self`). Either this or `renew`. */
   vault?: VaultClient | undefined;
@@ -178,6 +181,7 @@ export interface TokenRenewalOptions {
   signal?: AbortSignal | undefined;
 }
 
+/** A running token renewal: `done` settles with a `TokenRenewalResult`; `stop()` ends it. */
 export interface TokenRenewalWatcher {
   /** Settles when renewal is no longer possible (or `stop()` was called); never rejects. */
   readonly done: Promise<TokenRenewalResult>;

@@ -55,6 +55,7 @@ export const CREDENTIAL_FILES = {
   crlDir: 'crl',
 } as const;
 
+/** A credential set to write: key, leaf, chain and CA bundle (PEM). */
 export interface CredentialSetContent {
   /** PEM private key. */
   privateKey: string;
@@ -66,6 +67,7 @@ export interface CredentialSetContent {
   caBundle: string[];
 }
 
+/** Options of `writeCredentialSet`: owner, file-system port, how many older sets to keep. */
 export interface WriteCredentialSetOptions {
   /** Owner for the files (root agents writing for a node user). */
   owner?: { uid: number; gid: number } | undefined;
@@ -76,6 +78,7 @@ export interface WriteCredentialSetOptions {
   onStep?: ((step: number) => void | Promise<void>) | undefined;
 }
 
+/** What `writeCredentialSet` did: `changed`, the set directory and the two file paths. */
 export interface WriteCredentialSetResult {
   changed: boolean;
   /** The set directory now live (`.sets/<id>`). */

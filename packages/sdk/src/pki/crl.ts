@@ -164,12 +164,14 @@ export function caSubjectHash(caPem: string): string {
 
 // ---- parsing ----------------------------------------------------------------------------------------
 
+/** One revoked certificate of a CRL: serial and revocation date. */
 export interface RevokedEntry {
   /** Vault-style colon hex. */
   serial: string;
   revokedAt: Date;
 }
 
+/** A fetched CRL: issuer (and its hash), this/next update, the revoked entries, PEM and DER. */
 export interface CrlInfo {
   issuer: string;
   /** `<hash>` of the `<hash>.rN` file name OTP looks for. */
@@ -216,6 +218,7 @@ export function parseCrl(input: string | Uint8Array): CrlInfo {
 
 // ---- fetching ---------------------------------------------------------------------------------------
 
+/** Options of `fetchCrl`: which issuer, the delta CRL, `signal`. */
 export interface FetchCrlOptions {
   /** Read one issuer's CRL (`issuer/:ref/crl/pem`) instead of the mount's default issuer. */
   issuer?: string | undefined;

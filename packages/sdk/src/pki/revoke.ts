@@ -3,6 +3,7 @@ import { CertificateError, VaultHttpError, VaultResponseError, isVaultHttpError 
 import { splitPem } from '../pem.js';
 import { normalizeSerial, parseCertificate } from '../x509/parse.js';
 
+/** Options of `revokeCertificate`: the PKI mount and the serial or the certificate. */
 export interface RevokeCertificateOptions {
   mount: string;
   /**
@@ -15,6 +16,7 @@ export interface RevokeCertificateOptions {
   signal?: AbortSignal | undefined;
 }
 
+/** What `revokeCertificate` did: the serial, its state, the revocation time, Vault's warnings. */
 export interface RevokeCertificateResult {
   serial: string;
   /**

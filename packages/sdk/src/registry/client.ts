@@ -38,6 +38,7 @@ export interface RegistryTarget {
   signal?: AbortSignal | undefined;
 }
 
+/** Options of `registerNode`: cluster, node, port and optional host, OTP release, serial, meta. */
 export interface RegisterNodeOptions extends RegistryTarget {
   /** `name@host` (the caller's own node; Vault's ACL on the node path enforces that). */
   node: string;
@@ -67,6 +68,7 @@ export interface Registration {
   renewable: boolean;
 }
 
+/** Options of `renewRegistration`: the lease to renew and an optional increment. */
 export interface RenewRegistrationOptions {
   leaseId: string;
   /** Requested extension; Vault/the plugin cap it at the cluster's ttl/max_ttl. */
@@ -74,6 +76,7 @@ export interface RenewRegistrationOptions {
   signal?: AbortSignal | undefined;
 }
 
+/** A renewed registration lease: id, duration in seconds, whether it can be renewed again. */
 export interface RenewedLease {
   leaseId: string;
   leaseDurationSeconds: number;
@@ -92,6 +95,7 @@ export interface RegistryMember {
   meta: Record<string, string>;
 }
 
+/** The live members of a cluster, and the entries left out because they failed validation (`rejected`). */
 export interface MembersResult {
   cluster: string;
   members: RegistryMember[];
@@ -99,10 +103,12 @@ export interface MembersResult {
   rejected: { entry: string; reason: string }[];
 }
 
+/** A cluster and one node in it (`readMember`, `deregisterNode`, `evictNode`). */
 export interface NodeRefOptions extends RegistryTarget {
   node: string;
 }
 
+/** A cluster's registry configuration: allowed node globs, lease TTL and max TTL. */
 export interface ClusterConfig {
   /** Node-name globs allowed to register, e.g. `["*@10.0.0.*"]`. @default ["*"] */
   allowedNodes: string[];
@@ -111,6 +117,7 @@ export interface ClusterConfig {
   maxTtl: string | undefined;
 }
 
+/** Options of `writeClusterConfig`: the cluster and its configuration. */
 export interface WriteClusterConfigOptions extends RegistryTarget {
   allowedNodes?: string[] | undefined;
   ttl?: string | undefined;

@@ -33,6 +33,7 @@ function envName(field: string, name: string): string {
   return name;
 }
 
+/** Options of `renderReleaseVmArgs` (static flags of a release's `vm.args.eex`). */
 export interface ReleaseVmArgsOptions {
   /** Custom epmd module name (static; its code must be in the release). */
   epmdModule?: string | undefined;
@@ -82,6 +83,7 @@ export function renderReleaseRemoteVmArgs(o: Omit<ReleaseVmArgsOptions, 'listenI
   ].join('\n');
 }
 
+/** Options of `renderReleaseEnvSh`: optfile, distribution port, node, code paths (a release's `env.sh.eex`). */
 export interface ReleaseEnvShOptions {
   /** Absolute path of ssl_dist.conf on the target host. */
   optfile: string;
@@ -136,6 +138,7 @@ export function renderReleaseEnvSh(o: ReleaseEnvShOptions): string {
   return lines.join('\n');
 }
 
+/** Options of `iexCommand`: the node name, the command and the cookie. */
 export interface IexCommandOptions extends DistFlagsOptions {
   node: NodeName;
   /** `iex` (default) or `elixir`. */

@@ -2,6 +2,7 @@ import { RenderError } from '../errors.js';
 import type { KeyType } from '../x509/keys.js';
 import { erlangAtom, erlangString, requireAbsolute } from './erlang.js';
 
+/** A TLS version OTP accepts in `versions`. */
 export type TlsVersion = 'tlsv1.3' | 'tlsv1.2';
 /** The distribution carrier (`-proto_dist`): vaultdist's name-binding `vaultdist_tls` or OTP's `inet_tls`. */
 export type Carrier = 'vaultdist_tls' | 'inet_tls';
@@ -23,6 +24,7 @@ export const TLS_CIPHERS = [
   'ECDHE-RSA-CHACHA20-POLY1305',
 ] as const;
 
+/** Options of `renderOptfile`: the bundle, key and CA files, TLS versions, CRL checking. */
 export interface OptfileOptions {
   /** PEM with key + leaf + chain, used as both `certfile` and `keyfile` (one rename swaps both). */
   bundleFile: string;

@@ -3,6 +3,7 @@ import { parseNodeName, type NodeName } from '../node-name.js';
 import { flagWord, requireAbsolute } from './erlang.js';
 import type { Carrier } from './optfile.js';
 
+/** Options of `distFlags`: optfile, carrier, ports, epmd module, code paths. */
 export interface DistFlagsOptions {
   optfile: string;
   /**
@@ -116,6 +117,7 @@ export function distFlags(o: DistFlagsOptions): string[] {
   return flags;
 }
 
+/** Options of `renderVmArgs`: the node name and cookie, plus `DistFlagsOptions`. */
 export interface VmArgsOptions extends DistFlagsOptions {
   /** Adds `-name`/`-sname` (omit for releases, where RELEASE_NODE sets it). */
   node?: NodeName | undefined;

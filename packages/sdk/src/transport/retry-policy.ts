@@ -37,6 +37,7 @@ export interface RetryPolicy {
   unavailableDelayMs: number;
 }
 
+/** The client's default `RetryPolicy` (2 retries, full jitter from 250 ms capped at 5 s, 15 s per attempt, 30 s budget while the servers are unavailable). */
 export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = Object.freeze({
   retries: 2,
   baseDelayMs: 250,

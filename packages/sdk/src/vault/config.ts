@@ -26,6 +26,7 @@ export interface VaultConnectionOptions {
   tlsServerName?: string | undefined;
 }
 
+/** The connection after options and environment are merged (`resolveVaultConnection`). */
 export interface ResolvedVaultConnection {
   /** The first address (what messages name when no particular server is meant). */
   address: string;
@@ -76,6 +77,7 @@ export function parseBoolean(value: string, path: string, issues: ConfigIssue[])
   return undefined;
 }
 
+/** The address used when neither an option nor BAO_ADDR/VAULT_ADDR gives one (Vault's own default). */
 export const DEFAULT_VAULT_ADDRESS = 'https://127.0.0.1:8200';
 
 /**

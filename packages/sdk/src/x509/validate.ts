@@ -5,6 +5,7 @@ import { nodeIdentityUri, type NodeName } from '../node-name.js';
 import { parseCertificate, type CertificateInfo } from './parse.js';
 import { splitPem } from '../pem.js';
 
+/** Options of `validateCredentials`: key, leaf, chain, trust anchors, the node and "now". */
 export interface ValidateCredentialsOptions {
   /** PEM private key (PKCS#8 or SEC1/PKCS#1). */
   keyPem: string;
