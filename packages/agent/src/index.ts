@@ -30,6 +30,9 @@ export type {
   DeepPartial,
   Field,
 } from './config/schema.js';
+export { CONFIG_KEYS, checkConfigValue } from './config/schema.js';
+export { NODE_SETTINGS_SCHEMA, validateNodeSettings } from './config/settings.js';
+export type { NodeSettingsFile } from './config/settings.js';
 export { resolveConfig, mergeLayers } from './config/resolve.js';
 export type { ConfigLayers, ConfigFlags, Env } from './config/resolve.js';
 export { loadConfig, parseConfigText } from './config/load.js';

@@ -39,7 +39,9 @@ describe('vaultdist command table', () => {
     [['init', 'node', '--dir', '/tmp/x'], /required option '--name <name@host>'/],
     [['init', 'node', '--name', 'nohost', '--dir', '/tmp/x'], /invalid Erlang node name "nohost"/],
     [['init', 'vault', '--key-type', 'dsa'], /--key-type.*dsa/],
-    [['init', 'node', '--name', 'a@127.0.0.1', '--dir', '/tmp/x', '--dist-port', '70000'], /--dist-port needs a port number/],
+    [['init', 'node', '--name', 'a@127.0.0.1', '--dir', '/tmp/x', '--dist-port', '70000'], /--dist-port: must be <= 65535, got 70000/],
+    [['init', 'node', '--name', 'a@127.0.0.1', '--dir', '/tmp/x', '--dist-port', 'x'], /--dist-port needs a port number/],
+    [['issue', '--dir', '/tmp/x', '--ttl', '1 day'], /--ttl: must be a Vault duration/],
     [['doctor', '--margin', 'soon', '--dir', '/nonexistent'], /--margin: "soon" is not a Vault duration/],
     [['nope'], /unknown command 'nope'/],
   ])('usage error %j exits 2 and says why', async (argv, message) => {

@@ -10,8 +10,9 @@ import { packageVersion } from './package-root.js';
 
 import { DEFAULT_KEY_TYPE, NODE_KEY_TYPES as KEY_TYPES } from '@vaultdist/sdk/key-types'; // the light entry (no x509)
 
+// a number here; its range is the agent config's port schema (checkOptionValues in the action)
 const int = (flag: string) => (v: string) => {
-  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 65535) throw new InvalidArgumentError(`${flag} needs a port number (1-65535), got ${JSON.stringify(v)}`);
+  if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`${flag} needs a port number (1-65535), got ${JSON.stringify(v)}`);
   return Number(v);
 };
 const bool = (flag: string) => (v: string) => {
@@ -199,6 +200,17 @@ export function buildProgram(io: CliIo, setCode: (code: number) => void): Comman
     .option('--json', 'print the result as JSON', false)
     .action(async (opts: Record<string, unknown>) => {
       const { initNode: run } = await import('./commands/init-node/index.js');
+      const { checkOptionValues } = await import('./node-dir.js');
+      // the values the node's settings and agent config keep, checked by the same schemas (issue #16)
+      checkOptionValues([
+        ['--mount', 'pkiMount', opts.mount],
+        ['--registry-mount', 'mountPath', opts.registryMount],
+        ['--approle-mount', 'mountPath', opts.approleMount],
+        ['--cert-auth-mount', 'mountPath', opts.certAuthMount],
+        ['--ttl', 'ttl', opts.ttl],
+        ['--dist-port', 'port', opts.distPort],
+        ['--health-port', 'healthPort', opts.healthPort],
+      ]);
       const out = createOutput(io, { json: Boolean(opts.json) });
       setCode(
         await run(
@@ -251,6 +263,11 @@ export function buildProgram(io: CliIo, setCode: (code: number) => void): Comman
     .option('--json', 'print the result as JSON', false)
     .action(async (opts: Record<string, unknown>) => {
       const { issue } = await import('./commands/issue/index.js');
+      const { checkOptionValues } = await import('./node-dir.js');
+      checkOptionValues([
+        ['--mount', 'pkiMount', opts.mount],
+        ['--ttl', 'ttl', opts.ttl],
+      ]);
       const out = createOutput(io, { json: Boolean(opts.json) });
       setCode(
         await issue(

@@ -32,7 +32,7 @@ import {
   writeFileAtomic as sdkWriteFileAtomic,
 } from '@vaultdist/sdk/internal';
 import type { NodeKeyType } from '@vaultdist/sdk/key-types';
-import { renderAgentConfig, ttlFloorProblem, validateConfig, type AgentConfigInput } from '@vaultdist/agent';
+import { renderAgentConfig, ttlFloorProblem, validateConfig, validateNodeSettings, CONFIG_KEYS, checkConfigValue, type AgentConfigInput } from '@vaultdist/agent';
 import { parseDuration } from './duration.js';
 import { EXIT, ExitError } from './errors.js';
 
@@ -101,25 +101,11 @@ export async function readSettings(dir: string): Promise<NodeSettings | undefine
     throw new ExitError(EXIT.CONFIG, `${join(dir, SETTINGS_FILE)}: ${(e as Error).message}`);
   }
   try {
-    const raw = JSON.parse(text) as Partial<NodeSettings>;
-    // Settings from before per-node identities (issue #12): `role` was the shared role, now the template.
-    const legacy = typeof raw.role === 'string' && !raw.role.startsWith('vaultdist-') ? { baseRole: raw.role } : {};
-    const s = {
-      agentAuth: 'cert',
-      approleMount: 'approle',
-      connectAll: true,
-      vaultCaCert: null,
-      crl: false,
-      owner: null,
-      baseRole: 'erlang-node',
-      policyPrefix: 'vaultdist-node',
-      registryMount: 'vaultdist',
-      ...legacy,
-      ...raw,
-    } as NodeSettings;
-    if (s.version !== 1 || typeof s.node !== 'string') throw new Error('not a vaultdist node settings file (version 1)');
+    // one schema with the agent config (issue #16): defaults of older files, legacy `role`, `path: message` errors
+    const { settings: s, errors } = validateNodeSettings(JSON.parse(text));
+    if (!s) throw new Error(errors.join('; '));
     parseNodeName(s.node);
-    return { ...s, dir };
+    return { ...s, listenInterface: s.listenInterface, dir };
   } catch (e) {
     throw new ExitError(EXIT.CONFIG, `${join(dir, SETTINGS_FILE)}: ${(e as Error).message}`, { hint: 'run `vaultdist init node` again for this directory' });
   }
@@ -346,6 +332,19 @@ export function checkNodeDir(dir: string): void {
  * serve (agent `ttlFloorSeconds` with its default schedule and Vault's default 30 s backdate: 3m),
  * before anything is issued (issue #15). Undefined (the role's default TTL) passes.
  */
+/**
+ * Option values checked with the agent config's own key schemas (issue #16: one rule and one message
+ * for a port, TTL or mount wherever it is written): `--dist-port: must be <= 65535, got 70000`.
+ * Absent options (undefined) are skipped.
+ */
+export function checkOptionValues(values: [flag: string, key: keyof typeof CONFIG_KEYS, value: unknown][]): void {
+  for (const [flag, key, value] of values) {
+    if (value === undefined) continue;
+    const problem = checkConfigValue(CONFIG_KEYS[key], value);
+    if (problem) throw new ExitError(EXIT.USAGE, `${flag}: ${problem}`);
+  }
+}
+
 export function checkTtlFlag(ttl: string | undefined): void {
   if (ttl === undefined || ttl === '') return;
   const problem = ttlFloorProblem(`--ttl ${ttl}`, parseDuration('--ttl', ttl));

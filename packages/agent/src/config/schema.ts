@@ -16,6 +16,7 @@
 import * as v from 'valibot';
 import { Document, isMap, isSeq, YAMLMap, type Node as YamlNode } from 'yaml';
 import { DURATION_FORMS, DURATION_PATTERN, parseDurationSeconds } from '@vaultdist/sdk/duration';
+import { DEFAULT_KEY_TYPE, NODE_KEY_TYPES } from '@vaultdist/sdk/key-types';
 import { ttlFloorProblem } from '../core/schedule.js';
 
 // ---------------------------------------------------------------------------------------------------
@@ -56,16 +57,16 @@ interface StrOptions {
   secret?: boolean;
 }
 /** A non-empty string (`absolutePath`: starts with `/`). */
-function str(description: string, example: unknown, o: StrOptions = {}): v.GenericSchema<string> {
+export function str(description: string, example: unknown, o: StrOptions = {}): v.GenericSchema<string> {
   const actions: v.PipeItem<string, string, v.BaseIssue<unknown>>[] = [v.minLength(1, 'must not be empty')];
   if (o.pattern) actions.push(v.regex(o.pattern[0], (i) => `${o.pattern![1]}, got ${JSON.stringify(i.input)}`));
   if (o.absolutePath) actions.push(v.startsWith('/', (i) => `must be an absolute path, got ${JSON.stringify(i.input)}`));
   const base = v.string((i) => (missing(i.input) ? requiredMsg(example) : `must be a string, got ${show(i.input)}`));
   return v.pipe(base, ...(actions as []), ...doc<string>(description, example, o.secret)) as unknown as v.GenericSchema<string>;
 }
-const absPath = (description: string, example: string) => str(description, example, { absolutePath: true });
+export const absPath = (description: string, example: string) => str(description, example, { absolutePath: true });
 
-function pick<const O extends readonly string[]>(options: O, description: string, example: unknown): v.GenericSchema<O[number]> {
+export function pick<const O extends readonly string[]>(options: O, description: string, example: unknown): v.GenericSchema<O[number]> {
   const base = v.picklist(options, (i) => (missing(i.input) ? requiredMsg(example) : typeof i.input !== 'string' ? `must be a string, got ${show(i.input)}` : `must be one of ${oneOf(options)}, got ${JSON.stringify(i.input)}`));
   return v.pipe(base, ...doc<O[number]>(description, example)) as unknown as v.GenericSchema<O[number]>;
 }
@@ -89,7 +90,7 @@ const int = (description: string, example: unknown, o: Omit<NumOptions, 'integer
 const ms = (description: string, def: number, example: number, min = 1) => v.nullish(int(description, example, { min }), def);
 const port = (description: string, example: unknown, min = 1) => int(description, example, { min, max: 65535 });
 
-const bool = (description: string, example: unknown) => v.pipe(v.boolean((i) => (missing(i.input) ? 'is required' : `must be true or false, got ${show(i.input)}`)), ...doc<boolean>(description, example));
+export const bool = (description: string, example: unknown) => v.pipe(v.boolean((i) => (missing(i.input) ? 'is required' : `must be true or false, got ${show(i.input)}`)), ...doc<boolean>(description, example));
 
 interface ListOptions<O extends readonly string[] | undefined> {
   enum?: O;
@@ -97,7 +98,7 @@ interface ListOptions<O extends readonly string[] | undefined> {
   absolutePath?: boolean;
 }
 /** A list of non-empty strings (or of `enum` values). */
-function strList<const O extends readonly string[] | undefined = undefined>(description: string, example: unknown, o: ListOptions<O> = {}): v.GenericSchema<(O extends readonly string[] ? O[number] : string)[]> {
+export function strList<const O extends readonly string[] | undefined = undefined>(description: string, example: unknown, o: ListOptions<O> = {}): v.GenericSchema<(O extends readonly string[] ? O[number] : string)[]> {
   const bad = (x: unknown) => `must be a non-empty string, got ${show(x)}`;
   const item = o.enum
     ? v.picklist(o.enum, (i) => (typeof i.input === 'string' && i.input ? `must be one of ${oneOf(o.enum!)}, got ${JSON.stringify(i.input)}` : bad(i.input)))
@@ -126,6 +127,17 @@ function strictEntries<E extends v.ObjectEntries>(entries: E) {
     return `must be a mapping (object), got ${show(i.input)}`;
   });
 }
+/**
+ * A mapping of these keys whose other keys are dropped, with the config's messages: for files another
+ * vaultdist version may have written (`vaultdist.json`), where a key this version does not know is no error.
+ */
+export function lenientEntries<E extends v.ObjectEntries>(entries: E) {
+  return v.object(entries, (i) => {
+    if (typeof i.expected === 'string' && i.expected.startsWith('"')) return missingKeyMessage(entries[JSON.parse(i.expected) as string] as v.GenericSchema);
+    return `must be a mapping (object), got ${show(i.input)}`;
+  });
+}
+
 function obj<E extends v.ObjectEntries>(description: string, example: unknown, entries: E) {
   const base = strictEntries(entries);
   return v.pipe(base, ...doc<v.InferOutput<typeof base>>(description, example));
@@ -145,7 +157,6 @@ function union<K extends string, O extends v.VariantOptions<K>>(tag: K, options:
 // The schema
 // ---------------------------------------------------------------------------------------------------
 
-const KEY_TYPE_NAMES = ['ec-p256', 'ec-p384', 'rsa-2048', 'rsa-3072'] as const;
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 const MOUNT_PATH = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
 
@@ -231,22 +242,44 @@ const ReloadSchema = union(
   { strategy: 'rpc', cookieFile: '/var/lib/app/.erlang.cookie' },
 );
 
-const NodeSchema = obj('One BEAM node on this host.', {}, {
-  name: str('Erlang node name `name@host`; the certificate carries DNS:<host> and the URI erlang://name@host.', 'foo@127.0.0.1'),
+/**
+ * Key schemas the CLI validates `vaultdist.json` and its options with (`config/settings.ts`): one
+ * definition, one message for the same value wherever it is written.
+ */
+export const CONFIG_KEYS = {
+  nodeName: str('Erlang node name `name@host`; the certificate carries DNS:<host> and the URI erlang://name@host.', 'foo@127.0.0.1'),
   dir: absPath('Output directory: `bundle.pem` (key + leaf + chain, 0600) and `ca.pem` via an atomic `current` symlink swap.', '/var/lib/vaultdist/foo'),
-  mount: str('Vault PKI mount path.', 'pki_int'),
+  pkiMount: str('Vault PKI mount path.', 'pki_int'),
+  ttl: str('Requested certificate TTL; null uses the role\'s default.', '24h', { pattern: [DURATION_PATTERN, `must be ${DURATION_FORMS}`] }),
+  keyType: pick(NODE_KEY_TYPES, 'Key generated on this host for the CSR (the key never leaves the host).', 'ec-p256'),
+  port: port('A TCP port.', 4370),
+  healthPort: port('Port (0 picks a free one, logged at start).', 9469, 0),
+  vaultAddress: str('Vault/OpenBao address. Env: BAO_ADDR / VAULT_ADDR.', 'https://vault.example:8200', { pattern: [/^https?:\/\/[^\s]+$/, 'must be an http(s):// URL'] }),
+  caCert: absPath('PEM CA bundle to verify Vault\'s TLS certificate. Env: BAO_CACERT / VAULT_CACERT.', '/etc/vaultdist/vault-ca.pem'),
+  mountPath: str('Mount path of a Vault plugin or auth method.', 'vaultdist', { pattern: [MOUNT_PATH, 'must be a Vault mount path'] }),
+  tlsVersions: strList('TLS versions (must overlap the peers\').', ['tlsv1.3', 'tlsv1.2'], { enum: ['tlsv1.3', 'tlsv1.2'], minItems: 1 }),
+  owner: obj('chown the written files to this uid/gid (an agent running as root writing for the node user); null keeps the agent\'s.', { uid: 999, gid: 999 }, {
+    uid: int('Owner uid.', 999, { min: 0 }),
+    gid: int('Owner gid.', 999, { min: 0 }),
+  }),
+};
+
+/** The first problem of `value` against one key schema (`must be <= 65535, got 70000`), or undefined. */
+export function checkConfigValue(schema: v.GenericSchema, value: unknown): string | undefined {
+  const r = v.safeParse(schema, value, { abortPipeEarly: true });
+  return r.success ? undefined : r.issues[0].message;
+}
+
+const NodeSchema = obj('One BEAM node on this host.', {}, {
+  name: CONFIG_KEYS.nodeName,
+  dir: CONFIG_KEYS.dir,
+  mount: CONFIG_KEYS.pkiMount,
   role: str('Vault PKI role.', 'vaultdist-node'),
-  ttl: v.nullish(str('Requested certificate TTL; null uses the role\'s default.', '24h', { pattern: [DURATION_PATTERN, `must be ${DURATION_FORMS}`] }), null),
-  keyType: v.nullish(pick(KEY_TYPE_NAMES, 'Key generated on this host for the CSR (the key never leaves the host).', 'ec-p256'), 'ec-p256'),
+  ttl: v.nullish(CONFIG_KEYS.ttl, null),
+  keyType: v.nullish(CONFIG_KEYS.keyType, DEFAULT_KEY_TYPE),
   mode: v.nullish(pick(['sign', 'issue'], '`sign`: local key + CSR (pki/sign); `issue`: Vault generates the key (pki/issue).', 'sign'), 'sign'),
   keepPrevious: v.nullish(int('Previous credential sets kept under `<dir>/.sets` for diagnosis.', 1, { min: 0, max: 10 }), 1),
-  owner: v.nullish(
-    obj('chown the written files to this uid/gid (an agent running as root writing for the node user); null keeps the agent\'s.', { uid: 999, gid: 999 }, {
-      uid: int('Owner uid.', 999, { min: 0 }),
-      gid: int('Owner gid.', 999, { min: 0 }),
-    }),
-    null,
-  ),
+  owner: v.nullish(CONFIG_KEYS.owner, null),
   trust: v.nullish(
     obj('Trust anchors written to `ca.pem`.', { extraCaFiles: [] }, {
       extraCaFiles: v.nullish(
@@ -314,8 +347,8 @@ const NODES_EXAMPLE = [{ name: 'foo@127.0.0.1', dir: '/var/lib/vaultdist/foo', m
 export const CONFIG_SCHEMA = strictEntries({
   vault: v.nullish(
     obj('Connection to Vault/OpenBao.', { address: 'https://vault.example:8200', auth: { method: 'token', tokenFile: '/etc/vaultdist/token' } }, {
-      address: v.nullish(str('Vault/OpenBao address. Env: BAO_ADDR / VAULT_ADDR.', 'https://vault.example:8200', { pattern: [/^https?:\/\/[^\s]+$/, 'must be an http(s):// URL'] }), 'https://127.0.0.1:8200'),
-      caCert: v.nullish(absPath('PEM CA bundle to verify Vault\'s TLS certificate. Env: BAO_CACERT / VAULT_CACERT.', '/etc/vaultdist/vault-ca.pem'), null),
+      address: v.nullish(CONFIG_KEYS.vaultAddress, 'https://127.0.0.1:8200'),
+      caCert: v.nullish(CONFIG_KEYS.caCert, null),
       namespace: v.nullish(str('Vault namespace. Env: BAO_NAMESPACE / VAULT_NAMESPACE.', 'team-a'), null),
       tlsServerName: v.nullish(str('Expected server name of Vault\'s certificate. Env: BAO_TLS_SERVER_NAME.', 'vault.example'), null),
       skipVerify: v.nullish(bool('Disable TLS verification of Vault (never in production). Env: BAO_SKIP_VERIFY, parsed strictly.', false), false),
@@ -365,7 +398,7 @@ export const CONFIG_SCHEMA = strictEntries({
     obj('Health and Prometheus metrics HTTP server.', { host: '127.0.0.1', port: 9469 }, {
       enabled: v.nullish(bool('Serve `/healthz`, `/livez`, `/readyz` and `/metrics`.', true), true),
       host: v.nullish(str('Bind address (loopback by default). Env: VAULTDIST_HEALTH_LISTEN=host:port.', '127.0.0.1'), '127.0.0.1'),
-      port: v.nullish(port('Port (0 picks a free one, logged at start).', 9469, 0), 9469),
+      port: v.nullish(CONFIG_KEYS.healthPort, 9469),
     }),
     () => ({}),
   ),
@@ -425,7 +458,8 @@ export type NodeRegistryConfig = NodeConfig['registry'];
 /** The registry plugin (#13): where nodes register and how often the members are read. */
 export type RegistryConfig = AgentConfig['registry'];
 export type LogLevel = (typeof LOG_LEVELS)[number];
-export type KeyTypeName = (typeof KEY_TYPE_NAMES)[number];
+/** The SDK's node key types (`@vaultdist/sdk/key-types`, the one owner of the list). */
+export type KeyTypeName = (typeof NODE_KEY_TYPES)[number];
 
 /** Deep-partial shape (for callers that build configs piecewise). */
 export type DeepPartial<T> = T extends (infer U)[] ? DeepPartial<U>[] : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> | null } : T;
