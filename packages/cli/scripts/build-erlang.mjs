@@ -64,8 +64,6 @@ function compile(erlc, out, files) {
 
 export function buildErlang({ requireOtp27 = false, log = (m) => process.stderr.write(`[build-erlang] ${m}\n`) } = {}) {
   const erlc = process.env.VAULTDIST_ERLC ?? 'erlc';
-  const rel = otpRelease(erlc);
-  if (rel !== OLDEST_OTP) throw new Error(`${erlc} is OTP ${rel}: the shipped beams are built with OTP ${OLDEST_OTP}, the oldest supported (set VAULTDIST_ERLC)`);
   const erlc27 = otp27Erlc();
   if (requireOtp27 && !erlc27) throw new Error('the OTP 27 carrier build needs the OTP 27 lane (scripts/otp27/build-root, as root) or VAULTDIST_ERLC_27');
   const files = readdirSync(src).filter((f) => /^[a-z][a-z0-9_]*\.erl$/.test(f)).sort();
@@ -73,7 +71,7 @@ export function buildErlang({ requireOtp27 = false, log = (m) => process.stderr.
   const pkg = JSON.parse(readFileSync(join(cliDir, 'package.json'), 'utf8'));
   const h = createHash('sha256').update(pkg.version).update(readFileSync(join(src, 'vaultdist.app.src')));
   for (const f of files) h.update(f).update(readFileSync(join(src, f)));
-  h.update(erlc27 ? '27' : '-');
+  h.update(`${erlc}\0${erlc27 ?? '-'}`);
   const digest = h.digest('hex');
   const manifest = join(priv, 'build.json');
   const carriers = [OLDEST_OTP, ...(erlc27 ? ['27'] : [])];
@@ -81,24 +79,37 @@ export function buildErlang({ requireOtp27 = false, log = (m) => process.stderr.
   if (existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).digest === digest && modules.every(want) && carriers.every((r) => existsSync(join(priv, `otp-${r}`, 'vaultdist_tls_dist.beam')))) {
     return { built: false, carriers };
   }
-  rmSync(ebin, { recursive: true, force: true });
-  rmSync(priv, { recursive: true, force: true });
-  compile(erlc, ebin, files.map((f) => join(src, f)));
-  // ebin/vaultdist.app from src/vaultdist.app.src: modules filled in, vsn = the package version.
-  const appSrc = readFileSync(join(src, 'vaultdist.app.src'), 'utf8')
-    .replace(/\{vsn, "[^"]*"\}/, `{vsn, "${pkg.version}"}`)
-    .replace(/\{modules, \[\]\}/, `{modules, [${modules.join(', ')}]}`);
-  writeFileSync(join(ebin, 'vaultdist.app'), appSrc);
-  mkdirSync(join(priv, `otp-${OLDEST_OTP}`), { recursive: true });
-  writeFileSync(join(priv, `otp-${OLDEST_OTP}`, 'vaultdist_tls_dist.beam'), readFileSync(join(ebin, 'vaultdist_tls_dist.beam')));
-  if (erlc27) {
-    const rel27 = otpRelease(erlc27);
-    if (rel27 !== '27') throw new Error(`${erlc27} is OTP ${rel27}, not 27`);
-    compile(erlc27, join(priv, 'otp-27'), [join(src, 'vaultdist_tls_dist.erl')]);
-  } else {
-    log('OTP 27 lane not available: no precompiled OTP 27 carrier (init node compiles it with erlc on OTP 27 hosts)');
+  const rel = otpRelease(erlc);
+  if (rel !== OLDEST_OTP) throw new Error(`${erlc} is OTP ${rel}: the shipped beams are built with OTP ${OLDEST_OTP}, the oldest supported (set VAULTDIST_ERLC)`);
+  // Built into a staging dir beside ebin/priv, then swapped in with renames: a concurrent init node
+  // (tests, other shells) never sees a half-built ebin (and would fall back to erlc if it did).
+  const stage = mkdtempSync(join(app, '.build-'));
+  try {
+    const newEbin = join(stage, 'ebin');
+    const newPriv = join(stage, 'priv');
+    compile(erlc, newEbin, files.map((f) => join(src, f)));
+    // ebin/vaultdist.app from src/vaultdist.app.src: modules filled in, vsn = the package version.
+    const appSrc = readFileSync(join(src, 'vaultdist.app.src'), 'utf8')
+      .replace(/\{vsn, "[^"]*"\}/, `{vsn, "${pkg.version}"}`)
+      .replace(/\{modules, \[\]\}/, `{modules, [${modules.join(', ')}]}`);
+    writeFileSync(join(newEbin, 'vaultdist.app'), appSrc);
+    mkdirSync(join(newPriv, `otp-${OLDEST_OTP}`), { recursive: true });
+    writeFileSync(join(newPriv, `otp-${OLDEST_OTP}`, 'vaultdist_tls_dist.beam'), readFileSync(join(newEbin, 'vaultdist_tls_dist.beam')));
+    if (erlc27) {
+      const rel27 = otpRelease(erlc27);
+      if (rel27 !== '27') throw new Error(`${erlc27} is OTP ${rel27}, not 27`);
+      compile(erlc27, join(newPriv, 'otp-27'), [join(src, 'vaultdist_tls_dist.erl')]);
+    } else {
+      log('OTP 27 lane not available: no precompiled OTP 27 carrier (init node compiles it with erlc on OTP 27 hosts)');
+    }
+    writeFileSync(join(newPriv, 'build.json'), `${JSON.stringify({ vsn: pkg.version, ebin: OLDEST_OTP, carrier: carriers, digest }, null, 2)}\n`);
+    for (const [dir, fresh, old] of [[ebin, newEbin, 'old-ebin'], [priv, newPriv, 'old-priv']]) {
+      if (existsSync(dir)) renameSync(dir, join(stage, old));
+      renameSync(fresh, dir);
+    }
+  } finally {
+    rmSync(stage, { recursive: true, force: true });
   }
-  writeFileSync(manifest, `${JSON.stringify({ vsn: pkg.version, ebin: OLDEST_OTP, carrier: carriers, digest }, null, 2)}\n`);
   log(`built ${modules.length} modules with OTP ${OLDEST_OTP}, carrier for OTP ${carriers.join(', ')}`);
   return { built: true, carriers };
 }

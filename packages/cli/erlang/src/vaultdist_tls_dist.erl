@@ -79,7 +79,8 @@ release_check() ->
         Running ->
             ok;
         Compiled ->
-            ?LOG_ERROR("vaultdist_tls: compiled for OTP ~s but running on OTP ~s; recompile "
+            ?LOG_ERROR("vaultdist_tls: compiled for OTP ~s but running on OTP ~s; re-run "
+                       "vaultdist init node (it installs the build for this release) or recompile "
                        "vaultdist_tls_dist.erl with this OTP's erlc (it uses OTP-internal records)",
                        [Compiled, Running]),
             {error, {vaultdist_tls, {compiled_for_otp, Compiled, running, Running}}}
