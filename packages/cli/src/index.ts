@@ -2,7 +2,6 @@
  * Entry point. `runCli` parses argv, runs one command and returns its exit code; `main` is what
  * bin.js calls and is the only place that calls `process.exit` (house style §11).
  */
-import 'reflect-metadata';
 import { buildProgram, CommanderError } from './cli.js';
 import { EXIT, InternalError, isExitError, toExitError } from './errors.js';
 import { processIo, type CliIo } from './output.js';

@@ -2,7 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { join } from 'node:path';
-import { createRequire } from 'node:module';
+import { lazyRequire } from './lazy-require.js';
 import type { AxiosResponse, AxiosStatic } from 'axios';
 import {
   VaultHttpError,
@@ -21,13 +21,12 @@ import { delay } from './transport/delay.js';
 import { redactText, redactUrl } from './transport/redact.js';
 import { resolveVaultConnection, type ResolvedVaultConnection, type VaultConnectionOptions } from './vault/config.js';
 
-const require = createRequire(import.meta.url);
 // node-vault is CommonJS; it builds URLs and headers and delegates the HTTP exchange to the
 // `request-promise` function we inject below (axios with AbortSignal, raw bodies and TLS agents).
-const nodeVault = require('node-vault') as (cfg: Record<string, unknown>) => NodeVaultClient;
+const nodeVault = lazyRequire<(cfg: Record<string, unknown>) => NodeVaultClient>('node-vault'); // loaded on first use (issue #16)
 // The same (CommonJS) axios instance node-vault loads: importing axios's ESM build as well would load
 // a second copy (~5 MB RSS in the agent, bench/footprint.ts).
-const axios = require('axios') as AxiosStatic;
+const axios = lazyRequire<AxiosStatic>('axios');
 
 interface NodeVaultClient {
   request(options: Record<string, unknown>): Promise<unknown>;

@@ -1,4 +1,4 @@
-import * as x509 from '@peculiar/x509';
+import * as x509 from './peculiar.js'; // loaded on first use (issue #16)
 import { CertificateError } from '../errors.js';
 import { nodeIdentityUri, type NodeName } from '../node-name.js';
 import { keyAlgorithm, type KeyType } from './keys.js';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
+import * as x509 from './peculiar.js'; // loaded on first use (issue #16)
 import { CertificateError } from '../errors.js';
 
 const EKU_SERVER = '1.3.6.1.5.5.7.3.1';
