@@ -10,8 +10,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { distFlags, issueNodeCredentials, parseNodeName, probeDistCertificate, readCredentialFiles, renderOptfile, validateCredentials } from '../../packages/sdk/src/index.js';
-import { createTestPki, testdir, testVault, type TestPki } from '../helpers/vault.js';
-import { compileErlang, sharedFreePort, startNode, stopAllNodes } from '../helpers/erlang.js';
+import { testVault } from '../helpers/vault.js';
+import { useTestdir, useTestPki } from '../helpers/setup.js';
+import { compileErlang, sharedFreePort, startNode } from '../helpers/erlang.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
 const BIN = join(ROOT, 'packages', 'agent', 'bin.js');
@@ -36,17 +37,8 @@ function runOnce(cfg: string, killAfterMs: number | undefined): Promise<{ code: 
 }
 
 describe('agent crash safety (kill -9 at random moments)', () => {
-  let pki: TestPki;
-  let tmp: ReturnType<typeof testdir>;
-  beforeAll(async () => {
-    pki = await createTestPki({ role: { ttl: '1h' } });
-    tmp = testdir();
-  });
-  afterAll(async () => {
-    await stopAllNodes();
-    await pki?.cleanup();
-    tmp?.cleanup();
-  });
+  const pki = useTestPki({ role: { ttl: '1h' } });
+  const tmp = useTestdir();
 
   it(`after ${N} killed/complete rotations every set on disk is complete and consistent, and the node accepts connections`, async () => {
     const dir = join(tmp.dir, 'foo');

@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { distFlags, issueNodeCredentials, probeDistCertificate, renderOptfile } from '../../packages/sdk/src/index.js';
 import { createAgent, validateConfig, type AttemptResult, type Logger } from '../../packages/agent/src/index.js';
-import { createTestPki, testdir, testVault, type TestPki } from '../helpers/vault.js';
-import { compileErlang, sharedFreePort, startNode, stopAllNodes, type ErlNode } from '../helpers/erlang.js';
+import { testVault } from '../helpers/vault.js';
+import { useTestdir, useTestPki } from '../helpers/setup.js';
+import { compileErlang, sharedFreePort, startNode, type ErlNode } from '../helpers/erlang.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
 const RELOAD_SRC = join(ROOT, 'packages', 'cli', 'erlang', 'vaultdist_reload.erl');
@@ -25,20 +26,10 @@ const NODES = [
 const COOKIE = 'vaultdist-test-cookie';
 
 describe('agent rotations on real nodes (signal, rpc, command, poll)', () => {
-  let pki: TestPki;
-  let tmp: ReturnType<typeof testdir>;
+  const pki = useTestPki({ role: { ttl: '20s', maxTtl: '1h', extra: { not_before_duration: '1s' } } });
+  const tmp = useTestdir();
   const nodes: Record<string, ErlNode> = {};
   const dir = (n: string) => join(tmp.dir, n.replace(/[@.]/g, '_'));
-
-  beforeAll(async () => {
-    pki = await createTestPki({ role: { ttl: '20s', maxTtl: '1h', extra: { not_before_duration: '1s' } } });
-    tmp = testdir();
-  });
-  afterAll(async () => {
-    await stopAllNodes();
-    await pki?.cleanup();
-    tmp?.cleanup();
-  });
 
   it(`rotates every node ${ROTATIONS}× with the new serial served after each swap; the foo↔bar link stays up`, async () => {
     const ebin = compileErlang([RELOAD_SRC]);

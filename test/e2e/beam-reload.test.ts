@@ -8,8 +8,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { distFlags, issueNodeCredentials, probeDistCertificate, renderOptfile, type IssueNodeCredentialsResult } from '../../packages/sdk/src/index.js';
-import { createTestPki, testdir, type TestPki } from '../helpers/vault.js';
-import { compileErlang, sharedFreePort, startNode, stopAllNodes, type ErlNode } from '../helpers/erlang.js';
+import { useTestdir, useTestPki } from '../helpers/setup.js';
+import { compileErlang, sharedFreePort, startNode, type ErlNode } from '../helpers/erlang.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
 const RELOAD_SRC = join(ROOT, 'packages', 'cli', 'erlang', 'vaultdist_reload.erl');
@@ -39,8 +39,8 @@ const hexToVault = (h: string) => {
 };
 
 describe('vaultdist_reload on real OTP 25 nodes', () => {
-  let pki: TestPki;
-  let tmp: ReturnType<typeof testdir>;
+  const pki = useTestPki();
+  const tmp = useTestdir();
   let ebin: string;
   let port: number;
   const dirs: Record<string, string> = {};
@@ -62,8 +62,6 @@ describe('vaultdist_reload on real OTP 25 nodes', () => {
   };
 
   beforeAll(async () => {
-    pki = await createTestPki();
-    tmp = testdir();
     ebin = compileErlang([RELOAD_SRC]);
     port = await sharedFreePort(HOSTS);
     for (const n of ['foo@127.0.0.1', 'bar@127.0.0.2']) {
@@ -92,11 +90,6 @@ describe('vaultdist_reload on real OTP 25 nodes', () => {
       ],
     });
   }, 60_000);
-  afterAll(async () => {
-    await stopAllNodes();
-    await pki?.cleanup();
-    tmp?.cleanup();
-  });
 
   it('serves the old certificate after a file swap until reload/0, then the new one; the live link stays up', async () => {
     expect(await foo.ping('bar@127.0.0.2')).toBe('pong');

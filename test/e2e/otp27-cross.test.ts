@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { distFlags, parseCertificate } from '../../packages/sdk/src/index.js';
-import { createTestPki, testdir, type TestPki } from '../helpers/vault.js';
-import { carrierEbin, compileErlang, sharedFreePort, startNode, stopAllNodes } from '../helpers/erlang.js';
+import { useTestdir, useTestPki } from '../helpers/setup.js';
+import { carrierEbin, compileErlang, sharedFreePort, startNode } from '../helpers/erlang.js';
 import { describeOtp27, issueNodeDir } from '../helpers/otp27.js';
 
 const REPO = join(fileURLToPath(import.meta.url), '..', '..', '..');
@@ -30,18 +30,8 @@ const CIPHER = (peer: string) =>
 const EXTRA_OPT = ['-ssl_dist_opt', 'client_ciphers', 'TLS_AES_128_GCM_SHA256'];
 
 describeOtp27('OTP 25 <-> OTP 27 (and Elixir 1.18) over mTLS distribution', (lane) => {
-  let pki: TestPki;
-  let tmp: ReturnType<typeof testdir>;
-
-  beforeAll(async () => {
-    pki = await createTestPki();
-    tmp = testdir('vaultdist-otp27-');
-  }, 60_000);
-  afterAll(async () => {
-    await stopAllNodes();
-    await pki?.cleanup();
-    tmp?.cleanup();
-  }, 60_000);
+  const pki = useTestPki();
+  const tmp = useTestdir('vaultdist-otp27-');
 
   it('connects 25 -> 27 and 27 -> 25, each side seeing the other\'s Vault certificate over TLS 1.3; Elixir 1.18 joins', async () => {
     const port = await sharedFreePort(HOSTS);

@@ -9,8 +9,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { distFlags, probeDistCertificate } from '../../packages/sdk/src/index.js';
-import { createTestPki, testdir, type TestPki } from '../helpers/vault.js';
-import { compileErlang, sharedFreePort, startNode, stopAllNodes } from '../helpers/erlang.js';
+import { useTestdir, useTestPki } from '../helpers/setup.js';
+import { compileErlang, sharedFreePort, startNode } from '../helpers/erlang.js';
 import { describeOtp27, eventually, issueNodeDir, logMatches } from '../helpers/otp27.js';
 
 const REPO = join(fileURLToPath(import.meta.url), '..', '..', '..');
@@ -19,18 +19,8 @@ const HOSTS = ['127.0.0.1', '127.0.0.2'];
 const CTRL = (peer: string) => `element(2, lists:keyfind('${peer}', 1, erlang:system_info(dist_ctrl)))`;
 
 describeOtp27('OTP 27: rotate and reload with vaultdist_reload', (lane) => {
-  let pki: TestPki;
-  let tmp: ReturnType<typeof testdir>;
-
-  beforeAll(async () => {
-    pki = await createTestPki();
-    tmp = testdir('vaultdist-otp27-');
-  }, 60_000);
-  afterAll(async () => {
-    await stopAllNodes();
-    await pki?.cleanup();
-    tmp?.cleanup();
-  }, 60_000);
+  const pki = useTestPki();
+  const tmp = useTestdir('vaultdist-otp27-');
 
   it('serves the old certificate after a swap until reload/0 or SIGHUP; the live link stays up', async () => {
     const ebin = compileErlang([RELOAD_SRC]);

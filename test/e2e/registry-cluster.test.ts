@@ -20,8 +20,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { distFlags } from '../../packages/sdk/src/index.js';
 import { parseDistPortFile, renderPeersFile, type PeerEntry } from '../../packages/sdk/src/internal.js';
-import { createTestPki, testdir, type TestPki } from '../helpers/vault.js';
-import { compileErlang, startNode, stopAllNodes, type ErlNode } from '../helpers/erlang.js';
+import { useTestdir, useTestPki } from '../helpers/setup.js';
+import { compileErlang, startNode, type ErlNode } from '../helpers/erlang.js';
 import { eventually, issueNodeDir } from '../helpers/otp27.js';
 import { readFileSync } from 'node:fs';
 
@@ -29,22 +29,15 @@ const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
 const ERLANG = join(ROOT, 'packages', 'cli', 'erlang');
 
 describe('vaultdist_cluster on real TLS nodes', () => {
-  let pki: TestPki;
-  let tmp: ReturnType<typeof testdir>;
+  const pki = useTestPki();
+  const tmp = useTestdir('vaultdist-cluster-');
   let ebin: string;
   const port = new Map<string, number>();
   const dirOf = (n: string) => join(tmp.dir, n.replace(/@.*/, ''));
 
   beforeAll(async () => {
-    pki = await createTestPki();
-    tmp = testdir('vaultdist-cluster-');
     ebin = compileErlang([join(ERLANG, 'vaultdist_epmd.erl'), join(ERLANG, 'vaultdist_cluster.erl')]);
   }, 90_000);
-  afterAll(async () => {
-    await stopAllNodes();
-    await pki?.cleanup();
-    tmp?.cleanup();
-  });
 
   /** Starts a node on a dynamic port with an (initially empty) peers file and the companion. */
   async function start(name: string, o: { connectAllFalse?: boolean; hidden?: boolean; clusterHidden?: boolean; noCompanion?: boolean } = {}): Promise<ErlNode> {

@@ -13,23 +13,16 @@ import {
   type TlsVersion,
 } from '../../packages/sdk/src/index.js';
 import { ensureRole, nodeRoleBody } from '../../packages/sdk/src/internal.js';
-import { sharedFreePort, startNode, stopAllNodes } from '../helpers/erlang.js';
-import { createTestPki, testdir, type TestPki } from '../helpers/vault.js';
+import { sharedFreePort, startNode } from '../helpers/erlang.js';
+import { useTestdir, useTestPki } from '../helpers/setup.js';
 
 const HOSTS = ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'];
 
 describe('Ed25519 node certificates on OTP 25 TLS distribution', () => {
-  let pki: TestPki;
-  let tmp: ReturnType<typeof testdir>;
+  const pki = useTestPki();
+  const tmp = useTestdir();
   beforeAll(async () => {
-    pki = await createTestPki();
     await ensureRole(pki.vault, pki.mount, 'any', nodeRoleBody({ allowAnyName: true, keyType: 'any', keyBits: 0, ttl: '1h', maxTtl: '24h' }));
-    tmp = testdir();
-  });
-  afterAll(async () => {
-    await stopAllNodes();
-    await pki?.cleanup();
-    tmp?.cleanup();
   });
 
   async function edNode(name: string, mode: 'sign' | 'issue', versions: TlsVersion[]) {

@@ -17,25 +17,16 @@ import {
   renderReleaseVmArgs,
 } from '../../packages/sdk/src/index.js';
 import { shellQuote } from '../../packages/sdk/src/internal.js';
-import { carrierEbin, sharedFreePort, startNode, stopAllNodes } from '../helpers/erlang.js';
-import { createTestPki, testdir, type TestPki } from '../helpers/vault.js';
+import { carrierEbin, sharedFreePort, startNode } from '../helpers/erlang.js';
+import { useTestdir, useTestPki } from '../helpers/setup.js';
 
 const run = promisify(execFile);
 const HOSTS = ['127.0.0.1', '127.0.0.2', '127.0.0.3'];
 const COOKIE = 'vaultdist-test-cookie';
 
 describe('Elixir release snippets on real nodes', () => {
-  let pki: TestPki;
-  let tmp: ReturnType<typeof testdir>;
-  beforeAll(async () => {
-    pki = await createTestPki();
-    tmp = testdir();
-  });
-  afterAll(async () => {
-    await stopAllNodes();
-    await pki?.cleanup();
-    tmp?.cleanup();
-  });
+  const pki = useTestPki();
+  const tmp = useTestdir();
 
   async function creds(node: string) {
     const dir = join(tmp.dir, node.replace(/[@.]/g, '_'));

@@ -9,26 +9,19 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { distFlags, issueNodeCredentials, renderOptfile } from '../../packages/sdk/src/index.js';
-import { compileErlang, sharedFreePort, startNode, stopAllNodes, tcpOpen } from '../helpers/erlang.js';
-import { createTestPki, testdir, type TestPki } from '../helpers/vault.js';
+import { compileErlang, sharedFreePort, startNode, tcpOpen } from '../helpers/erlang.js';
+import { useTestdir, useTestPki } from '../helpers/setup.js';
 
 const ERLANG = join(fileURLToPath(import.meta.url), '..', '..', '..', 'packages', 'cli', 'erlang');
 const IP = '127.0.0.1';
 
 describe('distFlags epmdPorts / epmdPortBase with vaultdist_epmd on real nodes', () => {
-  let pki: TestPki;
-  let tmp: ReturnType<typeof testdir>;
+  const pki = useTestPki();
+  const tmp = useTestdir();
   let ebin: string;
   beforeAll(async () => {
-    pki = await createTestPki();
-    tmp = testdir();
     ebin = compileErlang([join(ERLANG, 'vaultdist_epmd.erl')]);
   }, 90_000);
-  afterAll(async () => {
-    await stopAllNodes();
-    await pki?.cleanup();
-    tmp?.cleanup();
-  });
 
   async function optfileFor(node: string): Promise<{ dir: string; optfile: string }> {
     const dir = join(tmp.dir, node.replace(/[@.]/g, '_'));

@@ -20,23 +20,14 @@ import {
   splitChain,
   verifyChain,
 } from '../../packages/sdk/src/internal.js';
-import { sharedFreePort, startNode, stopAllNodes } from '../helpers/erlang.js';
-import { createTestPki, testdir, type TestPki } from '../helpers/vault.js';
+import { sharedFreePort, startNode } from '../helpers/erlang.js';
+import { useTestdir, useTestPki } from '../helpers/setup.js';
 
 const HOSTS = ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'];
 
 describe('optfile ipSanHostnameMatch on real nodes', () => {
-  let pki: TestPki;
-  let tmp: ReturnType<typeof testdir>;
-  beforeAll(async () => {
-    pki = await createTestPki();
-    tmp = testdir();
-  });
-  afterAll(async () => {
-    await stopAllNodes();
-    await pki?.cleanup();
-    tmp?.cleanup();
-  });
+  const pki = useTestPki();
+  const tmp = useTestdir();
 
   /** A certificate with the address only as an IP SAN (no DNS:<ip>), and an optfile for it. */
   async function ipOnlyNode(name: string, ipSanHostnameMatch: boolean) {

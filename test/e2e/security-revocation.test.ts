@@ -15,26 +15,19 @@ import {
   revokeCertificate,
 } from '../../packages/sdk/src/index.js';
 import { writeCrlDir } from '../../packages/sdk/src/internal.js';
-import { createTestPki, testdir, type TestPki } from '../helpers/vault.js';
-import { sharedFreePort, startNode, stopAllNodes, type ErlNode } from '../helpers/erlang.js';
+import { useTestdir, useTestPki } from '../helpers/setup.js';
+import { sharedFreePort, startNode, type ErlNode } from '../helpers/erlang.js';
 
 const HOSTS = ['127.0.0.1', '127.0.0.2', '127.0.0.3'];
 
 describe('revocation: a revoked peer is refused on its next connection', () => {
-  let pki: TestPki;
-  let tmp: ReturnType<typeof testdir>;
+  const pki = useTestPki();
+  const tmp = useTestdir();
 
   beforeAll(async () => {
-    pki = await createTestPki();
     // As `vaultdist init vault --urls` does: leaves then carry a CRL distribution point (an http URL).
     // OTP's ssl_crl_hash_dir still finds the CRL by issuer hash (the attack matrix covers leaves without one).
     await pki.vault.write(`${pki.mount}/config/urls`, { issuing_certificates: [`http://127.0.0.1:1/v1/${pki.mount}/ca`], crl_distribution_points: [`http://127.0.0.1:1/v1/${pki.mount}/crl`] });
-    tmp = testdir();
-  });
-  afterAll(async () => {
-    await stopAllNodes();
-    await pki?.cleanup();
-    tmp?.cleanup();
   });
 
   it('refuses the revoked node in both directions, keeps the others connecting, with no reload', async () => {

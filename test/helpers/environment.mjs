@@ -42,6 +42,11 @@ export default class VaultdistEnvironment extends TestEnvironment {
     super(config, context);
     this.testPath = context.testPath;
     this.#window = fileWindow(context.testPath); // the debris check (debris.mjs)
+    // jest-circus reads only the root config's testTimeout; a project's (integration 60 s, e2e
+    // 120 s in jest.config.js) is ignored and tests got the default 5 s. jest.setTimeout's symbol,
+    // read by circus at run_start, applies the project's value.
+    const timeout = config.projectConfig?.testTimeout;
+    if (timeout) this.global[Symbol.for('TEST_TIMEOUT_SYMBOL')] = timeout;
   }
 
   // vaultdist nodes never start or contact an epmd; several tests assert 4369 is closed. A test file
