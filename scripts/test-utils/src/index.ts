@@ -3,9 +3,11 @@
  * "now", realistic Vault envelopes for msw handlers, and temp dirs.
  */
 import 'reflect-metadata';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as x509 from '@peculiar/x509';
 
 export const EC = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
@@ -85,6 +87,27 @@ export async function makeLeaf(o: LeafOptions): Promise<TestLeaf> {
 export function testdir(prefix = 'vaultdist-unit-'): { dir: string; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * An RSA private key for tests that need one but do not test key generation: generated once per
+ * machine and kept in the repository's ignored .cache/test-keys/ (RSA-3072 generation alone takes
+ * 1–3 s, most of a unit run's CPU). Regenerated if the cached file does not parse.
+ */
+export function cachedRsaKey(bits: 2048 | 3072): KeyObject {
+  const file = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '.cache', 'test-keys', `rsa-${bits}.pem`);
+  try {
+    const key = createPrivateKey(readFileSync(file));
+    if (key.asymmetricKeyType === 'rsa' && key.asymmetricKeyDetails?.modulusLength === bits) return key;
+  } catch {
+    // not cached yet, or unreadable: make it
+  }
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: bits });
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  renameSync(tmp, file);
+  return privateKey;
 }
 
 /** A realistic Vault success envelope. */

@@ -13,6 +13,7 @@ import { ipBytes, oid, sequence, tlv } from './der.js';
 import { keyAlgorithm, KEY_TYPES, type KeyType } from './keys.js';
 import { splitPem } from '../pem.js';
 import { certificationRequestInfo, createCsr, exportKeyObjectPem, generateNodeKeyObjects, privateKeyInfo, subjectPublicKeyInfo } from './pkcs10.js';
+import { cachedRsaKey } from '../../../../scripts/test-utils/src/index.js';
 
 /** Header length and content length of the TLV at `at`. */
 function tlvAt(d: Buffer, at: number): { header: number; length: number } {
@@ -70,7 +71,8 @@ const SIGNATURE_OIDS: Record<KeyType, string> = {
 describe('createCsr (fast path) vs @peculiar/x509', () => {
   const keys = new Map<KeyType, KeyObject>();
   beforeAll(async () => {
-    for (const t of KEY_TYPES) keys.set(t, (await generateNodeKeyObjects(t)).privateKey);
+    // RSA keys from the test key cache (generating RSA-3072 takes seconds); EC and Ed25519 fresh.
+    for (const t of KEY_TYPES) keys.set(t, t === 'rsa-2048' ? cachedRsaKey(2048) : t === 'rsa-3072' ? cachedRsaKey(3072) : (await generateNodeKeyObjects(t)).privateKey);
   }, 30_000);
 
   describe.each(KEY_TYPES.map((k) => [k]))('%s', (keyType) => {
