@@ -73,7 +73,7 @@ describe('argv', () => {
 });
 
 describe('JSON Schema for editors', () => {
-  it('the committed agent.schema.json is up to date (regenerate: vaultdist-agent --print-schema)', () => {
+  it('--print-schema prints the committed agent.schema.json (regenerate: node packages/agent/scripts/gen-config.mjs)', () => {
     const here = dirname(fileURLToPath(import.meta.url));
     const committed = JSON.parse(readFileSync(join(here, '..', '..', 'agent.schema.json'), 'utf8'));
     expect(committed).toEqual(JSON.parse(JSON.stringify(configJsonSchema())));

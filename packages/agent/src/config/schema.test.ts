@@ -61,6 +61,12 @@ describe('validateConfig', () => {
     expect(r.errors.join('\n')).toContain(expected);
   });
 
+  it('names every unknown key of a mapping, not only the first', () => {
+    const c = minimal() as any;
+    Object.assign(c.nodes[0].reload, { pidfile: '/x', handlerinstalled: true });
+    expect(validateConfig(c).errors).toEqual(['nodes[0].reload.pidfile: unknown key (did you mean "pidFile"?)', 'nodes[0].reload.handlerinstalled: unknown key (did you mean "handlerInstalled"?)']);
+  });
+
   it('warns about a non-loopback health listener', () => {
     const c = minimal();
     c.health = { host: '0.0.0.0' };

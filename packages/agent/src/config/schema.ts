@@ -23,6 +23,7 @@ import { ttlFloorProblem } from '../core/schedule.js';
 // Messages (every one is later prefixed with the key's path)
 // ---------------------------------------------------------------------------------------------------
 
+const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 const show = (x: unknown) => (typeof x === 'string' ? JSON.stringify(x) : Array.isArray(x) ? 'a list' : x === null ? 'null' : typeof x === 'object' ? 'an object' : String(x));
 const missing = (x: unknown) => x === undefined || x === null;
 const requiredMsg = (example: unknown) => `is required (e.g. ${JSON.stringify(example)})`;
@@ -119,10 +120,19 @@ function missingKeyMessage(s: v.GenericSchema): string {
   return requiredMsg(f.example);
 }
 
+type UnknownKeysIssue = v.BaseIssue<unknown> & { otherUnknownKeys?: [key: string, message: string][] };
+
 /** A mapping with exactly these keys: an unknown key is an error (with a did-you-mean). */
 function strictEntries<E extends v.ObjectEntries>(entries: E) {
   return v.strictObject(entries, (i) => {
-    if (i.expected === 'never') return unknownKeyMessage(String(i.input), Object.keys(entries));
+    if (i.expected === 'never') {
+      // valibot reports the first unknown key of a mapping; the others ride along on the issue, so one
+      // run names every typo (validateConfig expands them)
+      const known = Object.keys(entries);
+      const input = i.path?.[0]?.input;
+      if (isObj(input)) (i as UnknownKeysIssue).otherUnknownKeys = Object.keys(input).filter((k) => !(k in entries) && k !== i.input).map((k) => [k, unknownKeyMessage(k, known)]);
+      return unknownKeyMessage(String(i.input), known);
+    }
     if (typeof i.expected === 'string' && i.expected.startsWith('"')) return missingKeyMessage(entries[JSON.parse(i.expected) as string] as v.GenericSchema);
     return `must be a mapping (object), got ${show(i.input)}`;
   });
@@ -571,7 +581,6 @@ export interface ConfigValidation {
   warnings: string[];
 }
 
-const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 const keyPath = (base: string, key: string) => (base ? `${base}.${key}` : key);
 
 /** `nodes[0].reload.pidFile` from a valibot issue path. */
@@ -683,7 +692,15 @@ export function validateConfig(input: unknown, o: ValidateOptions = {}): ConfigV
   if (!isObj(input)) return { config: undefined, errors: [`(root): the config must be a mapping (object), got ${show(input)}`], warnings };
   // abortPipeEarly: one message per key (the first check it fails), as before the schema library
   const r = v.safeParse(CONFIG_SCHEMA, input, { abortPipeEarly: true });
-  if (!r.success) return { config: undefined, errors: r.issues.map((i) => `${issuePath(i)}: ${i.message}`), warnings };
+  if (!r.success) {
+    const errors = r.issues.flatMap((i) => {
+      const line = `${issuePath(i)}: ${i.message}`;
+      const others = (i as UnknownKeysIssue).otherUnknownKeys ?? [];
+      const parent = issuePath({ ...i, path: i.path?.slice(0, -1) } as v.BaseIssue<unknown>).replace(/^\(root\)$/, '');
+      return [line, ...others.map(([k, m]) => `${keyPath(parent, k)}: ${m}`)];
+    });
+    return { config: undefined, errors, warnings };
+  }
   const errors: string[] = [];
   for (const rule of RULES) errors.push(...rule(r.output, warnings, o));
   return errors.length ? { config: undefined, errors, warnings } : { config: r.output, errors, warnings };
