@@ -7,8 +7,6 @@
  * retry/backoff math, the PKI/auth admin helpers, the CSR encoder, file-system primitives, …) are
  * exported from `@vaultdist/sdk/internal` instead. They are not covered by semver.
  */
-import 'reflect-metadata';
-
 // Errors (house style §3): one hierarchy, a type guard per class.
 export {
   VaultSdkError,
