@@ -16,19 +16,18 @@ import {
   lookupSelf,
 } from '../../packages/sdk/src/internal.js';
 import { createAgent, validateConfig, type Logger } from '../../packages/agent/src/index.js';
-import { adminClient, createTestPki, suffix, testdir, testVault, type TestPki } from '../helpers/vault.js';
+import { adminClient, suffix, testVault } from '../helpers/vault.js';
+import { useTestdir, useTestPki } from '../helpers/setup.js';
 
 describe('agent auth against a real OpenBao', () => {
   const sfx = suffix();
   const admin = adminClient();
   const policy = `vd-agent-${sfx}`;
   const mounts = { cert: `cert-agent-${sfx}`, approle: `approle-agent-${sfx}` };
-  let pki: TestPki;
-  let tmp: ReturnType<typeof testdir>;
+  const pki = useTestPki();
+  const tmp = useTestdir();
 
   beforeAll(async () => {
-    pki = await createTestPki();
-    tmp = testdir();
     await ensurePolicy(admin, policy, nodePolicy(pki.mount, pki.role));
     await ensureAuthMethod(admin, mounts.cert, 'cert');
     await ensureAuthMethod(admin, mounts.approle, 'approle');
@@ -36,8 +35,6 @@ describe('agent auth against a real OpenBao', () => {
   afterAll(async () => {
     for (const m of Object.values(mounts)) await admin.delete(`sys/auth/${m}`);
     await admin.delete(`sys/policies/acl/${policy}`);
-    await pki?.cleanup();
-    tmp?.cleanup();
   });
 
   const recorder = () => {

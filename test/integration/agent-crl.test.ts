@@ -15,7 +15,8 @@ import { CrlWorker } from '../../packages/agent/src/shell/crl-worker.js';
 import { initialNodeStatus } from '../../packages/agent/src/core/state.js';
 import { mathRandom, nodeFs, nodeProcess } from '../../packages/agent/src/ports.js';
 import { createAgentVaultClient } from '../../packages/agent/src/shell/vault.js';
-import { createTestPki, testdir, testVault, type TestPki } from '../helpers/vault.js';
+import { testVault } from '../helpers/vault.js';
+import { useTestdir, useTestPki } from '../helpers/setup.js';
 
 const logs: { level: string; msg: string; meta: Record<string, unknown> }[] = [];
 const logger: Logger = {
@@ -26,16 +27,8 @@ const logger: Logger = {
 };
 
 describe('agent CRL refresh', () => {
-  let pki: TestPki;
-  let tmp: ReturnType<typeof testdir>;
-  beforeAll(async () => {
-    pki = await createTestPki();
-    tmp = testdir();
-  });
-  afterAll(async () => {
-    await pki?.cleanup();
-    tmp?.cleanup();
-  });
+  const pki = useTestPki();
+  const tmp = useTestdir();
 
   const cfg = (dir: string, crl: Record<string, unknown> = {}): AgentConfig => {
     const r = validateConfig({

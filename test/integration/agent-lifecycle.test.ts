@@ -13,7 +13,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createTestPki, testdir, testVault, type TestPki } from '../helpers/vault.js';
+import { testVault } from '../helpers/vault.js';
+import { useTestdir, useTestPki } from '../helpers/setup.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
 const BIN = join(ROOT, 'packages', 'agent', 'bin.js');
@@ -120,18 +121,9 @@ async function vaultProxy(target: URL): Promise<{ port: number; down(): Promise<
 }
 
 describe('agent lifecycle (child process, real OpenBao)', () => {
-  let pki: TestPki;
-  let tmp: ReturnType<typeof testdir>;
+  const pki = useTestPki({ role: { ttl: '1h' } });
+  const tmp = useTestdir();
   const v = testVault();
-
-  beforeAll(async () => {
-    pki = await createTestPki({ role: { ttl: '1h' } });
-    tmp = testdir();
-  });
-  afterAll(async () => {
-    await pki?.cleanup();
-    tmp?.cleanup();
-  });
 
   const node = (name: string, dir: string) => ({ name, dir, mount: pki.mount, role: pki.role, reload: { strategy: 'command', command: ['true'] }, verify: { enabled: false } });
   const writeConfig = (name: string, cfg: unknown) => {

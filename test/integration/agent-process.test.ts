@@ -7,7 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createTestPki, testdir, testVault, type TestPki } from '../helpers/vault.js';
+import { testVault } from '../helpers/vault.js';
+import { useTestdir, useTestPki } from '../helpers/setup.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
 const BIN = join(ROOT, 'packages', 'agent', 'bin.js');
@@ -67,18 +68,9 @@ function runAgent(args: string[], env: Record<string, string> = {}): Run {
 }
 
 describe('vaultdist-agent child process', () => {
-  let pki: TestPki;
-  let tmp: ReturnType<typeof testdir>;
+  const pki = useTestPki({ role: { ttl: '1h' } });
+  const tmp = useTestdir();
   const v = testVault();
-
-  beforeAll(async () => {
-    pki = await createTestPki({ role: { ttl: '1h' } });
-    tmp = testdir();
-  });
-  afterAll(async () => {
-    await pki?.cleanup();
-    tmp?.cleanup();
-  });
 
   const baseConfig = (name: string, over: Record<string, unknown> = {}, node: Record<string, unknown> = {}) => ({
     vault: { address: v.addr, auth: { method: 'token', token: v.token } },

@@ -7,19 +7,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createAgent, validateConfig } from '../../packages/agent/src/index.js';
 import { makeCa } from '../../scripts/test-utils/src/index.js';
-import { createTestPki, testdir, testVault, type TestPki } from '../helpers/vault.js';
+import { testVault } from '../helpers/vault.js';
+import { useTestdir, useTestPki } from '../helpers/setup.js';
 
 describe('agent trust bundle (CA rotation)', () => {
-  let pki: TestPki;
-  let tmp: ReturnType<typeof testdir>;
-  beforeAll(async () => {
-    pki = await createTestPki();
-    tmp = testdir();
-  });
-  afterAll(async () => {
-    await pki?.cleanup();
-    tmp?.cleanup();
-  });
+  const pki = useTestPki();
+  const tmp = useTestdir();
 
   it('rewrites ca.pem with an added root, then leaves it alone', async () => {
     const dir = join(tmp.dir, 'node');

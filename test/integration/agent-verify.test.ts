@@ -9,23 +9,18 @@ import { createServer, type Server } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createAgent, validateConfig } from '../../packages/agent/src/index.js';
-import { createTestPki, testdir, testVault, type TestPki } from '../helpers/vault.js';
+import { testVault } from '../helpers/vault.js';
+import { useTestdir, useTestPki } from '../helpers/setup.js';
 
 const KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/;
 const CERTS = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
 
 describe('agent verification of the served serial', () => {
-  let pki: TestPki;
-  let tmp: ReturnType<typeof testdir>;
+  const pki = useTestPki();
+  const tmp = useTestdir();
   let server: Server | undefined;
-  beforeAll(async () => {
-    pki = await createTestPki();
-    tmp = testdir();
-  });
   afterAll(async () => {
     await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
-    await pki?.cleanup();
-    tmp?.cleanup();
   });
 
   it('counts a node that keeps serving the old certificate, then reloads without re-issuing', async () => {

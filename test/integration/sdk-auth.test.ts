@@ -32,7 +32,8 @@ import {
   renewSelf,
   requestNodeCertificate,
 } from '../../packages/sdk/src/internal.js';
-import { adminClient, createTestPki, suffix, testVault, testdir, type TestPki } from '../helpers/vault.js';
+import { adminClient, createTestPki, suffix, testVault } from '../helpers/vault.js';
+import { useTestdir, useTestPki } from '../helpers/setup.js';
 
 /** A compact ES256 JWT signed locally (what a CI identity provider would hand out). */
 export function signJwt(privateKeyPem: string, claims: Record<string, unknown>): string {
@@ -47,12 +48,10 @@ describe('SDK auth methods against a real OpenBao', () => {
   const admin = adminClient();
   const policy = `vd-node-${sfx}`;
   const mounts = { approle: `approle-${sfx}`, cert: `cert-${sfx}`, jwt: `jwt-${sfx}` };
-  let pki: TestPki;
-  let tmp: ReturnType<typeof testdir>;
+  const pki = useTestPki();
+  const tmp = useTestdir();
 
   beforeAll(async () => {
-    pki = await createTestPki();
-    tmp = testdir();
     await ensurePolicy(admin, policy, nodePolicy(pki.mount, pki.role));
     await ensureAuthMethod(admin, mounts.approle, 'approle');
     await ensureAuthMethod(admin, mounts.cert, 'cert');
@@ -61,8 +60,6 @@ describe('SDK auth methods against a real OpenBao', () => {
   afterAll(async () => {
     for (const m of Object.values(mounts)) await admin.delete(`sys/auth/${m}`);
     await admin.delete(`sys/policies/acl/${policy}`);
-    await pki?.cleanup();
-    tmp?.cleanup();
   });
 
   const nodeClient = (auth: Parameters<typeof createVaultClient>[0] extends infer O ? (O extends { auth?: infer A } ? A : never) : never, extra = {}): VaultClient =>

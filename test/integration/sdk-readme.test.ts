@@ -16,7 +16,8 @@ import {
   nodePolicy,
   readRoleId,
 } from '../../packages/sdk/src/internal.js';
-import { adminClient, createTestPki, suffix, testVault, testdir, type TestPki } from '../helpers/vault.js';
+import { adminClient, suffix, testVault } from '../helpers/vault.js';
+import { useTestdir, useTestPki } from '../helpers/setup.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../..');
@@ -28,11 +29,9 @@ describe('SDK README example', () => {
   const sfx = suffix();
   const approle = `readme-approle-${sfx}`;
   const policy = `readme-${sfx}`;
-  let pki: TestPki;
-  let tmp: ReturnType<typeof testdir>;
+  const pki = useTestPki();
+  const tmp = useTestdir();
   beforeAll(async () => {
-    pki = await createTestPki();
-    tmp = testdir();
     await ensurePolicy(admin, policy, nodePolicy(pki.mount, pki.role));
     await ensureAuthMethod(admin, approle, 'approle');
     await ensureAppRole(admin, 'node', { mount: approle, tokenPolicies: [policy], tokenTtl: '10m' });
@@ -40,8 +39,6 @@ describe('SDK README example', () => {
   afterAll(async () => {
     await admin.delete(`sys/auth/${approle}`);
     await admin.delete(`sys/policies/acl/${policy}`);
-    await pki?.cleanup();
-    tmp?.cleanup();
   });
 
   it('the README shows examples/deploy-node.ts verbatim', () => {

@@ -35,7 +35,8 @@ import {
   readRoleId,
   requestNodeCertificate,
 } from '../../packages/sdk/src/internal.js';
-import { adminClient, createTestPki, suffix, testVault, testdir, type TestPki } from '../helpers/vault.js';
+import { adminClient, suffix, testVault } from '../helpers/vault.js';
+import { useTestdir, useTestPki } from '../helpers/setup.js';
 
 function signJwt(privateKeyPem: string, claims: Record<string, unknown>): string {
   const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
@@ -74,13 +75,11 @@ describe('nothing secret reaches a log line or an error', () => {
   const admin = adminClient({ logger });
   const policy = `leak-${sfx}`;
   const mounts = { approle: `leak-approle-${sfx}`, cert: `leak-cert-${sfx}`, jwt: `leak-jwt-${sfx}` };
-  let pki: TestPki;
-  let tmp: ReturnType<typeof testdir>;
+  const pki = useTestPki();
+  const tmp = useTestdir();
   const client = (auth: AuthStrategy, extra = {}): VaultClient => createVaultClient({ address: testVault().addr, env: {}, logger, auth, retry: { baseDelayMs: 1 }, ...extra });
 
   beforeAll(async () => {
-    pki = await createTestPki();
-    tmp = testdir();
     addSecret('root token', testVault().token);
     await ensurePolicy(admin, policy, nodePolicy(pki.mount, pki.role));
     for (const [type, path] of Object.entries(mounts)) await ensureAuthMethod(admin, path, type);
@@ -88,8 +87,6 @@ describe('nothing secret reaches a log line or an error', () => {
   afterAll(async () => {
     for (const m of Object.values(mounts)) await admin.delete(`sys/auth/${m}`);
     await admin.delete(`sys/policies/acl/${policy}`);
-    await pki?.cleanup();
-    tmp?.cleanup();
   });
 
   it('runs every flow, including failures, and finds no secret in the collected output', async () => {
