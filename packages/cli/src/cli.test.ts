@@ -42,6 +42,7 @@ describe('vaultdist command table', () => {
     [['init', 'node', '--name', 'a@127.0.0.1', '--dir', '/tmp/x', '--dist-port', '70000'], /--dist-port: must be <= 65535, got 70000/],
     [['init', 'node', '--name', 'a@127.0.0.1', '--dir', '/tmp/x', '--dist-port', 'x'], /--dist-port needs a port number/],
     [['issue', '--dir', '/tmp/x', '--ttl', '1 day'], /--ttl: must be a Vault duration/],
+    [['init', 'vault', '--mount', '../sys'], /--mount: must be a Vault mount path, got "..\/sys"/],
     [['doctor', '--margin', 'soon', '--dir', '/nonexistent'], /--margin: "soon" is not a Vault duration/],
     [['nope'], /unknown command 'nope'/],
   ])('usage error %j exits 2 and says why', async (argv, message) => {

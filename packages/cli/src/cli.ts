@@ -115,6 +115,14 @@ export function buildProgram(io: CliIo, setCode: (code: number) => void): Comman
     .option('--json', 'print the plan/result as JSON', false)
     .action(async (opts: Record<string, unknown>) => {
       const { initVault } = await import('./commands/init-vault/index.js');
+      const { checkOptionValues } = await import('./node-dir.js');
+      checkOptionValues([
+        ['--mount', 'mountPath', opts.mount],
+        ['--root-mount', 'mountPath', opts.rootMount],
+        ['--registry-mount', 'mountPath', opts.registryMount],
+        ['--approle-mount', 'mountPath', opts.approleMount],
+        ['--cert-mount', 'mountPath', opts.certMount],
+      ]);
       const auth = ((opts.auth as string[] | undefined) ?? ['approle', 'cert']) as ('approle' | 'cert' | 'token')[];
       for (const a of auth) if (!['approle', 'cert', 'token'].includes(a)) throw new InvalidArgumentError(`--auth: unknown method ${JSON.stringify(a)} (approle, cert, token)`);
       const out = createOutput(io, { json: Boolean(opts.json) });

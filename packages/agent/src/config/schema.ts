@@ -168,7 +168,8 @@ function union<K extends string, O extends v.VariantOptions<K>>(tag: K, options:
 // ---------------------------------------------------------------------------------------------------
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
-const MOUNT_PATH = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
+/** A Vault mount path: segments of letters, digits, `_`, `.` and `-`, none of them `.` or `..`. */
+const MOUNT_PATH = /^(?!\.\.?(\/|$))[A-Za-z0-9_.-]+(\/(?!\.\.?(\/|$))[A-Za-z0-9_.-]+)*$/;
 
 /** The auth methods; `defaultToken`: a mapping without `method` is a token auth (`vault.auth`). */
 function authVariants<D extends boolean>(defaultToken: D) {
@@ -647,7 +648,7 @@ const RULES: Rule[] = [
         if (n.reload.cookie && n.reload.cookieFile) out.push(`${p}.reload.cookieFile: set either cookie or cookieFile, not both`);
       }
       n.crl.mounts.forEach((m, j) => {
-        if (!/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/.test(m) || m.split('/').some((seg) => seg === '.' || seg === '..')) out.push(`${p}.crl.mounts[${j}]: not a Vault mount path, got ${JSON.stringify(m)}`);
+        if (!MOUNT_PATH.test(m)) out.push(`${p}.crl.mounts[${j}]: not a Vault mount path, got ${JSON.stringify(m)}`);
       });
       // a node with a port file (vaultdist_epmd -vaultdist_epmd_port_file, set or implied by the registry) is verified on the port it reports
       const portFile = n.registry.portFile !== null || (c.registry.enabled && n.registry.enabled);
