@@ -11,8 +11,8 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { distFlags, issueNodeCredentials, renderOptfile } from '../../packages/sdk/src/index.js';
-import { createTestPki, testdir, type TestPki } from '../helpers/vault.js';
-import { compileErlang, portFreeOn, startNode, stopAllNodes, tcpOpen } from '../helpers/erlang.js';
+import { useTestdir, useTestPki } from '../helpers/setup.js';
+import { compileErlang, portFreeOn, startNode, tcpOpen } from '../helpers/erlang.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
 const ERLANG = join(ROOT, 'packages', 'cli', 'erlang');
@@ -53,22 +53,17 @@ async function canary(): Promise<{ port: number; connections: () => number; clos
 }
 
 describe('vaultdist_epmd with the vaultdist_tls carrier on real OTP 25 nodes', () => {
-  let pki: TestPki;
-  let tmp: ReturnType<typeof testdir>;
+  const pki = useTestPki();
+  const tmp = useTestdir();
   let ebin: string;
   let can: Awaited<ReturnType<typeof canary>>;
 
   beforeAll(async () => {
-    pki = await createTestPki();
-    tmp = testdir();
     ebin = compileErlang([join(ERLANG, 'vaultdist_epmd.erl')]);
     can = await canary();
   }, 90_000);
   afterAll(async () => {
-    await stopAllNodes();
     await can?.close();
-    await pki?.cleanup();
-    tmp?.cleanup();
   });
 
   async function optfileFor(node: string): Promise<string> {

@@ -11,27 +11,16 @@ import {
   probeDistCertificate,
   renderOptfile,
 } from '../../packages/sdk/src/index.js';
-import { createTestPki, testdir, type TestPki } from '../helpers/vault.js';
-import { sharedFreePort, startNode, stopAllNodes, tcpOpen } from '../helpers/erlang.js';
+import type { TestPki } from '../helpers/vault.js';
+import { useTestdir, useTestPki } from '../helpers/setup.js';
+import { sharedFreePort, startNode, tcpOpen } from '../helpers/erlang.js';
 
 const HOSTS = ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'];
 
 describe('first end-to-end path: Vault-signed certificates, mTLS distribution, no epmd', () => {
-  let pki: TestPki;
-  let foreign: TestPki;
-  let tmp: ReturnType<typeof testdir>;
-
-  beforeAll(async () => {
-    pki = await createTestPki();
-    foreign = await createTestPki({ commonName: 'some other CA' });
-    tmp = testdir();
-  });
-  afterAll(async () => {
-    await stopAllNodes();
-    await pki?.cleanup();
-    await foreign?.cleanup();
-    tmp?.cleanup();
-  });
+  const pki = useTestPki();
+  const foreign = useTestPki({ commonName: 'some other CA' });
+  const tmp = useTestdir();
 
   async function nodeFiles(p: TestPki, nodeName: string, opts: { clientCert?: boolean } = {}) {
     const dir = join(tmp.dir, nodeName.replace(/[@.]/g, '_') + `-${p.mount}`);
