@@ -2,6 +2,9 @@
  * The command table: every command answers --help with a runnable example, usage errors exit 2 and
  * name the flag, and nothing prompts. In-process (runCli never exits the process).
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { runCli, type CliIo } from './index.js';
 
 function io(env: Record<string, string> = {}): CliIo & { out: () => string; err: () => string } {
@@ -49,6 +52,18 @@ describe('vaultdist command table', () => {
     const i = io();
     expect(await runCli(argv, i)).toBe(2);
     expect(i.err()).toMatch(message);
+  });
+
+  it('a vaultdist.json the settings schema refuses is exit 10 naming the file and the key', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vaultdist-settings-'));
+    try {
+      writeFileSync(join(dir, 'vaultdist.json'), JSON.stringify({ version: 1, node: 'app@127.0.0.1', vaultAddr: 'http://127.0.0.1:9', mount: 'pki_dist', role: 'vaultdist-app', keyType: 'ec-p256', ttl: '', distPort: 70000, tlsVersions: ['tlsv1.3'], certAuthMount: 'cert', certAuthRole: 'vaultdist-app', healthPort: 9464 }));
+      const i = io({ VAULT_ADDR: 'http://127.0.0.1:9', VAULT_TOKEN: 't' });
+      expect(await runCli(['issue', '--dir', dir], i)).toBe(10);
+      expect(i.err()).toContain(`${join(dir, 'vaultdist.json')}: distPort: must be <= 65535, got 70000`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('reports an unreachable Vault with exit 11, naming the address', async () => {
