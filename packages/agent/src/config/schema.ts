@@ -57,7 +57,11 @@ interface StrOptions {
   absolutePath?: boolean;
   secret?: boolean;
 }
-/** A non-empty string (`absolutePath`: starts with `/`). */
+/**
+ * A required non-empty string; `pattern` adds a regex with its message, `absolutePath` a leading `/`,
+ * `secret` marks it for `redactConfigSecrets`. Wrap in `v.nullish(schema, default)` for an optional key.
+ * @example str('Vault PKI role.', 'vaultdist-node')
+ */
 export function str(description: string, example: unknown, o: StrOptions = {}): v.GenericSchema<string> {
   const actions: v.PipeItem<string, string, v.BaseIssue<unknown>>[] = [v.minLength(1, 'must not be empty')];
   if (o.pattern) actions.push(v.regex(o.pattern[0], (i) => `${o.pattern![1]}, got ${JSON.stringify(i.input)}`));
@@ -65,8 +69,10 @@ export function str(description: string, example: unknown, o: StrOptions = {}): 
   const base = v.string((i) => (missing(i.input) ? requiredMsg(example) : `must be a string, got ${show(i.input)}`));
   return v.pipe(base, ...(actions as []), ...doc<string>(description, example, o.secret)) as unknown as v.GenericSchema<string>;
 }
+/** A required absolute path (`must be an absolute path, got "rel"`). */
 export const absPath = (description: string, example: string) => str(description, example, { absolutePath: true });
 
+/** One of `options` (`must be one of "a", "b", got "c"`). */
 export function pick<const O extends readonly string[]>(options: O, description: string, example: unknown): v.GenericSchema<O[number]> {
   const base = v.picklist(options, (i) => (missing(i.input) ? requiredMsg(example) : typeof i.input !== 'string' ? `must be a string, got ${show(i.input)}` : `must be one of ${oneOf(options)}, got ${JSON.stringify(i.input)}`));
   return v.pipe(base, ...doc<O[number]>(description, example)) as unknown as v.GenericSchema<O[number]>;
@@ -91,6 +97,7 @@ const int = (description: string, example: unknown, o: Omit<NumOptions, 'integer
 const ms = (description: string, def: number, example: number, min = 1) => v.nullish(int(description, example, { min }), def);
 const port = (description: string, example: unknown, min = 1) => int(description, example, { min, max: 65535 });
 
+/** true or false (YAML's yes/no are refused: `must be true or false, got "yes"`). */
 export const bool = (description: string, example: unknown) => v.pipe(v.boolean((i) => (missing(i.input) ? 'is required' : `must be true or false, got ${show(i.input)}`)), ...doc<boolean>(description, example));
 
 interface ListOptions<O extends readonly string[] | undefined> {
