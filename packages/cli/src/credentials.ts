@@ -10,7 +10,7 @@ import {
   type CertificateInfo,
   type VaultClient,
 } from '@vaultdist/sdk';
-import { splitPem } from '@vaultdist/sdk/internal';
+import { credentialSetParts } from '@vaultdist/sdk/internal';
 import { EXIT, ExitError, toExitError } from './errors.js';
 import { paths, type NodeSettings } from './node-dir.js';
 
@@ -36,21 +36,19 @@ export async function readLiveCredentials(dir: string): Promise<LiveCredentials 
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new ExitError(EXIT.CONFIG, `${p.bundle}: ${(e as Error).message}`);
   }
-  const blocks = splitPem(bundle);
-  const key = blocks.find((b) => /PRIVATE KEY/.test(b.label));
-  const certs = blocks.filter((b) => b.label === 'CERTIFICATE');
-  if (!key || !certs.length) throw new ExitError(EXIT.CONFIG, `${p.bundle}: needs a private key and a certificate`);
+  const parts = credentialSetParts({ bundle, ca });
+  if (!parts.keyPem || !parts.leafPem) throw new ExitError(EXIT.CONFIG, `${p.bundle}: needs a private key and a certificate`);
   let leaf: CertificateInfo;
   try {
-    leaf = parseCertificate(certs[0]!.pem);
+    leaf = parseCertificate(parts.leafPem);
   } catch (e) {
     throw new ExitError(EXIT.CONFIG, `${p.bundle}: ${(e as Error).message}`);
   }
   return {
-    keyPem: key.pem,
+    keyPem: parts.keyPem,
     leaf,
-    chainPems: certs.slice(1).map((c) => c.pem),
-    trustPems: splitPem(ca).filter((b) => b.label === 'CERTIFICATE').map((b) => b.pem),
+    chainPems: parts.chainPems,
+    trustPems: parts.trustPems,
     bundleMode: mode,
   };
 }

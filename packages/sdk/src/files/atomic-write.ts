@@ -7,6 +7,7 @@ import { constants as C } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { WriteError } from '../errors.js';
 import { fsyncDir, nodeWriterFs, type WriterFs } from './credential-set.js';
+import { uniqueId } from './dir-swap.js';
 import { O_NOFOLLOW, writeFileDurable, type Owner } from './safe-fs.js';
 
 /** Options of {@link writeFileAtomic}. */
@@ -53,7 +54,7 @@ export async function writeFileAtomic(path: string, data: string | Buffer, mode:
   const want = Buffer.isBuffer(data) ? data : Buffer.from(data, 'utf8');
   if (await sameFile(fs, path, want, mode)) return false;
   // (3)
-  const tmp = join(parent, `.${basename(path)}.tmp-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`);
+  const tmp = join(parent, `.${basename(path)}.tmp-${uniqueId()}`);
   try {
     await writeFileDurable(fs, tmp, data, mode, o.owner);
     // (4)

@@ -1,6 +1,7 @@
 import { constants as C, promises as nodeFs, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { WriteError } from '../errors.js';
+import { swapSymlink, uniqueId } from './dir-swap.js';
 import { assertPrivatePath, fixDir, ownDir, removeTree, writeFileDurable } from './safe-fs.js';
 
 export { writeFileDurable } from './safe-fs.js';
@@ -112,13 +113,6 @@ export async function fsyncDir(fs: WriterFs, dir: string): Promise<void> {
   }
 }
 
-async function replaceSymlink(fs: WriterFs, target: string, path: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  await fs.rm(tmp, { recursive: false, force: true });
-  await fs.symlink(target, tmp);
-  await fs.rename(tmp, path); // rename(2) over the old link: atomic
-}
-
 /** Reads the live set of a credential directory, or undefined when there is none. */
 export async function readCredentialFiles(dir: string, fs: WriterFs = nodeWriterFs): Promise<{ bundle: string; ca: string } | undefined> {
   try {
@@ -186,7 +180,7 @@ export async function writeCredentialSet(dir: string, content: CredentialSetCont
       return { changed: false, setDir: join(dir, liveTarget), bundlePath, caPath };
     }
     // (2)
-    const id = `${Date.now().toString(36)}-${process.pid.toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+    const id = uniqueId();
     const tmpSet = join(setsDir, `${id}.tmp`);
     const finalSet = join(setsDir, id);
     const setMode = owner ? 0o711 : 0o700;
@@ -202,13 +196,13 @@ export async function writeCredentialSet(dir: string, content: CredentialSetCont
     await step(3);
     // (4)
     const rel = join('.sets', id);
-    await replaceSymlink(fs, rel, join(dir, 'current'));
+    await swapSymlink(fs, rel, join(dir, 'current'));
     await fsyncDir(fs, dir);
     await step(4);
     // (5)
     if (!linksOk) {
-      await replaceSymlink(fs, join('current', CREDENTIAL_FILES.ca), caPath);
-      await replaceSymlink(fs, join('current', CREDENTIAL_FILES.bundle), bundlePath);
+      await swapSymlink(fs, join('current', CREDENTIAL_FILES.ca), caPath);
+      await swapSymlink(fs, join('current', CREDENTIAL_FILES.bundle), bundlePath);
       if (owner) {
         for (const p of [join(dir, 'current'), caPath, bundlePath]) await fs.lchown(p, owner.uid, owner.gid);
       }

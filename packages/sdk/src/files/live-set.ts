@@ -11,7 +11,7 @@ export interface CredentialFiles {
   ca: string;
 }
 
-/** The parts of a live set, verbatim PEM blocks in file order. */
+/** The parts of a live set: PEM blocks as in the files, in file order, each ending with one newline (so they can be joined). */
 export interface CredentialSetParts {
   /** The private key of `bundle.pem`, or undefined when it has none. */
   keyPem: string | undefined;
@@ -25,8 +25,10 @@ export interface CredentialSetParts {
 
 /** Splits a live set into key, leaf, chain and trust anchors (nothing is validated here: see `validateCredentials`). */
 export function credentialSetParts(files: CredentialFiles): CredentialSetParts {
-  const certs = certificateBlocks(files.bundle);
-  return { keyPem: privateKeyBlock(files.bundle), leafPem: certs[0], chainPems: certs.slice(1), trustPems: certificateBlocks(files.ca) };
+  const nl = (b: string) => `${b}\n`;
+  const certs = certificateBlocks(files.bundle).map(nl);
+  const key = privateKeyBlock(files.bundle);
+  return { keyPem: key && nl(key), leafPem: certs[0], chainPems: certs.slice(1), trustPems: certificateBlocks(files.ca).map(nl) };
 }
 
 /**

@@ -4,6 +4,7 @@ import * as x509 from '@peculiar/x509';
 import type { VaultClient } from '../client.js';
 import { CertificateError, VaultResponseError, WriteError } from '../errors.js';
 import { fsyncDir, nodeWriterFs, type WriterFs } from '../files/credential-set.js';
+import { swapSymlink, uniqueId } from '../files/dir-swap.js';
 import { assertPrivatePath, fixDir, ownDir, removeTree, writeFileDurable } from '../files/safe-fs.js';
 import { splitPem, toPem } from '../pem.js';
 import { normalizeSerial } from '../x509/parse.js';
@@ -367,7 +368,7 @@ export async function writeCrlDir(dir: string, crlPems: string[], caPems: string
     }
     // (2)
     await ownDir(fs, setsDir, 0o755);
-    const id = `${Date.now().toString(36)}-${process.pid.toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+    const id = uniqueId();
     const tmpSet = join(setsDir, `${id}.tmp`);
     await fs.mkdir(tmpSet, { mode: 0o755 });
     await fixDir(fs, tmpSet, 0o755);
@@ -376,11 +377,7 @@ export async function writeCrlDir(dir: string, crlPems: string[], caPems: string
     await fs.rename(tmpSet, join(setsDir, id));
     await fsyncDir(fs, setsDir);
     // (3)
-    const linkTmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
-    await fs.rm(linkTmp, { recursive: false, force: true });
-    await fs.symlink(join(basename(setsDir), id), linkTmp);
-    if (o.owner) await fs.lchown(linkTmp, o.owner.uid, o.owner.gid);
-    await fs.rename(linkTmp, dir);
+    await swapSymlink(fs, join(basename(setsDir), id), dir, o.owner);
     await fsyncDir(fs, parent);
     // (4)
     // Keep the previous set too: a handshake that resolved the old link a moment ago may still be reading it.

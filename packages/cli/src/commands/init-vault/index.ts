@@ -38,7 +38,9 @@ import {
   readCaPem,
   readIssuingCaPems,
   readRoleId,
+  certificateBlocks,
   keyAlgorithm,
+  privateKeyBlock,
   type Changed,
 } from '@vaultdist/sdk/internal';
 import type { NodeKeyType } from '@vaultdist/sdk/key-types';
@@ -201,7 +203,7 @@ export async function initVault(o: InitVaultOptions, out: Output): Promise<numbe
     } catch (e) {
       throw new ExitError(EXIT.CONFIG, `--import-root ${o.importRoot}: ${(e as Error).message}`);
     }
-    if (!importPem.includes('PRIVATE KEY') || !importPem.includes('BEGIN CERTIFICATE')) {
+    if (!privateKeyBlock(importPem) || !certificateBlocks(importPem).length) {
       throw new ExitError(EXIT.CONFIG, `--import-root ${o.importRoot}: needs a PEM bundle with the CA certificate and its private key`);
     }
   }

@@ -2,7 +2,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { parseNodeName, requireDistributableNode } from '@vaultdist/sdk';
-import { splitPem } from '@vaultdist/sdk/internal';
+import { certificateBlocks } from '@vaultdist/sdk/internal';
 import { issueInto } from '../../credentials.js';
 import { EXIT, ExitError } from '../../errors.js';
 import { checkTtlFlag, readSettings, type NodeSettings } from '../../node-dir.js';
@@ -39,9 +39,9 @@ export async function issue(o: IssueOptions, out: Output): Promise<number> {
     } catch (e) {
       throw new ExitError(EXIT.USAGE, `--trust-ca ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
-    const certs = splitPem(text).filter((b) => b.label === 'CERTIFICATE');
+    const certs = certificateBlocks(text);
     if (!certs.length) throw new ExitError(EXIT.USAGE, `--trust-ca ${f}: no PEM CERTIFICATE block`);
-    extraTrust.push(...certs.map((c) => c.pem));
+    extraTrust.push(...certs);
   }
   const base = connectVault(o, out);
   const s: NodeSettings = {

@@ -26,7 +26,7 @@ import {
   type RevokeCertificateResult,
   type VaultClient,
 } from '@vaultdist/sdk';
-import { pemBody, normalizeSerial, splitPem } from '@vaultdist/sdk/internal';
+import { certificateBlocks, credentialSetParts, pemBody, normalizeSerial } from '@vaultdist/sdk/internal';
 import { EXIT, ExitError, toExitError } from '../../errors.js';
 import { readSettings, paths } from '../../node-dir.js';
 import type { Output } from '../../output.js';
@@ -68,8 +68,7 @@ async function detectCertMounts(vault: VaultClient, chain: string[]): Promise<st
       const roles = await vault.list(`auth/${mount}/certs`);
       for (const role of roles) {
         const r = await vault.read<{ certificate?: string }>(`auth/${mount}/certs/${role}`, { allowNotFound: true });
-        const certs = splitPem(r.data?.certificate ?? '').filter((b) => b.label === 'CERTIFICATE');
-        if (certs.some((c) => want.has(pemBody(c.pem)))) {
+        if (certificateBlocks(r.data?.certificate ?? '').some((c) => want.has(pemBody(c)))) {
           out.push(mount);
           break;
         }
@@ -106,10 +105,10 @@ export async function revoke(o: RevokeOptions, out: Output): Promise<number> {
     } catch (e) {
       throw new ExitError(EXIT.CONFIG, `--dir ${dir}: cannot read ${paths(dir).bundle}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { hint: 'point --dir at a node directory written by `vaultdist init node`, or pass --serial' });
     }
-    const leaf = splitPem(bundle).find((b) => b.label === 'CERTIFICATE');
+    const leaf = credentialSetParts({ bundle, ca: '' }).leafPem;
     if (!leaf) throw new ExitError(EXIT.ISSUE, `${paths(dir).bundle} holds no certificate`);
-    certificate = leaf.pem;
-    notAfter = parseCertificate(leaf.pem).notAfter;
+    certificate = leaf;
+    notAfter = parseCertificate(leaf).notAfter;
   }
   mount ??= 'pki_dist';
   const vault = connectVault(o, out, { requireToken: true });
