@@ -22,8 +22,11 @@ export interface LiveCredentials {
   bundleMode: number;
 }
 
-/** Reads DIR/bundle.pem + DIR/ca.pem, or undefined when absent. Throws ExitError(CONFIG) on garbage. */
-export async function readLiveCredentials(dir: string): Promise<LiveCredentials | undefined> {
+/**
+ * Reads DIR/bundle.pem + DIR/ca.pem, or undefined when absent. Throws ExitError(CONFIG) on garbage.
+ * `parse`: the leaf's parser (`inspectCertificate` for commands that only look: no @peculiar/x509 load).
+ */
+export async function readLiveCredentials(dir: string, parse: (pem: string) => CertificateInfo = parseCertificate): Promise<LiveCredentials | undefined> {
   const p = paths(dir);
   let bundle: string;
   let ca: string;
@@ -40,7 +43,7 @@ export async function readLiveCredentials(dir: string): Promise<LiveCredentials 
   if (!parts.keyPem || !parts.leafPem) throw new ExitError(EXIT.CONFIG, `${p.bundle}: needs a private key and a certificate`);
   let leaf: CertificateInfo;
   try {
-    leaf = parseCertificate(parts.leafPem);
+    leaf = parse(parts.leafPem);
   } catch (e) {
     throw new ExitError(EXIT.CONFIG, `${p.bundle}: ${(e as Error).message}`);
   }

@@ -32,7 +32,7 @@ import {
   writeFileAtomic as sdkWriteFileAtomic,
 } from '@vaultdist/sdk/internal';
 import type { NodeKeyType } from '@vaultdist/sdk/key-types';
-import { renderAgentConfig, ttlFloorProblem, validateConfig, validateNodeSettings, CONFIG_KEYS, checkConfigValue, type AgentConfigInput } from '@vaultdist/agent';
+import { renderAgentConfig, ttlFloorProblem, validateConfig, validateNodeSettings, CONFIG_KEYS, checkConfigValue, type AgentConfigInput } from '@vaultdist/agent/config'; // the light entry (issue #16)
 import { parseDuration } from './duration.js';
 import { EXIT, ExitError } from './errors.js';
 

@@ -11,7 +11,7 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { loadConfig } from '@vaultdist/agent';
+import { loadConfig } from '@vaultdist/agent/config'; // the light entry (issue #16)
 import { isAbsolute, resolve } from 'node:path';
 import { parseCertificate, parseNodeName, probeDistCertificate, type CertificateInfo } from '@vaultdist/sdk';
 import { caSubjectHash, keyMatchesCertificate, parseCrl, verifyChain } from '@vaultdist/sdk/internal';

@@ -2,6 +2,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parseCrl } from '@vaultdist/sdk/internal';
+import { inspectCertificate } from '@vaultdist/sdk';
 import { readLiveCredentials } from '../../credentials.js';
 import { EXIT } from '../../errors.js';
 import { paths, requireSettings } from '../../node-dir.js';
@@ -90,10 +91,28 @@ async function crlStatus(dir: string, now: Date): Promise<NonNullable<NodeStatus
   return { dir, present, files, nextUpdate: next?.toISOString() ?? null, secondsLeft: next ? Math.round((next.getTime() - now.getTime()) / 1000) : null, revoked };
 }
 
+/**
+ * GET `url` (any status), its body as text. node:http rather than fetch: fetch loads undici, ~30 ms of
+ * `status`'s start-up (issue #16). Errors keep fetch's shape (`cause.code`, or the message).
+ */
+async function httpGetText(url: string, timeoutMs: number): Promise<string> {
+  const u = new URL(url);
+  const { get } = u.protocol === 'https:' ? await import('node:https') : await import('node:http');
+  const signal = AbortSignal.timeout(timeoutMs);
+  return new Promise((resolve, reject) => {
+    const fail = (e: Error) => reject(signal.aborted ? (signal.reason as Error) : Object.assign(new Error('fetch failed'), { cause: e }));
+    get(u, { signal }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      res.on('error', fail);
+    }).on('error', fail);
+  });
+}
+
 async function agentHealth(url: string): Promise<NodeStatus['agent']> {
   try {
-    const r = await fetch(url, { signal: AbortSignal.timeout(1500) });
-    const text = await r.text();
+    const text = await httpGetText(url, 1500);
     let body: unknown = text;
     try {
       body = JSON.parse(text);
@@ -125,7 +144,7 @@ export async function status(o: StatusOptions, out: Output): Promise<number> {
   for (const d of dirs) {
     const dir = isAbsolute(d) ? d : resolve(out.io.cwd, d);
     const s = await requireSettings(dir);
-    const live = await readLiveCredentials(dir);
+    const live = await readLiveCredentials(dir, inspectCertificate); // node:crypto: no @peculiar/x509 load (issue #16)
     const leaf = live?.leaf;
     const agent = await agentHealth(o.healthUrl ?? `http://127.0.0.1:${s.healthPort}/healthz`);
     const due = leaf ? new Date(leaf.notBefore.getTime() + ((leaf.notAfter.getTime() - leaf.notBefore.getTime()) * 2) / 3) : undefined;

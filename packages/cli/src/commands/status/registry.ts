@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadConfig } from '@vaultdist/agent';
+import { loadConfig } from '@vaultdist/agent/config'; // the light entry (issue #16)
 import { PEERS_FILE, parsePeersFile } from '@vaultdist/sdk/internal';
 
 export interface MembershipEntry {
