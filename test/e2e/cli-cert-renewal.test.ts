@@ -4,8 +4,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { adminClient, suffix, testdir, testVault } from '../helpers/vault.js';
-import { sharedFreePort, startNode, stopAllNodes } from '../helpers/erlang.js';
+import { adminClient, suffix, testVault } from '../helpers/vault.js';
+import { useInitVaultCleanup, useTestdir } from '../helpers/setup.js';
+import { sharedFreePort, startNode } from '../helpers/erlang.js';
 import { vaultdist } from '../../packages/cli/test/helpers.js';
 import { nodeIdentityNames } from '../../packages/sdk/src/index.js';
 
@@ -13,15 +14,8 @@ describe('vaultdist: cert-auth renewal over HTTPS', () => {
   const id = suffix();
   const names = { mount: `pki-cli-${id}`, rootMount: `pki-cli-${id}-root`, role: `node-${id}`, policy: `vaultdist-node-${id}`, cert: `cert-${id}` };
   const v = testVault();
-  const tmp = testdir();
-  afterAll(async () => {
-    await stopAllNodes();
-    const admin = adminClient();
-    for (const m of [names.mount, names.rootMount]) await admin.delete(`sys/mounts/${m}`, { idempotent: true });
-    await admin.delete(`sys/auth/${names.cert}`, { idempotent: true });
-    for (const p of [names.policy, nodeIdentityNames('solo@127.0.0.4', { policyPrefix: names.policy }).policy]) await admin.delete(`sys/policies/acl/${p}`, { idempotent: true });
-    tmp.cleanup();
-  });
+  const tmp = useTestdir();
+  useInitVaultCleanup(names, ['solo@127.0.0.4']);
 
   it('the agent renews with the node certificate only, and the node serves the new one', async () => {
     const tlsEnv = { VAULT_ADDR: v.tlsAddr, VAULT_CACERT: v.caCertPath };

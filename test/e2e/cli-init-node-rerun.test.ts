@@ -12,10 +12,11 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfigText } from '../../packages/agent/src/index.js';
-import { nodeIdentityNames, parseCertificate, probeDistCertificate } from '../../packages/sdk/src/index.js';
+import { parseCertificate, probeDistCertificate } from '../../packages/sdk/src/index.js';
 import { splitPem } from '../../packages/sdk/src/internal.js';
-import { adminClient, suffix, testdir, testVault } from '../helpers/vault.js';
-import { sharedFreePort, startNode, stopAllNodes } from '../helpers/erlang.js';
+import { suffix, testVault } from '../helpers/vault.js';
+import { useInitVaultCleanup, useTestdir } from '../helpers/setup.js';
+import { sharedFreePort, startNode } from '../helpers/erlang.js';
 import { REPO_ROOT } from '../helpers/scripts.js';
 import { cleanEnv, runCommand, vaultdist } from '../../packages/cli/test/helpers.js';
 
@@ -25,16 +26,9 @@ describe('init node re-runs: connect_all kept, user edits kept, running node rel
   const id = suffix();
   const names = { mount: `pki-rr-${id}`, rootMount: `pki-rr-${id}-root`, role: `node-${id}`, policy: `vaultdist-rr-${id}`, approle: `approle-rr-${id}`, cert: `cert-rr-${id}` };
   const v = testVault();
-  const tmp = testdir();
+  const tmp = useTestdir();
   const env = { BAO_ADDR: v.addr, BAO_TOKEN: v.token };
-  afterAll(async () => {
-    await stopAllNodes();
-    const admin = adminClient();
-    for (const m of [names.mount, names.rootMount]) await admin.delete(`sys/mounts/${m}`, { idempotent: true });
-    for (const a of [names.approle, names.cert]) await admin.delete(`sys/auth/${a}`, { idempotent: true });
-    for (const n of ['foo@127.0.0.1', 'bar@127.0.0.1']) await admin.delete(`sys/policies/acl/${nodeIdentityNames(n, { policyPrefix: names.policy }).policy}`, { idempotent: true });
-    tmp.cleanup();
-  });
+  useInitVaultCleanup(names, ['foo@127.0.0.1', 'bar@127.0.0.1']);
 
   const leafOf = (dir: string) => parseCertificate(splitPem(readFileSync(join(dir, 'bundle.pem'), 'utf8')).find((b) => b.label === 'CERTIFICATE')!.pem);
   const served = async (dir: string, port: number) => {

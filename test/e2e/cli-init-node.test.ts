@@ -6,10 +6,11 @@
  */
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { distFlags, nodeIdentityNames, parseCertificate } from '../../packages/sdk/src/index.js';
+import { distFlags, parseCertificate } from '../../packages/sdk/src/index.js';
 import { splitPem } from '../../packages/sdk/src/internal.js';
-import { adminClient, suffix, testdir, testVault } from '../helpers/vault.js';
-import { sharedFreePort, startNode, stopAllNodes } from '../helpers/erlang.js';
+import { suffix, testVault } from '../helpers/vault.js';
+import { useInitVaultCleanup, useTestdir } from '../helpers/setup.js';
+import { sharedFreePort, startNode } from '../helpers/erlang.js';
 import { epmdNames } from '../../packages/cli/src/commands/doctor/probes.js';
 import { spawn } from 'node:child_process';
 import { CLI_BIN, cleanEnv, vaultdist } from '../../packages/cli/test/helpers.js';
@@ -21,15 +22,8 @@ describe('vaultdist init node: two nodes from the generated files, mTLS only', (
   const id = suffix();
   const names = { mount: `pki-cli-${id}`, rootMount: `pki-cli-${id}-root`, role: `node-${id}`, policy: `vaultdist-node-${id}`, approle: `approle-${id}`, cert: `cert-${id}` };
   const v = testVault();
-  const tmp = testdir();
-  afterAll(async () => {
-    await stopAllNodes();
-    const admin = adminClient();
-    for (const m of [names.mount, names.rootMount]) await admin.delete(`sys/mounts/${m}`, { idempotent: true });
-    for (const a of [names.approle, names.cert]) await admin.delete(`sys/auth/${a}`, { idempotent: true });
-    for (const p of [names.policy, ...['foo@127.0.0.1', 'bar@127.0.0.2'].map((x) => nodeIdentityNames(x, { policyPrefix: names.policy }).policy)]) await admin.delete(`sys/policies/acl/${p}`, { idempotent: true });
-    tmp.cleanup();
-  });
+  const tmp = useTestdir();
+  useInitVaultCleanup(names, ['foo@127.0.0.1', 'bar@127.0.0.2']);
 
   it('connects foo and bar over mTLS from vm.args alone and refuses a certificate-less node', async () => {
     const iv = await vaultdist(

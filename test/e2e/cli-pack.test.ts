@@ -6,7 +6,8 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { adminClient, suffix, testdir, testVault } from '../helpers/vault.js';
+import { suffix, testVault } from '../helpers/vault.js';
+import { useInitVaultCleanup, useTestdir } from '../helpers/setup.js';
 import { CLI_DIR, cleanEnv, runCommand } from '../../packages/cli/test/helpers.js';
 import { parseCertificate } from '../../packages/sdk/src/index.js';
 import { splitPem } from '../../packages/sdk/src/internal.js';
@@ -14,17 +15,10 @@ import { splitPem } from '../../packages/sdk/src/internal.js';
 describe('vaultdist npm tarball works without the workspace', () => {
   const id = suffix();
   const names = { mount: `pki-cli-${id}`, rootMount: `pki-cli-${id}-root`, role: `node-${id}`, policy: `vaultdist-node-${id}`, approle: `approle-${id}`, cert: `cert-${id}` };
-  const out = testdir('vaultdist-pack-');
-  const clean = testdir('vaultdist-npx-');
+  const out = useTestdir('vaultdist-pack-');
+  const clean = useTestdir('vaultdist-npx-');
   const v = testVault();
-  afterAll(async () => {
-    const admin = adminClient();
-    for (const m of [names.mount, names.rootMount]) await admin.delete(`sys/mounts/${m}`, { idempotent: true });
-    for (const a of [names.approle, names.cert]) await admin.delete(`sys/auth/${a}`, { idempotent: true });
-    await admin.delete(`sys/policies/acl/${names.policy}`, { idempotent: true });
-    out.cleanup();
-    clean.cleanup();
-  });
+  useInitVaultCleanup(names, ['packed@127.0.0.1']);
 
   it('packs, then npx <tarball> --help, init vault and init node run in a clean directory', async () => {
     const pack = await runCommand(process.execPath, [join(CLI_DIR, 'scripts', 'pack.mjs'), out.dir], { env: cleanEnv() });

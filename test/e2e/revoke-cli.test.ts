@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { certAuth, createVaultClient, nodeIdentityNames, parseCertificate, silentLogger } from '../../packages/sdk/src/index.js';
 import { splitPem } from '../../packages/sdk/src/internal.js';
 import { vaultdist } from '../../packages/cli/test/helpers.js';
-import { adminClient, suffix, testdir, testVault } from '../helpers/vault.js';
+import { suffix, testVault } from '../helpers/vault.js';
+import { useInitVaultCleanup, useTestdir } from '../helpers/setup.js';
 
 describe('vaultdist revoke', () => {
   const id = suffix();
@@ -17,15 +18,9 @@ describe('vaultdist revoke', () => {
   // init node: the node's own identity (issue #12) with this test's policy prefix and auth mounts
   const nodeArgs = ['--mount', names.mount, '--role', names.role, '--policy', names.policy, '--approle-mount', names.approle, '--cert-auth-mount', names.cert];
   const v = testVault();
-  const tmp = testdir();
+  const tmp = useTestdir();
   const env = { VAULT_ADDR: v.addr, VAULT_TOKEN: v.token };
-  afterAll(async () => {
-    const admin = adminClient();
-    for (const m of [names.mount, names.rootMount]) await admin.delete(`sys/mounts/${m}`, { idempotent: true });
-    for (const a of [names.approle, names.cert]) await admin.delete(`sys/auth/${a}`, { idempotent: true });
-    for (const p of [names.policy, ...['victim@127.0.0.1', 'other@127.0.0.2'].map((x) => nodeIdentityNames(x, { policyPrefix: names.policy }).policy)]) await admin.delete(`sys/policies/acl/${p}`, { idempotent: true });
-    tmp.cleanup();
-  });
+  useInitVaultCleanup(names, ['victim@127.0.0.1', 'other@127.0.0.2']);
 
   it('revokes in the PKI and in cert auth: the revoked certificate can no longer log in', async () => {
     const initVault = ['init', 'vault', '--json', '--mount', names.mount, '--root-mount', names.rootMount, '--role', names.role, '--policy', names.policy, '--approle-mount', names.approle, '--cert-mount', names.cert, '--allowed-hosts', '127.0.0.1,127.0.0.2'];

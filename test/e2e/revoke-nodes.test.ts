@@ -7,9 +7,9 @@
  */
 import { join } from 'node:path';
 import { vaultdist } from '../../packages/cli/test/helpers.js';
-import { sharedFreePort, startNode, stopAllNodes, type ErlNode } from '../helpers/erlang.js';
-import { nodeIdentityNames } from '../../packages/sdk/src/index.js';
-import { adminClient, suffix, testdir, testVault } from '../helpers/vault.js';
+import { sharedFreePort, startNode, type ErlNode } from '../helpers/erlang.js';
+import { suffix, testVault } from '../helpers/vault.js';
+import { useInitVaultCleanup, useTestdir } from '../helpers/setup.js';
 
 const HOSTS = ['127.0.0.1', '127.0.0.2', '127.0.0.3'];
 
@@ -23,15 +23,9 @@ describe('revocation with the CLI: init node --crl, vaultdist revoke, agent refr
   const id = suffix();
   const names = { mount: `pki-rn-${id}`, rootMount: `pki-rn-${id}-root`, role: `node-${id}`, policy: `vaultdist-rn-${id}` };
   const v = testVault();
-  const tmp = testdir();
+  const tmp = useTestdir();
   const env = { VAULT_ADDR: v.addr, VAULT_TOKEN: v.token };
-  afterAll(async () => {
-    await stopAllNodes();
-    const admin = adminClient();
-    for (const m of [names.mount, names.rootMount]) await admin.delete(`sys/mounts/${m}`, { idempotent: true });
-    for (const p of [names.policy, ...['ra@127.0.0.1', 'rb@127.0.0.2', 'rc@127.0.0.3'].map((x) => nodeIdentityNames(x, { policyPrefix: names.policy }).policy)]) await admin.delete(`sys/policies/acl/${p}`, { idempotent: true });
-    tmp.cleanup();
-  });
+  useInitVaultCleanup(names, ['ra@127.0.0.1', 'rb@127.0.0.2', 'rc@127.0.0.3']);
 
   it('refuses the revoked node on its next connection; the others keep connecting', async () => {
     const iv = await vaultdist(['init', 'vault', '--mount', names.mount, '--root-mount', names.rootMount, '--role', names.role, '--policy', names.policy, '--auth', 'token', '--allowed-hosts', HOSTS.join(',')], { env });

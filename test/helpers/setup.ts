@@ -10,8 +10,9 @@
  * started is stopped first (nodes write their logs into the temp dir), then the mount and the dir
  * are removed. Both are per file, never shared between files.
  */
+import { nodeIdentityNames } from '../../packages/sdk/src/index.js';
 import { stopAllNodes } from './erlang.js';
-import { createTestPki, testdir, type TestPki } from './vault.js';
+import { adminClient, createTestPki, testdir, type TestPki } from './vault.js';
 
 export type TestPkiOptions = Parameters<typeof createTestPki>[0];
 
@@ -60,4 +61,29 @@ export function useTestdir(prefix?: string): { readonly dir: string } {
       return tmp.dir;
     },
   };
+}
+
+/** The Vault objects a file's `vaultdist init vault` / `init node` runs create (random names per file). */
+export interface InitVaultObjectNames {
+  mount: string;
+  rootMount: string;
+  /** The shared policy and the per-node policies' prefix (`--policy`). */
+  policy: string;
+  approle?: string;
+  cert?: string;
+}
+
+/**
+ * Removes in afterAll what the file's `init vault` / `init node` runs created: the PKI mounts, the
+ * auth mounts, the policy and each node's own policy (`nodes`); idempotent deletes, after the file's
+ * BEAM nodes are stopped.
+ */
+export function useInitVaultCleanup(names: InitVaultObjectNames, nodes: string[] = []): void {
+  afterAll(async () => {
+    await stopAllNodes();
+    const admin = adminClient();
+    for (const m of [names.mount, names.rootMount]) await admin.delete(`sys/mounts/${m}`, { idempotent: true });
+    for (const a of [names.approle, names.cert]) if (a) await admin.delete(`sys/auth/${a}`, { idempotent: true });
+    for (const p of [names.policy, ...nodes.map((n) => nodeIdentityNames(n, { policyPrefix: names.policy }).policy)]) await admin.delete(`sys/policies/acl/${p}`, { idempotent: true });
+  });
 }
