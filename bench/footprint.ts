@@ -10,8 +10,12 @@
  *    process (`setInterval` only) is sampled over the same window as the baseline. Targets: ≤ 60 MB
  *    RSS, idle CPU ≈ 0. The managed nodes are credential directories (reload strategy poll,
  *    verification off): no BEAM runs, since an idle agent does not touch its nodes.
+ * C. `vaultdist status` and `vaultdist doctor` on the first node of B (its credential set as the agent
+ *    wrote it, plus a vaultdist.json; the agent still running, so status reads its /healthz), each run
+ *    interleaved with `node -e 0`. Target ≤ 2.5× `node -e 0` (issue #16). The summary prints the
+ *    ratios of B and C, measured in this one run.
  *
- *   node_modules/.bin/tsx bench/footprint.ts [--help-runs=10] [--seconds=20] [--nodes=1,10]
+ *   node_modules/.bin/tsx bench/footprint.ts [--help-runs=10] [--cli-runs=10] [--seconds=20] [--nodes=1,10]
  *   (build first: node scripts/build.mjs)
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -36,6 +40,8 @@ const spec = {
   'help-runs': { default: 10, help: 'runs of `vaultdist --help` (and of the baseline)' },
   seconds: { default: 20, help: 'idle sampling window per node count (a few minutes: --seconds=180)' },
   nodes: { default: '1,10', help: 'comma-separated managed-node counts ("" skips part B)' },
+  'cli-runs': { default: 10, help: 'runs of `vaultdist status` and `vaultdist doctor` (and of the baseline), 0 skips part C' },
+  'agent-node-options': { default: '', help: 'NODE_OPTIONS for the agent process only (experiments, e.g. --max-semi-space-size=1)' },
 };
 
 interface ProcSample {
@@ -58,6 +64,51 @@ function timeRun(argv: string[]): { ms: number; code: number | null; out: string
   const t0 = performance.now();
   const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', cwd: ROOT });
   return { ms: performance.now() - t0, code: r.status, out: r.stdout };
+}
+
+interface CliTiming {
+  exitCode: number | null;
+  firstMs: number;
+  medianMs: number;
+  maxMs: number;
+  /** median / median of `node -e 0` */
+  ratio: number;
+}
+interface CliResult {
+  runs: number;
+  bare: number[];
+  status: CliTiming;
+  doctor: CliTiming;
+}
+
+/**
+ * C. `vaultdist status` / `doctor` on a node directory of B: the agent's credential set plus a
+ * vaultdist.json as `init node` writes it (what those commands read). Exit codes: status 0; doctor
+ * reports findings (no node runs here, so it may exit non-zero), but never 1 (internal) or 2 (usage).
+ */
+function timeCli(node: { name: string; dir: string }, healthPort: number, pki: BenchPki, runs: number): CliResult {
+  writeFileSync(
+    join(node.dir, 'vaultdist.json'),
+    JSON.stringify({ version: 1, node: node.name, dir: node.dir, vaultAddr: pki.dev.addr, vaultCaCert: null, mount: pki.mount, role: pki.role, keyType: 'ec-p256', ttl: '24h', distPort: 9100, tlsVersions: ['tlsv1.3'], modules: [], certAuthMount: 'cert', certAuthRole: 'vaultdist', healthPort, agentAuth: 'token', crl: false }, null, 2),
+  );
+  const times: Record<'status' | 'doctor' | 'bare', number[]> = { status: [], doctor: [], bare: [] };
+  const codes: Record<'status' | 'doctor', number | null> = { status: null, doctor: null };
+  const order = ['status', 'doctor', 'bare'] as const;
+  for (let i = 0; i < runs; i++) {
+    for (let k = 0; k < order.length; k++) {
+      const which = order[(i + k) % order.length]!;
+      if (which === 'bare') {
+        times.bare.push(timeRun([process.execPath, '-e', '0']).ms);
+        continue;
+      }
+      const r = timeRun([process.execPath, CLI_BIN, which, '--dir', node.dir]);
+      if (r.code === null || r.code === 1 || r.code === 2 || (which === 'status' && r.code !== 0)) throw new Error(`vaultdist ${which} exited ${r.code}: ${r.out.slice(0, 500)}`);
+      codes[which] = r.code;
+      times[which].push(r.ms);
+    }
+  }
+  const timing = (xs: number[], code: number | null): CliTiming => ({ exitCode: code, firstMs: xs[0]!, medianMs: median(xs), maxMs: max(xs), ratio: median(xs) / median(times.bare) });
+  return { runs, bare: times.bare, status: timing(times.status, codes.status), doctor: timing(times.doctor, codes.doctor) };
 }
 
 async function stopChild(p: ChildProcess): Promise<void> {
@@ -104,8 +155,9 @@ async function main(): Promise<void> {
   );
   console.log(`target ≤ 500 ms (max): ${helpResult.maxMs <= 500 ? 'met' : 'NOT met'}`);
 
-  // B. idle agent
+  // B. idle agent (C. status/doctor runs on its first node)
   const idle: Record<string, unknown>[] = [];
+  let cli: CliResult | undefined;
   if (counts.length) {
     const work = mkdtempSync(join(tmpdir(), 'vaultdist-bench-fp-'));
     let pki: BenchPki | undefined;
@@ -129,7 +181,8 @@ async function main(): Promise<void> {
         const configFile = join(base, 'agent.json');
         writeFileSync(configFile, JSON.stringify(config, null, 2));
         const logFile = join(base, 'agent.log');
-        const agent = spawn(process.execPath, [AGENT_BIN, '--config', configFile], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+        const agentEnv = args['agent-node-options'] ? { ...process.env, NODE_OPTIONS: args['agent-node-options'] } : process.env;
+        const agent = spawn(process.execPath, [AGENT_BIN, '--config', configFile], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: agentEnv });
         children.push(agent);
         let log = '';
         agent.stdout!.on('data', (d: Buffer) => (log += d.toString()));
@@ -159,6 +212,7 @@ async function main(): Promise<void> {
         }
         const a1 = procSample(agent.pid!);
         const b1 = procSample(baseline.pid!);
+        if (n === counts[0] && args['cli-runs'] > 0) cli = timeCli(config.nodes[0]!, healthPort, pki!, args['cli-runs']);
         const wallS = (performance.now() - t0) / 1000;
         const cpuPct = ((a1.cpuTicks - a0.cpuTicks) / CLK_TCK / wallS) * 100;
         const bcpuPct = ((b1.cpuTicks - b0.cpuTicks) / CLK_TCK / wallS) * 100;
@@ -184,13 +238,30 @@ async function main(): Promise<void> {
       console.log(`\nB. idle agent (health server on, 24 h certificates), sampled every 1 s; baseline = bare node process over the same window`);
       console.log(table(['nodes', 'ready after', 'idle s', 'RSS max MB', 'RSS end MB', 'CPU %', 'bare node RSS MB', 'RSS ×bare', 'bare CPU %'], rows));
       console.log('targets: RSS ≤ 60 MB, idle CPU ≈ 0');
+      if (cli) {
+        console.log(`\nC. vaultdist status / doctor on one node (agent running), ${cli.runs} runs each (baseline: node -e 0, interleaved)`);
+        console.log(
+          table(
+            ['command', 'exit', 'first ms', 'median ms', 'max ms', '×node'],
+            [
+              ['vaultdist status', cli.status.exitCode, cli.status.firstMs, cli.status.medianMs, cli.status.maxMs, cli.status.ratio],
+              ['vaultdist doctor', cli.doctor.exitCode, cli.doctor.firstMs, cli.doctor.medianMs, cli.doctor.maxMs, cli.doctor.ratio],
+              ['node -e 0', 0, cli.bare[0]!, median(cli.bare), max(cli.bare), 1],
+            ],
+          ),
+        );
+      }
+      const first = idle[0] as { nodes: number; rssMbMax: number; baselineRssMb: number; rssRatio: number } | undefined;
+      console.log('\nSummary (issue #16 targets), measured in this run:');
+      if (first) console.log(`  idle agent (${first.nodes} node): ${fmt(first.rssMbMax)} MiB RSS = ${fmt(first.rssRatio)}× bare node (${fmt(first.baselineRssMb)} MiB); target ≤ 60 MiB: ${first.rssMbMax <= 60 ? 'met' : 'NOT met'}`);
+      if (cli) for (const [name, r] of [['status', cli.status], ['doctor', cli.doctor]] as const) console.log(`  vaultdist ${name}: ${fmt(r.medianMs)} ms = ${fmt(r.ratio)}× node -e 0 (${fmt(median(cli.bare))} ms); target ≤ 2.5×: ${r.ratio <= 2.5 ? 'met' : 'NOT met'}`);
     } finally {
       await Promise.all(children.map(stopChild));
       await pki?.stop();
       rmSync(work, { recursive: true, force: true });
     }
   }
-  emitResult('footprint', { help: helpResult, idle });
+  emitResult('footprint', { help: helpResult, idle, ...(cli ? { cli: { runs: cli.runs, nodeBaselineMs: median(cli.bare), status: cli.status, doctor: cli.doctor } } : {}) });
 }
 
 runMain(main);
