@@ -84,8 +84,8 @@ describe('benchmarks (tiny configurations, output shape only)', () => {
     for (const x of rows) expect(positive(x.medianMs) && positive(x.maxMs) && positive(x.ratioToDirect)).toBe(true);
   }, 120000);
 
-  it('footprint: --help runs and the real agent daemon is sampled idle with 1 and 2 nodes', async () => {
-    const r = result(await runBench('footprint.ts', ['--help-runs=1', '--seconds=1', '--nodes=1,2'], 110000));
+  it('footprint: --help runs, the real agent daemon is sampled idle with 1 and 2 nodes, status/doctor run on its node', async () => {
+    const r = result(await runBench('footprint.ts', ['--help-runs=1', '--cli-runs=1', '--seconds=1', '--nodes=1,2'], 110000));
     expect(r.bench).toBe('footprint');
     const help = r.help as { runs: number; medianMs: number; nodeBaselineMs: number; ratio: number };
     expect(help.runs).toBe(1);
@@ -97,5 +97,9 @@ describe('benchmarks (tiny configurations, output shape only)', () => {
       expect(x.cpuPercent).toBeGreaterThanOrEqual(0);
       expect(x.logLines).toBeGreaterThan(0); // the agent really ran (it logs its start-up)
     }
+    const cli = r.cli as { runs: number; nodeBaselineMs: number; status: { exitCode: number; ratio: number }; doctor: { exitCode: number; ratio: number } };
+    expect(cli.runs).toBe(1);
+    expect(cli.status.exitCode).toBe(0);
+    expect(positive(cli.nodeBaselineMs) && positive(cli.status.ratio) && positive(cli.doctor.ratio)).toBe(true);
   }, 120000);
 });
