@@ -11,8 +11,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { distFlags } from '../../packages/sdk/src/index.js';
-import { createTestPki, testdir, testVault, type TestPki } from '../helpers/vault.js';
-import { sharedFreePort, startNode, stopAllNodes, tcpOpen } from '../helpers/erlang.js';
+import { testVault } from '../helpers/vault.js';
+import { useTestdir, useTestPki } from '../helpers/setup.js';
+import { sharedFreePort, startNode, tcpOpen } from '../helpers/erlang.js';
 import { vaultdist } from '../../packages/cli/test/helpers.js';
 
 interface Line {
@@ -28,18 +29,12 @@ const parse = (stdout: string) => stdout.trim().split('\n').map((l) => JSON.pars
 const errors = (lines: Line[]) => lines.filter((l) => l.severity === 'error');
 
 describe('vaultdist doctor finds seeded problems on real nodes', () => {
-  let pki: TestPki;
+  const pki = useTestPki();
   let epmd: ChildProcess | undefined;
-  const tmp = testdir();
+  const tmp = useTestdir();
   const v = testVault();
-  beforeAll(async () => {
-    pki = await createTestPki();
-  });
   afterAll(async () => {
-    await stopAllNodes();
     if (epmd?.pid && epmd.exitCode === null) epmd.kill('SIGKILL');
-    await pki?.cleanup();
-    tmp.cleanup();
   });
 
   const initNode = async (name: string, dir: string, extra: string[] = []) => {

@@ -26,8 +26,9 @@ import {
   removeMount,
   type NodeCertificate,
 } from '../../packages/sdk/src/internal.js';
-import { adminClient, createTestPki, suffix, testdir, type TestPki } from '../helpers/vault.js';
-import { compileErlang, sharedFreePort, startNode, stopAllNodes, type ErlNode } from '../helpers/erlang.js';
+import { adminClient, suffix } from '../helpers/vault.js';
+import { useTestdir, useTestPki } from '../helpers/setup.js';
+import { compileErlang, sharedFreePort, startNode, type ErlNode } from '../helpers/erlang.js';
 
 const HOSTS = ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'];
 const RELOAD_SRC = join(process.cwd(), 'packages/cli/erlang/vaultdist_reload.erl');
@@ -42,21 +43,9 @@ interface Member {
 }
 
 describe('CA rotation CA1 → CA2 with no moment where two healthy nodes cannot connect', () => {
-  let ca1: TestPki;
-  let ca2: TestPki;
-  let tmp: ReturnType<typeof testdir>;
-
-  beforeAll(async () => {
-    ca1 = await createTestPki({ commonName: 'vaultdist rotation CA1' });
-    ca2 = await createTestPki({ commonName: 'vaultdist rotation CA2' });
-    tmp = testdir();
-  });
-  afterAll(async () => {
-    await stopAllNodes();
-    await ca1?.cleanup();
-    await ca2?.cleanup();
-    tmp?.cleanup();
-  });
+  const ca1 = useTestPki({ commonName: 'vaultdist rotation CA1' });
+  const ca2 = useTestPki({ commonName: 'vaultdist rotation CA2' });
+  const tmp = useTestdir();
 
   it('moves the cluster and keeps every pair connecting at every step', async () => {
     const ebin = compileErlang([RELOAD_SRC]);

@@ -19,18 +19,18 @@ import {
   ensurePolicy,
   nodePolicy,
 } from '../../packages/sdk/src/internal.js';
-import { adminClient, createTestPki, suffix, testdir, testVault, type TestPki } from '../helpers/vault.js';
+import { adminClient, suffix, testVault } from '../helpers/vault.js';
+import { useTestdir, useTestPki } from '../helpers/setup.js';
 
 describe('cert-auth renewal with a revoked node certificate', () => {
   const admin = adminClient();
   const sfx = suffix();
   const mount = `cert-rv-${sfx}`;
   const policy = `vaultdist-rv-${sfx}`;
-  let pki: TestPki;
-  const tmp = testdir();
+  const pki = useTestPki();
+  const tmp = useTestdir();
 
   beforeAll(async () => {
-    pki = await createTestPki();
     await ensurePolicy(admin, policy, nodePolicy(pki.mount, pki.role));
     await ensureAuthMethod(admin, mount, 'cert');
     await ensureCertRole(admin, 'nodes', { mount, certificate: pki.rootPem, tokenPolicies: [policy], tokenTtl: '10m', allowedUriSans: ['erlang://*'] });
@@ -38,8 +38,6 @@ describe('cert-auth renewal with a revoked node certificate', () => {
   afterAll(async () => {
     await admin.delete(`sys/auth/${mount}`);
     await admin.delete(`sys/policies/acl/${policy}`);
-    await pki?.cleanup();
-    tmp.cleanup();
   });
 
   it('logs in and re-issues until the CRL is registered with cert auth; then the login is refused', async () => {

@@ -7,22 +7,14 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { vaultdist } from '../../packages/cli/test/helpers.js';
-import { createTestPki, testdir, testVault, type TestPki } from '../helpers/vault.js';
+import { testVault } from '../helpers/vault.js';
+import { useTestdir, useTestPki } from '../helpers/setup.js';
 
 describe('vaultdist issue: trust pinned across renewals', () => {
-  let a: TestPki;
-  let b: TestPki;
-  const tmp = testdir('vaultdist-pin-');
+  const a = useTestPki({ commonName: 'pinning CA A' });
+  const b = useTestPki({ commonName: 'pinning CA B' });
+  const tmp = useTestdir('vaultdist-pin-');
   const env = () => ({ VAULT_ADDR: testVault().addr, VAULT_TOKEN: testVault().token });
-  beforeAll(async () => {
-    a = await createTestPki({ commonName: 'pinning CA A' });
-    b = await createTestPki({ commonName: 'pinning CA B' });
-  });
-  afterAll(async () => {
-    await a?.cleanup();
-    await b?.cleanup();
-    tmp.cleanup();
-  });
 
   it('refuses an issuing CA that ca.pem does not hold, adopts it through --trust-ca only', async () => {
     const dir = join(tmp.dir, 'node');
