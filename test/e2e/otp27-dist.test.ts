@@ -25,7 +25,7 @@ import {
   nodeRoleBody,
   nodeSans,
 } from '../../packages/sdk/src/internal.js';
-import { createTestPki, testdir, type TestPki } from '../helpers/vault.js';
+import { useTestdir, useTestPki } from '../helpers/setup.js';
 import { compileErlang, sharedFreePort, startNode, stopAllNodes, tcpOpen } from '../helpers/erlang.js';
 import { describeOtp27, issueNodeDir, logMatches } from '../helpers/otp27.js';
 
@@ -35,24 +35,16 @@ const PROTOCOL = (peer: string) =>
   `begin {_, Ctrl} = lists:keyfind('${peer}', 1, erlang:system_info(dist_ctrl)), {ok, S} = tls_sender:dist_tls_socket(Ctrl), ssl:connection_information(S, [protocol]) end`;
 
 describeOtp27('OTP 27: mTLS distribution with Vault-issued certificates', (lane) => {
-  let pki: TestPki;
-  let foreign: TestPki;
-  let tmp: ReturnType<typeof testdir>;
+  const pki = useTestPki();
+  const foreign = useTestPki({ commonName: 'some other CA' });
+  const tmp = useTestdir('vaultdist-otp27-');
   let port: number;
 
   beforeAll(async () => {
-    pki = await createTestPki();
-    foreign = await createTestPki({ commonName: 'some other CA' });
-    tmp = testdir('vaultdist-otp27-');
     port = await sharedFreePort(HOSTS);
   }, 60_000);
   afterEach(async () => {
     await stopAllNodes();
-  }, 60_000);
-  afterAll(async () => {
-    await pki?.cleanup();
-    await foreign?.cleanup();
-    tmp?.cleanup();
   }, 60_000);
 
   const dirOf = (name: string, tag: string) => join(tmp.dir, `${tag}-${name.replace(/[@.]/g, '_')}`);

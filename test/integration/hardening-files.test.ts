@@ -21,7 +21,7 @@ import { chownNodeFiles } from '../../packages/cli/src/owner.js';
 import { validateConfig } from '../../packages/agent/src/index.js';
 import { mathRandom, nodeFs, nodeProcess, systemClock, type AgentPorts } from '../../packages/agent/src/ports.js';
 import { reloadNode } from '../../packages/agent/src/shell/reloader.js';
-import { createTestPki, testdir, type TestPki } from '../helpers/vault.js';
+import { useTestdir, useTestPki } from '../helpers/setup.js';
 
 const isRoot = process.getuid?.() === 0 && existsSync('/usr/sbin/useradd');
 
@@ -60,21 +60,18 @@ async function stopSwapper(p: ChildProcess): Promise<void> {
 }
 
 (isRoot ? describe : describe.skip)('hardening: files and privileges (root only: useradd)', () => {
-  const t = testdir('vaultdist-files-');
+  const pki = useTestPki();
+  const t = useTestdir('vaultdist-files-');
   let user: { name: string; uid: number; gid: number };
-  let pki: TestPki;
 
   beforeAll(async () => {
     const name = `vdfil${randomUUID().slice(0, 8)}`;
     execFileSync('/usr/sbin/useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', name]);
     user = { name, uid: Number(execFileSync('id', ['-u', name], { encoding: 'utf8' }).trim()), gid: Number(execFileSync('id', ['-g', name], { encoding: 'utf8' }).trim()) };
     chmodSync(t.dir, 0o711);
-    pki = await createTestPki();
   });
   afterAll(async () => {
     if (user) execFileSync('/usr/sbin/userdel', [user.name]);
-    await pki?.cleanup();
-    t.cleanup();
   });
 
   /** What the old `init node --owner` left: the container and everything in it the node user's. */
@@ -160,15 +157,8 @@ async function stopSwapper(p: ChildProcess): Promise<void> {
 });
 
 describe('hardening: planted symlinks and pid files', () => {
-  const t = testdir('vaultdist-plant-');
-  let pki: TestPki;
-  beforeAll(async () => {
-    pki = await createTestPki();
-  });
-  afterAll(async () => {
-    await pki?.cleanup();
-    t.cleanup();
-  });
+  const pki = useTestPki();
+  const t = useTestdir('vaultdist-plant-');
 
   /** A directory outside DIR with one file in it, and a check that it is exactly as it was. */
   function elsewhere(label: string): { path: string; untouched: () => void } {

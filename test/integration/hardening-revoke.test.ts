@@ -10,15 +10,13 @@ import {
   revokeCertificate,
 } from '../../packages/sdk/src/index.js';
 import { ensureRole, nodeRoleBody, requestNodeCertificate } from '../../packages/sdk/src/internal.js';
-import { createTestPki, type TestPki } from '../helpers/vault.js';
+import { useTestPki } from '../helpers/setup.js';
 
 describe('revokeCertificate / fetchCrl (real OpenBao)', () => {
-  let pki: TestPki;
+  const pki = useTestPki();
   beforeAll(async () => {
-    pki = await createTestPki();
     await ensureRole(pki.vault, pki.mount, 'nostore', nodeRoleBody({ allowAnyName: true, ttl: '1h', maxTtl: '24h', noStore: true }));
   });
-  afterAll(async () => pki?.cleanup());
 
   const issue = (role: string, ttl = '1h') => requestNodeCertificate(pki.vault, { mount: pki.mount, role, node: parseNodeName('rv@127.0.0.1'), ttl });
 

@@ -24,7 +24,7 @@ import {
   type NodeKeyObjects,
   type NodeSans,
 } from '../../packages/sdk/src/internal.js';
-import { createTestPki, type TestPki } from '../helpers/vault.js';
+import { useTestPki } from '../helpers/setup.js';
 
 /** The IP as @peculiar/x509 prints it back (IPv6 compressed, lowercase). */
 const canonicalIp = (ip: string) => (isIP(ip) === 6 ? new URL(`http://[${ip}]/`).hostname.slice(1, -1) : ip);
@@ -40,16 +40,12 @@ const SHAPES: [string, NodeSans][] = [
 ];
 
 describe('createCsr (SDK DER encoder) signed by a real OpenBao', () => {
-  let pki: TestPki;
+  // key_type "any": the role signs whatever key the CSR carries.
+  const pki = useTestPki({ role: { keyType: 'any', keyBits: 0 } });
   const keys = new Map<KeyType, NodeKeyObjects>();
   beforeAll(async () => {
-    // key_type "any": the role signs whatever key the CSR carries.
-    pki = await createTestPki({ role: { keyType: 'any', keyBits: 0 } });
     for (const t of KEY_TYPES) keys.set(t, await generateNodeKeyObjects(t));
   }, 60_000);
-  afterAll(async () => {
-    await pki?.cleanup();
-  });
 
   describe.each(KEY_TYPES.map((k) => [k]))('%s', (keyType) => {
     it.each(SHAPES)('%s', async (_shape, sans) => {
