@@ -4,7 +4,7 @@
  * empty npm cache and npm in offline mode (so nothing can come from the registry or the workspace):
  * --help, then `init vault` + `init node` against the run's OpenBao.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suffix, testVault } from '../helpers/vault.js';
 import { useInitVaultCleanup, useTestdir } from '../helpers/setup.js';
@@ -30,6 +30,8 @@ describe('vaultdist npm tarball works without the workspace', () => {
     // the agent README (config, metrics, reload, recovery) ships with the agent (issue #14)
     const listing = (await runCommand('tar', ['-tzf', tgz])).stdout.split('\n');
     expect(listing).toContain('package/node_modules/@vaultdist/agent/README.md');
+    // the companion OTP application ships precompiled (issue #16): OTP 25 ebin + the carrier per release
+    for (const f of ['package/erlang/ebin/vaultdist.app', 'package/erlang/ebin/vaultdist_tls_dist.beam', 'package/erlang/priv/build.json', 'package/erlang/priv/otp-25/vaultdist_tls_dist.beam']) expect(listing).toContain(f);
 
     const npxEnv = (extra: Record<string, string> = {}) =>
       cleanEnv({ npm_config_cache: join(clean.dir, '.npm'), npm_config_offline: 'true', npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false', ...extra });
@@ -50,11 +52,16 @@ describe('vaultdist npm tarball works without the workspace', () => {
     const creds = (JSON.parse(iv.stdout) as { nodes: { roleId: string; wrappedSecretId: { token: string } }[] }).nodes[0]!; // packed's own identity
 
     const dir = join(clean.dir, 'node');
+    const noErlc = join(clean.dir, 'no-erlc');
+    mkdirSync(noErlc);
+    writeFileSync(join(noErlc, 'erlc'), '#!/bin/sh\necho "erlc must not run" >&2\nexit 3\n', { mode: 0o755 });
     const inode = await npx(
       ['init', 'node', '--name', 'packed@127.0.0.1', '--dir', 'node', '--mount', names.mount, '--role', names.role, '--policy', names.policy, '--approle-mount', names.approle, '--role-id', creds.roleId, '--wrapped-secret-id', creds.wrappedSecretId.token],
-      { VAULT_ADDR: v.addr },
+      // an erlc that fails if run: on this OTP 25 host init node must install the shipped beams, not compile
+      { VAULT_ADDR: v.addr, PATH: `${noErlc}:${process.env.PATH ?? ''}` },
     );
-    expect(inode.stderr).not.toMatch(/error/);
+    expect(inode.stderr).not.toMatch(/error|not compiled/);
+    expect(inode.stderr).toMatch(/companion modules vaultdist_cluster, vaultdist_epmd, vaultdist_reload, vaultdist_tls_dist installed into .*\(precompiled for OTP 25\)/);
     expect(inode.code).toBe(0);
     for (const f of ['vm.args', 'ssl_dist.conf', 'agent.yaml', 'elixir/env.sh.eex', 'elixir/iex.sh', 'ebin/vaultdist_reload.beam']) expect(existsSync(join(dir, f))).toBe(true);
     expect(statSync(join(dir, 'bundle.pem')).mode & 0o777).toBe(0o600);
