@@ -81,7 +81,7 @@ export type { KeyType, NodeKeyType } from './key-types.js';
 export { issueNodeCredentials } from './credentials.js';
 export type { IssueNodeCredentialsOptions, IssueNodeCredentialsResult } from './credentials.js';
 export { parseCertificate } from './x509/parse.js';
-export { inspectCertificate } from './x509/inspect.js'; // node:crypto, for commands that only look (issue #16)
+export { inspectCertificate, inspectChain } from './x509/inspect.js'; // node:crypto, for commands that only look (issue #16)
 export type { CertificateInfo } from './x509/parse.js';
 export { validateCredentials } from './x509/validate.js';
 export type { ValidateCredentialsOptions } from './x509/validate.js';

@@ -60,3 +60,4 @@ export { fromStructuredLogger } from './logger.js';
 export type { StructuredLogger } from './logger.js';
 export { nextBackoff } from './backoff.js';
 export type { BackoffPolicy, BackoffContext, RandomSource } from './backoff.js';
+export { lazyExport } from './lazy-require.js';

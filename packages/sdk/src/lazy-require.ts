@@ -17,9 +17,10 @@ function stand<T extends object>(load: () => T): T {
   let real: T | undefined;
   const get = (): T => (real ??= load());
   // a plain function as the target: `prototype` stays writable, so the get trap may return the real one
-  return new Proxy(function lazy() {} as unknown as T, {
+  const proxy: T = new Proxy(function lazy() {} as unknown as T, {
     apply: (_t, self, args) => Reflect.apply(get() as unknown as (...a: unknown[]) => unknown, self, args),
-    construct: (_t, args, newTarget) => Reflect.construct(get() as unknown as new (...a: unknown[]) => object, args, newTarget === _t ? (get() as unknown as new (...a: unknown[]) => object) : newTarget),
+    // `new Stand()`: the real class is new.target (a subclass of the stand-in passes its own)
+    construct: (_t, args, newTarget) => Reflect.construct(get() as unknown as new (...a: unknown[]) => object, args, newTarget === proxy ? (get() as unknown as new (...a: unknown[]) => object) : newTarget),
     get: (_t, key) => {
       const r = get();
       const v = Reflect.get(r, key, r) as unknown;
@@ -29,6 +30,7 @@ function stand<T extends object>(load: () => T): T {
     set: (_t, key, value) => Reflect.set(get(), key, value),
     getPrototypeOf: () => Reflect.getPrototypeOf(get()),
   });
+  return proxy;
 }
 
 /** The module `id`, `require`d when first used. */
@@ -36,10 +38,14 @@ export function lazyRequire<T extends object>(id: string): T {
   return stand(() => require(id) as T);
 }
 
-/** One export (a class or function) of the module `id`, `require`d (after the modules `first`) when first used. */
-export function lazyExport<T extends object>(id: string, name: string, first: string[] = []): T {
+/**
+ * One export (a class or function) of the module `id`, `require`d (after the modules `first`) when
+ * first used. `from`: the `require` to resolve with (another package's `createRequire(import.meta.url)`:
+ * a package resolves only its own dependencies).
+ */
+export function lazyExport<T extends object>(id: string, name: string, first: string[] = [], from: NodeJS.Require = require): T {
   return stand(() => {
-    for (const f of first) require(f);
-    return (require(id) as Record<string, T>)[name]!;
+    for (const f of first) from(f);
+    return (from(id) as Record<string, T>)[name]!;
   });
 }

@@ -2,7 +2,7 @@
  * Reads the config file (YAML or JSON) and resolves it with the environment and flags.
  */
 import { readFile } from 'node:fs/promises';
-import { parseDocument } from 'yaml';
+import { parseDocument } from '../lazy-yaml.js'; // yaml loaded on first use (issue #16)
 import type { ConfigValidation } from './schema.js';
 import { resolveConfig, type ConfigFlags, type Env } from './resolve.js';
 

@@ -14,7 +14,7 @@
  * Pure: no I/O, no time, no randomness (the loader in `load.ts` reads files and the environment).
  */
 import * as v from 'valibot';
-import { Document, isMap, isSeq, YAMLMap, type Node as YamlNode } from 'yaml';
+import { Document, isMap, isSeq, YAMLMap, type Node as YamlNode } from '../lazy-yaml.js'; // yaml loaded on first use (issue #16)
 import { DURATION_FORMS, DURATION_PATTERN, parseDurationSeconds } from '@vaultdist/sdk/duration';
 import { DEFAULT_KEY_TYPE, NODE_KEY_TYPES } from '@vaultdist/sdk/key-types';
 import { ttlFloorProblem } from '../core/schedule.js';

@@ -9,6 +9,7 @@
  */
 import { createHash, X509Certificate } from 'node:crypto';
 import { CertificateError } from '../errors.js';
+import { splitPem } from '../pem.js';
 import { normalizeSerial, type CertificateInfo } from './parse.js';
 
 const EKU_SERVER = '1.3.6.1.5.5.7.3.1';
@@ -55,4 +56,56 @@ export function inspectCertificate(input: string | Uint8Array): CertificateInfo 
     spki: cert.publicKey.export({ type: 'spki', format: 'der' }),
     pem: `${cert.toString().trimEnd()}\n`,
   };
+}
+
+/** `child` is signed by `issuer` (names match, then the signature), as in `verifyChain`. */
+function signedBy(child: X509Certificate, issuer: X509Certificate): boolean {
+  if (child.issuer !== issuer.subject) return false;
+  try {
+    return child.verify(issuer.publicKey);
+  } catch {
+    return false;
+  }
+}
+
+const oneLine = (name: string) => name.split('\n').join(', ');
+
+/**
+ * `verifyChain` (x509/validate.ts) with node:crypto, for commands that only look (`vaultdist doctor`):
+ * the same path search (leaf → chain → one of `trust`, at most 10 deep), the same checks (signatures;
+ * each intermediate valid at `now`) and the same messages. Resolves to the number of certificates on
+ * the path (leaf first, anchor last).
+ * @throws CertificateError('parse' | 'chain')
+ */
+export async function inspectChain(leafPem: string, chainPems: string[], trustPems: string[], now: Date): Promise<number> {
+  const load = (pems: string[]) => pems.flatMap((p) => splitPem(p).filter((b) => b.label === 'CERTIFICATE')).map((b) => new X509Certificate(b.der));
+  let leaf: X509Certificate;
+  let chain: X509Certificate[];
+  let trust: X509Certificate[];
+  try {
+    leaf = new X509Certificate(leafPem);
+    chain = load(chainPems);
+    trust = load(trustPems);
+  } catch (e) {
+    throw new CertificateError('parse', `cannot parse chain: ${(e as Error).message}`, { cause: e });
+  }
+  if (!trust.length) throw new CertificateError('chain', 'no trusted CA certificate given');
+  const path = [leaf];
+  let current = leaf;
+  for (let depth = 0; depth < 10; depth++) {
+    for (const anchor of trust) {
+      if (current.raw.equals(anchor.raw)) return path.length;
+      if (signedBy(current, anchor)) return path.length + 1;
+    }
+    const next = chain.find((c) => !path.includes(c) && signedBy(current, c));
+    if (!next) {
+      throw new CertificateError('chain', `certificate ${JSON.stringify(oneLine(current.subject))} (issuer ${JSON.stringify(oneLine(current.issuer))}) does not chain to the trusted CA bundle`);
+    }
+    if (now < new Date(next.validFrom) || now > new Date(next.validTo)) {
+      throw new CertificateError('chain', `intermediate ${JSON.stringify(oneLine(next.subject))} is not valid at ${now.toISOString()}`);
+    }
+    path.push(next);
+    current = next;
+  }
+  throw new CertificateError('chain', 'chain longer than 10 certificates');
 }

@@ -13,8 +13,8 @@ import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { loadConfig } from '@vaultdist/agent/config'; // the light entry (issue #16)
 import { isAbsolute, resolve } from 'node:path';
-import { parseCertificate, parseNodeName, probeDistCertificate, type CertificateInfo } from '@vaultdist/sdk';
-import { caSubjectHash, keyMatchesCertificate, parseCrl, verifyChain } from '@vaultdist/sdk/internal';
+import { inspectCertificate, inspectChain, parseNodeName, probeDistCertificate, type CertificateInfo } from '@vaultdist/sdk'; // node:crypto, no @peculiar/x509 load (issue #16)
+import { caSubjectHash, keyMatchesCertificate, parseCrl } from '@vaultdist/sdk/internal';
 import { readLiveCredentials } from '../../credentials.js';
 import { parseDuration } from '../../duration.js';
 import { EXIT, ExitError } from '../../errors.js';
@@ -81,7 +81,7 @@ function optfileCrl(text: string): { check: string; dir: string } | undefined {
 async function crlFinding(crl: { check: string; dir: string }, leaf: CertificateInfo, cas: string[], now: Date): Promise<Finding> {
   const issuer = cas.find((pem) => {
     try {
-      return parseCertificate(pem).subject === leaf.issuer;
+      return inspectCertificate(pem).subject === leaf.issuer; // the leaf is read by inspectCertificate too
     } catch {
       return false;
     }
@@ -182,7 +182,7 @@ async function localChecks(o: DoctorOptions, out: Output, now: Date, marginMs: n
     out.progress(`checking the credential set in ${dir}`);
     let live;
     try {
-      live = await readLiveCredentials(dir);
+      live = await readLiveCredentials(dir, inspectCertificate);
     } catch (e) {
       f.push(finding('cert.parse', 'error', p.bundle, (e as Error).message, 'run vaultdist issue --dir DIR'));
     }
@@ -198,7 +198,7 @@ async function localChecks(o: DoctorOptions, out: Output, now: Date, marginMs: n
       }
       f.push(match ? ok('cert.key_match', p.bundle, `key matches certificate ${live.leaf.serial}`) : finding('cert.key_match', 'error', p.bundle, `the private key does not match certificate ${live.leaf.serial}: every handshake fails`, 'vaultdist issue --dir DIR'));
       try {
-        await verifyChain(live.leaf.pem, live.chainPems, live.trustPems, now);
+        await inspectChain(live.leaf.pem, live.chainPems, live.trustPems, now);
         f.push(ok('cert.chain', p.ca, `certificate ${live.leaf.serial} chains to ca.pem`));
       } catch (e) {
         f.push(finding('cert.chain', 'error', p.ca, (e as Error).message, 'vaultdist issue --dir DIR (rewrites bundle.pem and ca.pem from Vault)'));
@@ -234,7 +234,7 @@ async function remoteChecks(o: DoctorOptions, out: Output, now: Date, marginMs: 
   let clientCreds: { cert: string; key: string; ca: string } | undefined;
   if (o.dir && o.probe.length) {
     const dir = isAbsolute(o.dir) ? o.dir : resolve(out.io.cwd, o.dir);
-    const live = await readLiveCredentials(dir).catch(() => undefined);
+    const live = await readLiveCredentials(dir, inspectCertificate).catch(() => undefined);
     if (live) clientCreds = { cert: [live.leaf.pem, ...live.chainPems].join(''), key: live.keyPem, ca: live.trustPems.join('') };
   }
   for (const pr of o.probe) {
