@@ -2,21 +2,9 @@
  * CLI error model (house style §3, §11): commands throw `ExitError` with a documented exit code;
  * anything else is mapped by `toExitError`. Only `src/index.ts` turns these into `process.exit`.
  */
-import {
-  isCertificateError,
-  isConfigError,
-  isNodeNameError,
-  isRenderError,
-  isVaultHttpError,
-  isVaultNetworkError,
-  isVaultPermissionDeniedError,
-  isVaultResponseError,
-  isVaultSealedError,
-  isVaultTimeoutError,
-  isWriteError,
-} from '@vaultdist/sdk/errors'; // the light entry: --help must not load x509/axios (bench/footprint.ts)
+import { isNodeNameError, isRenderError, isVaultSealedError } from '@vaultdist/sdk/errors'; // the light entry: --help must not load x509/axios (bench/footprint.ts)
 import { vaultTlsTrustProblem } from '@vaultdist/sdk/tls-trust';
-import { EXIT_CODES, EXIT_CODE_TABLE, type ExitCode } from '@vaultdist/sdk/exit-codes';
+import { EXIT_CODES, EXIT_CODE_TABLE, classifyFailure, exitCodeFor, type ExitCode } from '@vaultdist/sdk/exit-codes';
 
 /**
  * The documented exit codes (house style §11). The table itself is the SDK's (`@vaultdist/sdk/exit-codes`,
@@ -64,34 +52,44 @@ export const isExitError = (e: unknown): e is ExitError =>
   e instanceof ExitError || (typeof e === 'object' && e !== null && (e as { name?: unknown }).name === 'ExitError');
 
 /**
- * Maps any thrown value to an ExitError. `context` says what the command was doing, so a Vault 400
- * during signing becomes exit 13 and during `init vault` exit 10.
+ * Maps any thrown value to an ExitError. The exit code comes from the SDK's classification
+ * (`classifyFailure` + `exitCodeFor`, the same as the agent's); the CLI adds hints, and two rules of
+ * its own: a bad node name or render input on the command line is a usage error, and a Vault 4xx is
+ * exit 13 while issuing (`context: 'issue'`) but 10 while configuring Vault.
  */
 export function toExitError(e: unknown, context: 'vault-admin' | 'issue' | 'generic' = 'generic'): ExitError | InternalError {
   if (isExitError(e)) return e;
   if ((e as { code?: unknown })?.code === 'commander.error' || String((e as { code?: unknown })?.code ?? '').startsWith('commander.')) {
     return new ExitError(EXIT.USAGE, (e as Error).message, { cause: e });
   }
-  if (isVaultSealedError(e)) return new ExitError(EXIT.VAULT_UNREACHABLE, e.message, { cause: e, hint: 'unseal Vault/OpenBao, then run again' });
-  // a TLS trust failure is named as such, not "network error … check that the server is up" (issue #14)
-  const tls = vaultTlsTrustProblem(e);
-  if (tls) return new ExitError(EXIT.VAULT_UNREACHABLE, `${(e as Error).message.replace(/network error( \([A-Z_]+\))?/, `TLS trust error (${tls.code})`)}: ${tls.reason}`, { cause: e, hint: tls.hint });
-  if (isVaultNetworkError(e) || isVaultTimeoutError(e)) {
-    return new ExitError(EXIT.VAULT_UNREACHABLE, e.message, { cause: e, hint: 'check --vault-addr / BAO_ADDR / VAULT_ADDR and that the server is up' });
+  if (isNodeNameError(e) || isRenderError(e)) return new ExitError(EXIT.USAGE, (e as Error).message, { cause: e });
+  const kind = classifyFailure(e);
+  const message = (e as Error).message;
+  switch (kind) {
+    case 'vault-unavailable':
+      return new ExitError(exitCodeFor(kind), message, {
+        cause: e,
+        hint: isVaultSealedError(e) ? 'unseal Vault/OpenBao, then run again' : 'Vault answered but cannot serve now (sealed, an election, a standby without an active server): run again',
+      });
+    case 'vault-tls': {
+      // a TLS trust failure is named as such, not "network error … check that the server is up" (issue #14)
+      const tls = vaultTlsTrustProblem(e)!;
+      return new ExitError(exitCodeFor(kind), `${message.replace(/network error( \([A-Z_]+\))?/, `TLS trust error (${tls.code})`)}: ${tls.reason}`, { cause: e, hint: tls.hint });
+    }
+    case 'vault-unreachable':
+      return new ExitError(exitCodeFor(kind), message, { cause: e, hint: 'check --vault-addr / BAO_ADDR / VAULT_ADDR and that the server is up' });
+    case 'auth':
+      return new ExitError(exitCodeFor(kind), message, { cause: e, hint: 'check --token / BAO_TOKEN / VAULT_TOKEN (or the AppRole credentials) and its policies' });
+    case 'issue':
+      return new ExitError(context === 'issue' ? EXIT.ISSUE : EXIT.CONFIG, message, { cause: e });
+    case 'internal': {
+      const errno = (e as NodeJS.ErrnoException)?.code;
+      if (typeof errno === 'string' && ['EACCES', 'EPERM', 'ENOSPC', 'EROFS', 'EEXIST', 'ENOTDIR', 'EISDIR'].includes(errno)) {
+        return new ExitError(EXIT.WRITE, message, { cause: e });
+      }
+      return new InternalError(e instanceof Error ? e.message : String(e), { cause: e });
+    }
+    default:
+      return new ExitError(exitCodeFor(kind), message, { cause: e });
   }
-  if (isVaultPermissionDeniedError(e)) {
-    return new ExitError(EXIT.AUTH, e.message, { cause: e, hint: 'check --token / BAO_TOKEN / VAULT_TOKEN (or the AppRole credentials) and its policies' });
-  }
-  if (isConfigError(e)) return new ExitError(EXIT.CONFIG, e.message, { cause: e });
-  if (isNodeNameError(e) || isRenderError(e)) return new ExitError(EXIT.USAGE, e.message, { cause: e });
-  if (isWriteError(e)) return new ExitError(EXIT.WRITE, e.message, { cause: e });
-  if (isCertificateError(e)) return new ExitError(EXIT.ISSUE, e.message, { cause: e });
-  if (isVaultHttpError(e) || isVaultResponseError(e)) {
-    return new ExitError(context === 'issue' ? EXIT.ISSUE : EXIT.CONFIG, e.message, { cause: e });
-  }
-  const errno = (e as NodeJS.ErrnoException)?.code;
-  if (typeof errno === 'string' && ['EACCES', 'EPERM', 'ENOSPC', 'EROFS', 'EEXIST', 'ENOTDIR', 'EISDIR'].includes(errno)) {
-    return new ExitError(EXIT.WRITE, (e as Error).message, { cause: e });
-  }
-  return new InternalError(e instanceof Error ? e.message : String(e), { cause: e });
 }

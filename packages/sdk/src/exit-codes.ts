@@ -3,8 +3,21 @@
  * one table, owned here (house style §11, consul-template's documented table). The agent and the CLI
  * import it; neither keeps its own copy (issue #16: the copies had drifted).
  *
- * This module has no imports, so a CLI `--help` can load it without the SDK's X.509/HTTP stack.
+ * It imports only the error classes, so a CLI `--help` can load it without the SDK's X.509/HTTP stack.
  */
+import {
+  isCertificateError,
+  isConfigError,
+  isNodeNameError,
+  isVaultHttpError,
+  isVaultNetworkError,
+  isVaultPermissionDeniedError,
+  isVaultResponseError,
+  isVaultSealedError,
+  isVaultTimeoutError,
+  isWriteError,
+} from './errors.js';
+import { vaultTlsTrustProblem } from './tls-trust.js';
 
 /**
  * Exit code by meaning.
@@ -54,3 +67,63 @@ export const EXIT_CODE_TABLE: readonly (readonly [ExitCode, string])[] = [
   [EXIT_CODES.doctorFailed, '`doctor` found failing checks'],
   [EXIT_CODES.revokeIncomplete, '`revoke`: revoked, but the CRL or the cert auth CRL could not be updated'],
 ];
+
+/**
+ * What kind of step failed, in the words the agent's health, metrics and logs use; each maps to one
+ * exit code ({@link exitCodeFor}). `vault-unreachable`: no answer (refused, reset, DNS, timeout);
+ * `vault-unavailable`: an answer saying Vault cannot serve now (sealed, a standby without an active
+ * server, any 5xx, e.g. during a leader election); `vault-tls`: the TLS handshake with Vault failed on
+ * trust (an unknown CA, a name mismatch; fix: `vault.caCert`).
+ */
+export type FailureKind = 'config' | 'vault-unreachable' | 'vault-unavailable' | 'vault-tls' | 'auth' | 'issue' | 'rejected' | 'write' | 'reload' | 'verify' | 'internal';
+
+/** Every failure kind, so labelled counters have a series per kind from the start (no absent-series alarms). */
+export const FAILURE_KINDS: readonly FailureKind[] = ['config', 'vault-unreachable', 'vault-unavailable', 'vault-tls', 'auth', 'issue', 'rejected', 'write', 'reload', 'verify', 'internal'];
+
+/**
+ * The failure kind of an SDK error (the one classification the agent and the CLI share):
+ * - no answer (refused, reset, DNS, timeout) → `vault-unreachable`; a TLS trust failure → `vault-tls`;
+ * - an answer that says Vault cannot serve now (sealed, any 5xx: an election, a standby without an
+ *   active server) → `vault-unavailable`, also from a login endpoint (issue #14: a 500 from a login
+ *   was an auth failure, exit 12);
+ * - 401/403 → `auth`; other 4xx and malformed answers → `issue`;
+ * - a rejected certificate → `rejected`; a config or node-name error → `config`; a write error → `write`;
+ * - anything else → `internal`.
+ */
+export function classifyFailure(e: unknown): FailureKind {
+  if (isConfigError(e) || isNodeNameError(e)) return 'config';
+  if (vaultTlsTrustProblem(e)) return 'vault-tls';
+  if (isVaultNetworkError(e) || isVaultTimeoutError(e)) return 'vault-unreachable';
+  const status = (e as { status?: unknown }).status;
+  if (isVaultSealedError(e) || (isVaultHttpError(e) && typeof status === 'number' && status >= 500)) return 'vault-unavailable';
+  if (isVaultPermissionDeniedError(e)) return 'auth';
+  if (isVaultHttpError(e)) return status === 401 || status === 403 ? 'auth' : 'issue';
+  if (isVaultResponseError(e)) return 'issue';
+  if (isCertificateError(e)) return 'rejected';
+  if (isWriteError(e)) return 'write';
+  return 'internal';
+}
+
+/** The exit code of a failure kind (the table above). */
+export function exitCodeFor(kind: FailureKind): ExitCode {
+  switch (kind) {
+    case 'config':
+      return EXIT_CODES.config;
+    case 'vault-unreachable':
+    case 'vault-unavailable':
+    case 'vault-tls':
+      return EXIT_CODES.vaultUnreachable;
+    case 'auth':
+      return EXIT_CODES.auth;
+    case 'issue':
+    case 'rejected':
+      return EXIT_CODES.issue;
+    case 'write':
+      return EXIT_CODES.write;
+    case 'reload':
+    case 'verify':
+      return EXIT_CODES.reload;
+    default:
+      return EXIT_CODES.internal;
+  }
+}

@@ -1,20 +1,12 @@
 /**
  * The status model of the agent's nodes and the health derived from it (pure; house style §6, §13).
  */
+import { FAILURE_KINDS, type FailureKind } from '@vaultdist/sdk/exit-codes';
 import { crlLevel, type CrlLevel } from './crl.js';
 import { escalationLevel, type EscalationLevel, type EscalationPolicy } from './schedule.js';
 
-/** What kind of step failed (maps to metrics labels and exit codes). */
-/**
- * What kind of step failed (maps to metrics labels and exit codes). `vault-unreachable`: no answer
- * (refused, reset, DNS, timeout); `vault-unavailable`: an answer saying Vault cannot serve now (sealed,
- * a standby without an active server, any 5xx, e.g. during a leader election); `vault-tls`: the TLS handshake
- * with Vault failed on trust (an unknown CA, a name mismatch; fix: `vault.caCert`).
- */
-export type FailureKind = 'config' | 'vault-unreachable' | 'vault-unavailable' | 'vault-tls' | 'auth' | 'issue' | 'rejected' | 'write' | 'reload' | 'verify' | 'internal';
-
-/** Every failure kind, so labelled counters have a series per kind from the start (no absent-series alarms). */
-export const FAILURE_KINDS: readonly FailureKind[] = ['config', 'vault-unreachable', 'vault-unavailable', 'vault-tls', 'auth', 'issue', 'rejected', 'write', 'reload', 'verify', 'internal'];
+// What kind of step failed (metrics labels, exit codes): the SDK's kinds, shared with the CLI (issue #16).
+export { FAILURE_KINDS, type FailureKind };
 
 /** The node's CRL directory (only when `crl.enabled`). */
 export interface CrlStatus {
