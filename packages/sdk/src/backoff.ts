@@ -10,6 +10,7 @@ export interface RandomSource {
   next(): number;
 }
 
+/** How retries back off: doubling from `initialMs` up to `maxMs`, each delay trimmed by up to `jitterFraction`. */
 export interface BackoffPolicy {
   /** First delay; doubles per consecutive failure. @default 1000 */
   initialMs: number;
@@ -19,6 +20,7 @@ export interface BackoffPolicy {
   jitterFraction: number;
 }
 
+/** What the backoff must respect: "now" and the live certificate's deadlines (never sleep past them). */
 export interface BackoffContext {
   /** Wall-clock now (ms since epoch). */
   nowMs: number;
