@@ -212,8 +212,9 @@ async function main(): Promise<void> {
         }
         const a1 = procSample(agent.pid!);
         const b1 = procSample(baseline.pid!);
-        if (n === counts[0] && args['cli-runs'] > 0) cli = timeCli(config.nodes[0]!, healthPort, pki!, args['cli-runs']);
         const wallS = (performance.now() - t0) / 1000;
+        // C. after the idle window (status asks the agent's /healthz: not part of the idle figures)
+        if (n === counts[0] && args['cli-runs'] > 0) cli = timeCli(config.nodes[0]!, healthPort, pki!, args['cli-runs']);
         const cpuPct = ((a1.cpuTicks - a0.cpuTicks) / CLK_TCK / wallS) * 100;
         const bcpuPct = ((b1.cpuTicks - b0.cpuTicks) / CLK_TCK / wallS) * 100;
         const row = {
