@@ -2,7 +2,7 @@
  * Agent errors (house style §3, §11). The exit-code table and the classification of SDK errors are the
  * SDK's (`@vaultdist/sdk/exit-codes`: the CLI uses the same), so the agent and the CLI exit alike.
  */
-import { EXIT_CODES, classifyFailure, exitCodeFor } from '@vaultdist/sdk/exit-codes';
+import { EXIT_CODES, ExitError, classifyFailure, exitCodeFor } from '@vaultdist/sdk/exit-codes';
 import type { FailureKind } from './core/state.js';
 
 /** The exit-code table and the kind → code mapping are the SDK's (`@vaultdist/sdk/exit-codes`), shared with the CLI. */
@@ -19,15 +19,8 @@ export class AgentError extends Error {
   }
 }
 
-/** Thrown by command-style entry points; `main` maps it to `process.exitCode`. */
-export class ExitError extends Error {
-  override name = 'ExitError';
-  readonly exitCode: number;
-  constructor(exitCode: number, message: string, o: { cause?: unknown } = {}) {
-    super(message, o.cause !== undefined ? { cause: o.cause } : undefined);
-    this.exitCode = exitCode;
-  }
-}
+/** Thrown by command-style entry points; `main` maps it to `process.exitCode` (the SDK's, shared with the CLI). */
+export { ExitError };
 
 /** The failure kind of an error: an `AgentError`'s own kind, else the SDK's classification (`classifyFailure`). */
 export function classifyError(e: unknown): FailureKind {

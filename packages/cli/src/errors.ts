@@ -4,7 +4,7 @@
  */
 import { isNodeNameError, isRenderError, isVaultSealedError } from '@vaultdist/sdk/errors'; // the light entry: --help must not load x509/axios (bench/footprint.ts)
 import { vaultTlsTrustProblem } from '@vaultdist/sdk/tls-trust';
-import { EXIT_CODES, EXIT_CODE_TABLE, classifyFailure, exitCodeFor, type ExitCode } from '@vaultdist/sdk/exit-codes';
+import { EXIT_CODES, EXIT_CODE_TABLE, ExitError, classifyFailure, exitCodeFor, isExitError, type ExitCode } from '@vaultdist/sdk/exit-codes';
 
 /**
  * The documented exit codes (house style §11). The table itself is the SDK's (`@vaultdist/sdk/exit-codes`,
@@ -27,18 +27,8 @@ export type { ExitCode };
 
 export const EXIT_TABLE = EXIT_CODE_TABLE;
 
-/** A failure with a known exit code. `message` is printed as-is (it names the file/flag/address at fault). */
-export class ExitError extends Error {
-  override name = 'ExitError';
-  readonly code: ExitCode;
-  /** Printed under the message, e.g. "fix: export VAULT_TOKEN=…". */
-  readonly hint: string | undefined;
-  constructor(code: ExitCode, message: string, options: { cause?: unknown; hint?: string } = {}) {
-    super(message, { cause: options.cause });
-    this.code = code;
-    this.hint = options.hint;
-  }
-}
+// ExitError and isExitError are the SDK's (shared with the agent).
+export { ExitError, isExitError };
 
 /** A bug: printed with an issue link, paths redacted (changesets). */
 export class InternalError extends Error {
@@ -47,9 +37,6 @@ export class InternalError extends Error {
     super(message, options);
   }
 }
-
-export const isExitError = (e: unknown): e is ExitError =>
-  e instanceof ExitError || (typeof e === 'object' && e !== null && (e as { name?: unknown }).name === 'ExitError');
 
 /**
  * Maps any thrown value to an ExitError. The exit code comes from the SDK's classification

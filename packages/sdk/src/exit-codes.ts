@@ -127,3 +127,23 @@ export function exitCodeFor(kind: FailureKind): ExitCode {
       return EXIT_CODES.internal;
   }
 }
+
+/**
+ * A failure with a known exit code, thrown by commands (the CLI's and the agent's; house style §11):
+ * only the process entry point turns it into `process.exitCode`. `message` is printed as is (it
+ * names the file, flag or address at fault); `hint` is printed under it, e.g. "fix: export VAULT_TOKEN=…".
+ */
+export class ExitError extends Error {
+  override name = 'ExitError';
+  readonly code: ExitCode;
+  readonly hint: string | undefined;
+  constructor(code: ExitCode, message: string, options: { cause?: unknown; hint?: string | undefined } = {}) {
+    super(message, { cause: options.cause });
+    this.code = code;
+    this.hint = options.hint;
+  }
+}
+
+/** Whether `e` is an {@link ExitError} (`instanceof`, or its `name` for one from another copy of the SDK). */
+export const isExitError = (e: unknown): e is ExitError =>
+  e instanceof ExitError || (typeof e === 'object' && e !== null && (e as { name?: unknown }).name === 'ExitError');
