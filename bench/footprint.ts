@@ -245,8 +245,8 @@ async function main(): Promise<void> {
           table(
             ['command', 'exit', 'first ms', 'median ms', 'max ms', '×node'],
             [
-              ['vaultdist status', cli.status.exitCode, cli.status.firstMs, cli.status.medianMs, cli.status.maxMs, cli.status.ratio],
-              ['vaultdist doctor', cli.doctor.exitCode, cli.doctor.firstMs, cli.doctor.medianMs, cli.doctor.maxMs, cli.doctor.ratio],
+              ['vaultdist status', cli.status.exitCode ?? '-', cli.status.firstMs, cli.status.medianMs, cli.status.maxMs, cli.status.ratio],
+              ['vaultdist doctor', cli.doctor.exitCode ?? '-', cli.doctor.firstMs, cli.doctor.medianMs, cli.doctor.maxMs, cli.doctor.ratio],
               ['node -e 0', 0, cli.bare[0]!, median(cli.bare), max(cli.bare), 1],
             ],
           ),
