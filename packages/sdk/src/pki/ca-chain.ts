@@ -1,4 +1,4 @@
-import * as x509 from '@peculiar/x509';
+import * as x509 from '../x509/peculiar.js'; // loaded on first use (issue #16)
 import type { VaultClient } from '../client.js';
 import { isCertificateError, VaultResponseError } from '../errors.js';
 import { splitPem } from '../pem.js';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
-import * as x509 from '@peculiar/x509';
+import * as x509 from '../x509/peculiar.js'; // loaded on first use (issue #16)
 import type { VaultClient } from '../client.js';
 import { CertificateError, VaultResponseError, WriteError } from '../errors.js';
 import { fsyncDir, nodeWriterFs, type WriterFs } from '../files/credential-set.js';

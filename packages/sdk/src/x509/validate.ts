@@ -1,5 +1,5 @@
 import { createPublicKey } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
+import * as x509 from './peculiar.js'; // loaded on first use (issue #16)
 import { CertificateError } from '../errors.js';
 import { nodeIdentityUri, type NodeName } from '../node-name.js';
 import { parseCertificate, type CertificateInfo } from './parse.js';
