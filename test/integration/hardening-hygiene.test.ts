@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { describeConfig } from '../../packages/agent/src/index.js';
 import { startHealthServer } from '../../packages/agent/src/shell/health-server.js';
 import { createMetrics } from '../../packages/agent/src/shell/metrics.js';
-import { fetchCrl, issueNodeCredentials, writeCredentialSet, writeCrlDir } from '../../packages/sdk/src/index.js';
+import { fetchCrl, issueNodeCredentials, writeCredentialSet } from '../../packages/sdk/src/index.js';
+import { writeCrlDir } from '../../packages/sdk/src/internal.js';
 import { createTestPki, testdir, type TestPki } from '../helpers/vault.js';
 
 describe('secrets hygiene', () => {
