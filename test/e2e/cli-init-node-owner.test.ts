@@ -15,8 +15,8 @@ import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../../packages/agent/src/index.js';
 import { vaultdist } from '../../packages/cli/test/helpers.js';
 import { sharedFreePort } from '../helpers/erlang.js';
-import { adminClient, suffix, testdir, testVault } from '../helpers/vault.js';
-import { nodeIdentityNames } from '../../packages/sdk/src/index.js';
+import { suffix, testVault } from '../helpers/vault.js';
+import { useInitVaultCleanup, useTestdir } from '../helpers/setup.js';
 
 const isRoot = process.getuid?.() === 0 && existsSync('/usr/sbin/useradd');
 const WRAPPED = 'init vault prints the response-wrapped secret_id once (its purpose)';
@@ -31,7 +31,7 @@ function tree(p: string): string[] {
   const id = suffix();
   const names = { mount: `pki-own-${id}`, rootMount: `pki-own-${id}-root`, role: `node-${id}`, policy: `vaultdist-node-${id}`, approle: `approle-own-${id}` };
   const v = testVault();
-  const tmp = testdir('vaultdist-owner-');
+  const tmp = useTestdir('vaultdist-owner-');
   let user: { name: string; uid: number; gid: number };
 
   beforeAll(() => {
@@ -40,13 +40,9 @@ function tree(p: string): string[] {
     user = { name, uid: Number(execFileSync('id', ['-u', name], { encoding: 'utf8' }).trim()), gid: Number(execFileSync('id', ['-g', name], { encoding: 'utf8' }).trim()) };
     chmodSync(tmp.dir, 0o711); // the user must be able to reach its node directory
   });
-  afterAll(async () => {
+  useInitVaultCleanup(names, ['f@127.0.0.1', 'g@127.0.0.1']);
+  afterAll(() => {
     if (user) execFileSync('/usr/sbin/userdel', [user.name]);
-    const admin = adminClient();
-    for (const m of [names.mount, names.rootMount]) await admin.delete(`sys/mounts/${m}`, { idempotent: true });
-    await admin.delete(`sys/auth/${names.approle}`, { idempotent: true });
-    for (const p of [names.policy, ...['f@127.0.0.1', 'g@127.0.0.1'].map((x) => nodeIdentityNames(x, { policyPrefix: names.policy }).policy)]) await admin.delete(`sys/policies/acl/${p}`, { idempotent: true });
-    tmp.cleanup();
   });
 
   it('hands the key files and what the node reads to the user; agent.yaml keeps it for renewals', async () => {
