@@ -29,6 +29,8 @@ describe('parseNodeName', () => {
     ['foo@host"name', 'not a valid DNS label'],
     ['-s@127.0.0.1', 'must not start with "-"'],
     ['-@localhost', 'must not start with "-"'],
+    ['010@[a0]', 'brackets are only for an IPv6 address'],
+    ['a@[10.0.0.1]', 'brackets are only for an IPv6 address'],
   ])('rejects %j (%s)', (input, reason) => {
     let err: unknown;
     try {

@@ -43,8 +43,12 @@ export function parseNodeName(input: string): NodeName {
   // `-name -s@host`: erl would read the name as a flag ("Invalid -name given to erl").
   if (name.startsWith('-')) throw new NodeNameError(input, `name part ${JSON.stringify(name)} must not start with "-" (erl would read it as a flag)`);
   if (!host) throw new NodeNameError(input, 'empty host part after "@"');
-  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  const bracketed = host.startsWith('[') && host.endsWith(']');
+  if (bracketed) host = host.slice(1, -1);
   const ip = isIP(host);
+  // `[...]` is the IPv6 literal form only: `a@[a0]` or `a@[10.0.0.1]` would keep the brackets in `full`
+  // while the certificate names the bare host (found by comparing with the registry plugin's validation).
+  if (bracketed && ip !== 6) throw new NodeNameError(input, `host ${JSON.stringify(`[${host}]`)}: brackets are only for an IPv6 address`);
   if (ip === 4) return { full: `${name}@${host}`, name, host, hostKind: 'ipv4', mode: 'long' };
   if (ip === 6) return { full: `${name}@${host}`, name, host, hostKind: 'ipv6', mode: 'long' };
   if (host.endsWith('.')) throw new NodeNameError(input, 'host must not end with "."');
