@@ -10,6 +10,7 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { CertificateError } from '../errors.js';
 import { splitPem } from '../pem.js';
+import { findChainPath } from './chain-path.js';
 import { normalizeSerial, type CertificateInfo } from './parse.js';
 
 const EKU_SERVER = '1.3.6.1.5.5.7.3.1';
@@ -72,8 +73,7 @@ const oneLine = (name: string) => name.split('\n').join(', ');
 
 /**
  * `verifyChain` (x509/validate.ts) with node:crypto, for commands that only look (`vaultdist doctor`):
- * the same path search (leaf → chain → one of `trust`, at most 10 deep), the same checks (signatures;
- * each intermediate valid at `now`) and the same messages. Resolves to the number of certificates on
+ * the same path search (x509/chain-path.ts, shared with `verifyChain`). Resolves to the number of certificates on
  * the path (leaf first, anchor last).
  * @throws CertificateError('parse' | 'chain')
  */
@@ -89,23 +89,12 @@ export async function inspectChain(leafPem: string, chainPems: string[], trustPe
   } catch (e) {
     throw new CertificateError('parse', `cannot parse chain: ${(e as Error).message}`, { cause: e });
   }
-  if (!trust.length) throw new CertificateError('chain', 'no trusted CA certificate given');
-  const path = [leaf];
-  let current = leaf;
-  for (let depth = 0; depth < 10; depth++) {
-    for (const anchor of trust) {
-      if (current.raw.equals(anchor.raw)) return path.length;
-      if (signedBy(current, anchor)) return path.length + 1;
-    }
-    const next = chain.find((c) => !path.includes(c) && signedBy(current, c));
-    if (!next) {
-      throw new CertificateError('chain', `certificate ${JSON.stringify(oneLine(current.subject))} (issuer ${JSON.stringify(oneLine(current.issuer))}) does not chain to the trusted CA bundle`);
-    }
-    if (now < new Date(next.validFrom) || now > new Date(next.validTo)) {
-      throw new CertificateError('chain', `intermediate ${JSON.stringify(oneLine(next.subject))} is not valid at ${now.toISOString()}`);
-    }
-    path.push(next);
-    current = next;
-  }
-  throw new CertificateError('chain', 'chain longer than 10 certificates');
+  const path = await findChainPath(leaf, chain, trust, now, {
+    same: (a, b) => a.raw.equals(b.raw),
+    signedBy,
+    validAt: (c, at) => at >= new Date(c.validFrom) && at <= new Date(c.validTo),
+    subject: (c) => oneLine(c.subject),
+    issuer: (c) => oneLine(c.issuer),
+  });
+  return path.length;
 }

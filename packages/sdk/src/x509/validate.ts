@@ -4,6 +4,7 @@ import { CertificateError } from '../errors.js';
 import { nodeIdentityUri, type NodeName } from '../node-name.js';
 import { parseCertificate, type CertificateInfo } from './parse.js';
 import { splitPem } from '../pem.js';
+import { findChainPath } from './chain-path.js';
 
 /** Options of `validateCredentials`: key, leaf, chain, trust anchors, the node and "now". */
 export interface ValidateCredentialsOptions {
@@ -61,39 +62,13 @@ export async function verifyChain(leafPem: string, chainPems: string[], trustPem
   } catch (e) {
     throw new CertificateError('parse', `cannot parse chain: ${(e as Error).message}`, { cause: e });
   }
-  if (!trust.length) throw new CertificateError('chain', 'no trusted CA certificate given');
-  const path = [leaf];
-  let current = leaf;
-  for (let depth = 0; depth < 10; depth++) {
-    for (const anchor of trust) {
-      if (current.rawData.byteLength === anchor.rawData.byteLength && Buffer.from(current.rawData).equals(Buffer.from(anchor.rawData))) {
-        return path;
-      }
-      if (await signedBy(current, anchor)) {
-        path.push(anchor);
-        return path;
-      }
-    }
-    let next: x509.X509Certificate | undefined;
-    for (const c of chain) {
-      if (!path.includes(c) && (await signedBy(current, c))) {
-        next = c;
-        break;
-      }
-    }
-    if (!next) {
-      throw new CertificateError(
-        'chain',
-        `certificate ${JSON.stringify(current.subject)} (issuer ${JSON.stringify(current.issuer)}) does not chain to the trusted CA bundle`,
-      );
-    }
-    if (now < next.notBefore || now > next.notAfter) {
-      throw new CertificateError('chain', `intermediate ${JSON.stringify(next.subject)} is not valid at ${now.toISOString()}`);
-    }
-    path.push(next);
-    current = next;
-  }
-  throw new CertificateError('chain', 'chain longer than 10 certificates');
+  return findChainPath(leaf, chain, trust, now, {
+    same: (a, b) => a.rawData.byteLength === b.rawData.byteLength && Buffer.from(a.rawData).equals(Buffer.from(b.rawData)),
+    signedBy,
+    validAt: (c, at) => at >= c.notBefore && at <= c.notAfter,
+    subject: (c) => c.subject,
+    issuer: (c) => c.issuer,
+  });
 }
 
 /**
