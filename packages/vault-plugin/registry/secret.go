@@ -58,21 +58,31 @@ func refOf(s *logical.Secret) (leaseRef, error) {
 	return r, nil
 }
 
+// leasedRegistration returns the registration the request's lease was issued for, or nil when it is
+// gone or was replaced by a newer registration of the same node (another generation). Call with b.mu held.
+func (b *backend) leasedRegistration(ctx context.Context, req *logical.Request) (leaseRef, *registration, error) {
+	ref, err := refOf(req.Secret)
+	if err != nil {
+		return ref, nil, err
+	}
+	r, err := getRegistration(ctx, req.Storage, ref.cluster, ref.node)
+	if err != nil || r == nil || formatGen(r.Generation) != ref.generation {
+		return ref, nil, err
+	}
+	return ref, r, nil
+}
+
 // renewRegistration extends the lease and the registration's expires_at, if the registration the
 // lease was issued for is still there. A lease whose registration was deleted, evicted or replaced by
 // a newer registration of the same node cannot be renewed (400): the caller must register again.
 func (b *backend) renewRegistration(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
-	ref, err := refOf(req.Secret)
-	if err != nil {
-		return nil, err
-	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	r, err := getRegistration(ctx, req.Storage, ref.cluster, ref.node)
+	ref, r, err := b.leasedRegistration(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	if r == nil || formatGen(r.Generation) != ref.generation {
+	if r == nil {
 		return logical.ErrorResponse("registration %s of node %q in cluster %q is gone (deregistered, evicted or replaced): register again", ref.generation, ref.node, ref.cluster), logical.ErrInvalidRequest
 	}
 	cfg, err := getConfig(ctx, req.Storage, ref.cluster)
@@ -102,18 +112,11 @@ func (b *backend) renewRegistration(ctx context.Context, req *logical.Request, d
 // revokeRegistration runs on lease expiry, `lease revoke`, and revocation of the token that
 // registered. It removes the registration only if it is still the one this lease was issued for.
 func (b *backend) revokeRegistration(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
-	ref, err := refOf(req.Secret)
-	if err != nil {
-		return nil, err
-	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	r, err := getRegistration(ctx, req.Storage, ref.cluster, ref.node)
-	if err != nil {
+	ref, r, err := b.leasedRegistration(ctx, req)
+	if err != nil || r == nil {
 		return nil, err
-	}
-	if r == nil || formatGen(r.Generation) != ref.generation {
-		return nil, nil
 	}
 	return nil, req.Storage.Delete(ctx, registrationKey(ref.cluster, ref.node))
 }
