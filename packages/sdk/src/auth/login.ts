@@ -72,6 +72,9 @@ export function createLoginStrategy(kind: string, login: LoginFn, o: LoginStrate
       return true;
     },
     current: () => lease,
+    adopt(l) {
+      if (!lease && l.token) lease = { ...l };
+    },
   };
 }
 
