@@ -12,12 +12,15 @@
  * the agent running under PID 1 (issue #14). When npm started it (`npm_command=exec`), or with
  * `--exit-with-parent`, the agent stops gracefully once its parent process is gone.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { DestinationStream } from 'pino';
-import { configJsonSchema, describeConfig, redactConfigSecrets, renderAgentConfig, type AgentConfig } from './config/schema.js';
-import { loadConfig } from './config/load.js';
+import type { AgentConfig } from './config/schema.js';
+import type { LoadedConfig } from './config/load.js';
 import type { ConfigFlags, Env } from './config/resolve.js';
-import { createAgent, type CreateAgentOptions } from './agent.js';
+import { createAgentCore, type Agent, type CreateAgentOptions } from './agent-core.js';
+import { WorkerProcess } from './shell/worker-process.js';
+import { systemClock } from './ports.js';
 import { AgentError, EXIT_CODES, classifyError, exitCodeFor } from './errors.js';
 import type { Logger } from './ports.js';
 import { createLogger } from './shell/logger.js';
@@ -149,6 +152,20 @@ export interface MainOptions {
   /** How often the parent-death watch looks. @default 1000 */
   parentPollMs?: number | undefined;
   agent?: CreateAgentOptions | undefined;
+  /** false: the daemon runs its work in this process, whatever `worker.mode` says (tests). @default true */
+  workProcess?: boolean | undefined;
+}
+
+const SILENT: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/**
+ * The work process's entry (dist/worker.js next to this module), or undefined when it cannot run:
+ * disabled by the caller, or running from TypeScript sources (tests), where a fork could not load it.
+ */
+function workProcessEntry(o: MainOptions): string | undefined {
+  if (o.workProcess === false) return undefined;
+  const entry = fileURLToPath(new URL('./worker.js', import.meta.url));
+  return existsSync(entry) ? entry : undefined;
 }
 
 /** The package's version, read from its package.json (dist/main.js and src/main.ts both sit one level below it). */
@@ -185,13 +202,21 @@ export async function main(argv: string[], o: MainOptions = {}): Promise<number>
   }
   if (args.help) return out(USAGE), EXIT_CODES.ok;
   if (args.version) return out(`${VERSION}\n`), EXIT_CODES.ok;
-  if (args.printSchema) return out(`${JSON.stringify(configJsonSchema(), null, 2)}\n`), EXIT_CODES.ok;
+  if (args.printSchema) return out(`${JSON.stringify((await import('./config/schema.js')).configJsonSchema(), null, 2)}\n`), EXIT_CODES.ok;
   if (args.describeConfig) {
-    for (const d of describeConfig()) out(`${d.path}  (${d.type}; default ${JSON.stringify(d.default)})\n    ${d.description}\n    e.g. ${JSON.stringify(d.example)}\n`);
+    for (const d of (await import('./config/schema.js')).describeConfig()) out(`${d.path}  (${d.type}; default ${JSON.stringify(d.default)})\n    ${d.description}\n    e.g. ${JSON.stringify(d.example)}\n`);
     return EXIT_CODES.ok;
   }
 
-  const load = () => loadConfig({ path: args.config, env, flags: args.flags });
+  // The daemon keeps the config parser (yaml, valibot) and every Vault/X.509 module out of its own
+  // process: a work process loads the config and does the work (shell/worker-process.ts, issue #16).
+  const daemon = !args.once && !args.check && !args.printConfig;
+  const workEntry = daemon ? workProcessEntry(o) : undefined;
+  const configLoader = workEntry ? new WorkerProcess({ entry: workEntry, config: undefined, logger: SILENT, clock: systemClock, idleExitMs: 0, logins: new Map() }) : undefined;
+  const load = async (): Promise<LoadedConfig> =>
+    configLoader
+      ? configLoader.run<LoadedConfig>({ op: 'config.load', path: args.config, env: { ...env }, flags: args.flags })
+      : (await import('./config/load.js')).loadConfig({ path: args.config, env, flags: args.flags });
   const loaded = await load();
   const level = (loaded.config?.log.level ?? args.flags.logLevel ?? env.VAULTDIST_LOG_LEVEL ?? 'info') as AgentConfig['log']['level'];
   const pinoLogger = createLogger({ level: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(level) ? level : 'info', destination: o.logDestination });
@@ -211,6 +236,7 @@ export async function main(argv: string[], o: MainOptions = {}): Promise<number>
     // the same checks as a real start (issue #14), creating nothing
     let problems: Error[];
     try {
+      const { createAgent } = await import('./agent.js');
       problems = await createAgent(loaded.config, { ...o.agent, ports: { logger, ...o.agent?.ports } }).preflight(loaded.config, 'check');
     } catch (e) {
       problems = [e as Error]; // a Vault client that cannot be built (an unreadable vault.caCert)
@@ -226,13 +252,19 @@ export async function main(argv: string[], o: MainOptions = {}): Promise<number>
   if (args.printConfig) {
     // secrets (`secret: true` in the schema: tokens, secret_ids, cookies) never reach the terminal,
     // including a token that came from BAO_TOKEN/VAULT_TOKEN
+    const { renderAgentConfig, redactConfigSecrets } = await import('./config/schema.js');
     out(renderAgentConfig(redactConfigSecrets(loaded.config), { header: ['resolved by vaultdist-agent --print-config; secret values are shown as [REDACTED]'] }));
     return finish(EXIT_CODES.ok);
   }
 
-  let agent: ReturnType<typeof createAgent>;
+  let agent: Agent;
   try {
-    agent = createAgent(loaded.config, { ...o.agent, ports: { logger, ...o.agent?.ports }, metrics: o.agent?.metrics ?? createMetrics({ defaultMetrics: !args.once }) });
+    const options: CreateAgentOptions = { ...o.agent, ports: { logger, ...o.agent?.ports }, metrics: o.agent?.metrics ?? createMetrics({ defaultMetrics: !args.once }) };
+    // the supervisor never loads the in-process agent (agent.js and the Vault client behind it)
+    agent =
+      workEntry && loaded.config.worker.mode === 'process'
+        ? createAgentCore(loaded.config, { ...options, workProcess: { entry: workEntry, idleExitMs: loaded.config.worker.idleExitMs } })
+        : (await import('./agent.js')).createAgent(loaded.config, options);
   } catch (e) {
     // a Vault client that cannot be built (an unreadable vault.caCert): a config error naming the key
     const kind = classifyError(e);

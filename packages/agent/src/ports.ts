@@ -6,7 +6,8 @@
 import { spawn } from 'node:child_process';
 import { constants as C, promises as fsp } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { delay, writeFileAtomic, type StructuredLogger } from '@vaultdist/sdk/internal';
+import type { StructuredLogger } from '@vaultdist/sdk/internal';
+import { delay, writeFileAtomic } from '@vaultdist/sdk/base';
 
 export interface Clock {
   /** Wall clock (certificate validity). */

@@ -13,8 +13,9 @@
  * handshake, so the node needs no reload.
  */
 import { join } from 'node:path';
-import { CREDENTIAL_FILES, fetchCrl, readCredentialFiles, type CrlInfo, type VaultClient } from '@vaultdist/sdk';
-import { crlIssuerCandidates, nodeWriterFs, parseCrl, writeCrlDir, type WriterFs } from '@vaultdist/sdk/internal';
+import type { CrlInfo, VaultClient } from '@vaultdist/sdk';
+import type { WriterFs } from '@vaultdist/sdk/internal';
+import { CREDENTIAL_FILES } from '@vaultdist/sdk/base';
 import type { AgentConfig, NodeConfig } from '../config/schema.js';
 import { computeCrlRefreshAt, crlLevel, CRL_LEVEL_VALUE } from '../core/crl.js';
 import { nextBackoff } from '../core/schedule.js';
@@ -23,6 +24,7 @@ import { AgentError, classifyError } from '../errors.js';
 import type { AgentPorts, Logger } from '../ports.js';
 import type { AgentMetrics } from './metrics.js';
 import type { Scheduler } from './scheduler.js';
+import type { RemoteWork } from './worker-process.js';
 
 const HASH_FILE = /^[0-9a-f]{8}\.r\d+$/;
 
@@ -45,6 +47,14 @@ export interface CrlContext {
   writerFs?: WriterFs | undefined;
   /** The agent's one scheduler: backoff sleeps wake early when Vault answers again (issue #14). */
   scheduler?: Scheduler | undefined;
+  /** Work process mode: `loadFromDisk` and `refresh` run there, with this worker's state. */
+  remote?: RemoteWork | undefined;
+}
+
+/** What a work process needs to continue this worker, and gives back. */
+export interface CrlWorkerState {
+  status: CrlStatus;
+  loaded: boolean;
 }
 
 /** The CRL directory of a node. */
@@ -63,8 +73,24 @@ export class CrlWorker {
     nodeStatus.crl = this.status;
   }
 
-  get #fs(): WriterFs {
-    return this.#ctx.writerFs ?? nodeWriterFs;
+  snapshot(): CrlWorkerState {
+    return { status: { ...this.status }, loaded: this.#loaded };
+  }
+
+  restore(s: CrlWorkerState): void {
+    Object.assign(this.status, s.status);
+    this.#loaded = s.loaded;
+  }
+
+  async #remote<T>(remote: RemoteWork, op: 'crl.load' | 'crl.refresh', signal?: AbortSignal): Promise<T> {
+    const r = await remote.run<{ state: CrlWorkerState; result: T }>({ op, node: this.node.name, state: this.snapshot() }, signal);
+    this.restore(r.state);
+    return r.result;
+  }
+
+  /** The file system the directory is read through (the SDK's, loaded where the work runs: issue #16). */
+  async #fs(): Promise<WriterFs> {
+    return this.#ctx.writerFs ?? (await import('@vaultdist/sdk/internal')).nodeWriterFs;
   }
 
   #setWindow(crls: CrlInfo[]): void {
@@ -91,11 +117,17 @@ export class CrlWorker {
   /** Reads the live directory (start-up), so health and metrics reflect it before the first refresh. */
   async loadFromDisk(): Promise<void> {
     if (this.#loaded) return;
+    if (this.#ctx.remote) {
+      // a failure (the work process died) leaves `loaded` false: the first refresh reads the directory
+      await this.#remote(this.#ctx.remote, 'crl.load').catch((e: unknown) => this.#ctx.logger.warn({ node: this.node.name, err: (e as Error).message }, 'reading the CRL directory failed'));
+      return;
+    }
     this.#loaded = true;
     const dir = this.status.dir;
+    const { parseCrl } = await import('@vaultdist/sdk/internal');
     let names: string[];
     try {
-      names = (await this.#fs.readdir(dir)).filter((n) => HASH_FILE.test(n));
+      names = (await (await this.#fs()).readdir(dir)).filter((n) => HASH_FILE.test(n));
     } catch (e) {
       this.#ctx.logger.warn({ node: this.node.name, dir, err: (e as NodeJS.ErrnoException).code ?? (e as Error).message }, 'no CRL directory yet: the node refuses every peer until the first refresh');
       this.#updateLevel();
@@ -104,7 +136,7 @@ export class CrlWorker {
     const crls: CrlInfo[] = [];
     for (const n of names) {
       try {
-        crls.push(parseCrl(await this.#fs.readFile(join(dir, n), 'utf8')));
+        crls.push(parseCrl(await (await this.#fs()).readFile(join(dir, n), 'utf8')));
       } catch (e) {
         this.#ctx.logger.warn({ node: this.node.name, file: join(dir, n), err: (e as Error).message }, 'unreadable CRL file in the CRL directory');
       }
@@ -119,7 +151,27 @@ export class CrlWorker {
     const n = this.node;
     const mounts = n.crl.mounts.length ? n.crl.mounts : [n.mount];
     let result: CrlRefreshResult;
+    if (this.#ctx.remote) {
+      try {
+        result = await this.#remote<CrlRefreshResult>(this.#ctx.remote, 'crl.refresh', signal);
+      } catch (e) {
+        // the work process died or could not start: a failed refresh (backoff, retry)
+        if (signal.aborted) throw signal.reason;
+        const kind = classifyError(e);
+        this.status.consecutiveFailures++;
+        this.status.failures++;
+        this.status.lastFailure = { kind, message: (e as Error).message, at: ports.clock.now() };
+        metrics.crlRefreshFailures.inc({ node: n.name, kind });
+        this.#ctx.logger.error({ node: n.name, kind, err: (e as Error).message }, 'CRL refresh failed; the old CRL directory stays');
+        result = { ok: false, kind, message: (e as Error).message, error: e };
+      }
+      this.#updateLevel();
+      hooks.onCrlRefresh?.(n.name, result);
+      return result;
+    }
     try {
+      const { fetchCrl, readCredentialFiles } = await import('@vaultdist/sdk');
+      const { crlIssuerCandidates, writeCrlDir } = await import('@vaultdist/sdk/internal');
       const crls: CrlInfo[] = [];
       for (const m of mounts) crls.push(await fetchCrl(this.#ctx.vault, m, { signal }));
       const files = await readCredentialFiles(n.dir, this.#ctx.writerFs);

@@ -2,9 +2,25 @@
  * Prometheus metrics (prom-client), one registry per agent so several agents (tests) never share
  * counters. Names carry units (house style §13).
  */
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type * as PromClient from 'prom-client';
 import { FAILURE_KINDS } from '../core/state.js';
 import type { NodeConfig } from '../config/schema.js';
+
+// prom-client's index also loads histograms, summaries (tdigest, bintrees), the push gateway (http,
+// https, zlib), the cluster aggregator and, through its default metrics, the OpenTelemetry API; the
+// agent uses none of them: its three modules are loaded instead, and the process metrics below replace
+// `collectDefaultMetrics` (together about 4 MiB of the supervisor's resident memory, issue #16).
+// prom-client is pinned exactly (15.1.3) and has no `exports` map: these paths are part of what the
+// pin fixes (metrics.test.ts fails if they move).
+const requirePc = createRequire(import.meta.url);
+const Registry = requirePc('prom-client/lib/registry') as typeof PromClient.Registry;
+const Counter = requirePc('prom-client/lib/counter') as typeof PromClient.Counter;
+const Gauge = requirePc('prom-client/lib/gauge') as typeof PromClient.Gauge;
+type Counter<T extends string> = PromClient.Counter<T>;
+type Gauge<T extends string> = PromClient.Gauge<T>;
+type Registry = PromClient.Registry;
 
 export interface AgentMetrics {
   registry: Registry;
@@ -34,13 +50,53 @@ export interface AgentMetrics {
   registryStaleMembers: Gauge<'node'>;
   registryLastRefresh: Gauge<'node'>;
   registryFailures: Counter<'node' | 'op' | 'kind'>;
+  /** Work processes forked (shell/worker-process.ts): one per burst of work, more means they keep dying. */
+  workProcesses: Counter<never>;
   eventLoopLag: Gauge<never> | undefined;
   /** Stops the event-loop monitor (tests; the agent process just exits). */
   close(): void;
 }
 
-/** prom-client's histogram-based lag metrics: with a 1 s resolution they read the resolution itself (~1 s). */
-const RAW_LAG_METRICS = ['min', 'max', 'mean', 'stddev', 'p50', 'p90', 'p99'].map((s) => `vaultdist_agent_process_nodejs_eventloop_lag_${s}_seconds`);
+/** Open file descriptors (Linux: /proc/self/fd, less the one reading it); undefined elsewhere. */
+function openFds(): number | undefined {
+  try {
+    return readdirSync('/proc/self/fd').length - 1;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The agent process's own metrics, read at scrape time (the standard process-collector set, without
+ * prom-client's default-metrics module: see the imports).
+ */
+function processMetrics(reg: Registry[]): void {
+  const startSeconds = Math.round(Date.now() / 1000 - process.uptime());
+  let cpuSeen = { user: 0, system: 0 };
+  new Counter({
+    name: 'vaultdist_agent_process_cpu_seconds_total',
+    help: 'CPU time of the agent process (user + system), seconds',
+    registers: reg,
+    collect() {
+      const now = process.cpuUsage();
+      const delta = (now.user - cpuSeen.user + now.system - cpuSeen.system) / 1e6;
+      cpuSeen = now;
+      if (delta > 0) this.inc(delta);
+    },
+  });
+  new Gauge({ name: 'vaultdist_agent_process_resident_memory_bytes', help: 'Resident memory of the agent process, bytes', registers: reg, collect() { this.set(process.memoryUsage.rss()); } });
+  new Gauge({ name: 'vaultdist_agent_process_heap_used_bytes', help: 'V8 heap in use in the agent process, bytes', registers: reg, collect() { this.set(process.memoryUsage().heapUsed); } });
+  new Gauge({ name: 'vaultdist_agent_process_start_time_seconds', help: 'Start of the agent process (unix seconds)', registers: reg, collect() { this.set(startSeconds); } });
+  new Gauge({
+    name: 'vaultdist_agent_process_open_fds',
+    help: 'Open file descriptors of the agent process',
+    registers: reg,
+    collect() {
+      const n = openFds();
+      if (n !== undefined) this.set(n);
+    },
+  });
+}
 
 export function createMetrics(o: { defaultMetrics?: boolean; lagResolutionMs?: number } = {}): AgentMetrics {
   const registry = new Registry();
@@ -48,13 +104,10 @@ export function createMetrics(o: { defaultMetrics?: boolean; lagResolutionMs?: n
   let eventLoopLag: Gauge<never> | undefined;
   let monitor: NodeJS.Timeout | undefined;
   if (o.defaultMetrics) {
-    // The event-loop-lag monitor's default 10 ms resolution wakes an idle agent ~100×/s
-    // (bench/footprint.ts measured 0.3 % idle CPU); 1 s is plenty for a renewal daemon. But its
-    // histogram records the whole timer interval, so prom-client's lag_* gauges read a constant ~1 s
-    // (issue #14): they are replaced by one gauge with the resolution taken off.
+    // Event-loop lag: prom-client's monitor (10 ms resolution) woke an idle agent ~100×/s, and at 1 s
+    // its histogram read a constant ~1 s (issue #14); one gauge with the resolution taken off instead.
     const resolutionMs = o.lagResolutionMs ?? 1000;
-    collectDefaultMetrics({ register: registry, prefix: 'vaultdist_agent_process_', eventLoopMonitoringPrecision: resolutionMs });
-    for (const name of RAW_LAG_METRICS) registry.removeSingleMetric(name);
+    processMetrics(reg);
     // How late a timer armed for `resolutionMs` fires, the longest since the previous scrape.
     let maxLateMs = 0;
     let last = performance.now();
@@ -105,6 +158,7 @@ export function createMetrics(o: { defaultMetrics?: boolean; lagResolutionMs?: n
     registryMembers: new Gauge({ name: 'vaultdist_agent_registry_members', help: 'Entries in the node\'s peers file', labelNames: ['node'], registers: reg }),
     registryStaleMembers: new Gauge({ name: 'vaultdist_agent_registry_stale_members', help: 'Peers-file entries kept past their lease through a failed members refresh', labelNames: ['node'], registers: reg }),
     registryLastRefresh: new Gauge({ name: 'vaultdist_agent_registry_last_refresh_timestamp_seconds', help: 'Time of the last successful members refresh (unix seconds)', labelNames: ['node'], registers: reg }),
+    workProcesses: new Counter({ name: 'vaultdist_agent_work_processes_started_total', help: 'Work processes forked for Vault, X.509 and file work (each exits when idle)', registers: reg }),
     registryFailures: new Counter({ name: 'vaultdist_agent_registry_failures_total', help: 'Failed registry calls by operation and kind', labelNames: ['node', 'op', 'kind'], registers: reg }),
   };
 }

@@ -15,35 +15,23 @@
  * reloads and verifies again (`reloadPending`).
  */
 import { join } from 'node:path';
-import {
-  CREDENTIAL_FILES,
-  parseCertificate,
-  parseNodeName,
-  readCredentialFiles,
-  validateCredentials,
-  writeCredentialSet,
-  type CertificateInfo,
-  type VaultClient,
-} from '@vaultdist/sdk';
-import {
-  adoptTrust,
-  normalizeSerial,
-  requestNodeCertificate,
-  splitChain,
-  type WriterFs,
-} from '@vaultdist/sdk/internal';
-import { certificateBlocks, credentialSetParts } from '@vaultdist/sdk/internal';
+import type { CertificateInfo, VaultClient } from '@vaultdist/sdk';
+import type { WriterFs } from '@vaultdist/sdk/internal';
+import { CREDENTIAL_FILES, normalizeSerial } from '@vaultdist/sdk/base';
 import type { AgentConfig, NodeConfig } from '../config/schema.js';
 import { computeRenewAt, ESCALATION_VALUE, escalationLevel, failureLogLevel, failureMessage, nextBackoff, type RenewDecision } from '../core/schedule.js';
 import { initialNodeStatus, type FailureKind, type NodeStatus } from '../core/state.js';
 import { AgentError, classifyError } from '../errors.js';
 import type { AgentPorts, Logger } from '../ports.js';
 import type { AgentMetrics } from './metrics.js';
-import { reloadNode } from './reloader.js';
 import type { Scheduler } from './scheduler.js';
 import { vaultTlsTrustProblem } from '@vaultdist/sdk/tls-trust';
-import { probeNode, verifyServedSerial } from './verify.js';
+import type { RemoteWork } from './worker-process.js';
 
+
+// The SDK's Vault, X.509 and credential-set code, the reloader and the verifier are imported where
+// the work runs (the methods below), not at the top: the daemon's supervisor creates these workers
+// but hands their work to its work process, and never loads those modules (issue #16: footprint).
 
 /** Test-only observation points (no-ops in production; house style §7). */
 export interface WorkerHooks {
@@ -73,6 +61,16 @@ export interface WorkerContext {
    * credentials (undefined when there are none), and the exact command for a human otherwise.
    */
   recovery?: { command: string; client(): Promise<VaultClient | undefined> } | undefined;
+  /** Work process mode (`shell/worker-process.ts`): `start` and `attempt` run there, with this worker's state. */
+  remote?: RemoteWork | undefined;
+}
+
+/** What a work process needs to continue this worker, and gives back (status without the CRL part, which its own worker owns). */
+export interface NodeWorkerState {
+  status: Omit<NodeStatus, 'crl'>;
+  decision: RenewDecision | undefined;
+  started: boolean;
+  marginWarned: number[];
 }
 
 export class NodeWorker {
@@ -92,6 +90,25 @@ export class NodeWorker {
 
   get decision(): RenewDecision | undefined {
     return this.#decision;
+  }
+
+  snapshot(): NodeWorkerState {
+    const { crl: _crl, ...status } = this.status;
+    return { status, decision: this.#decision, started: this.#started, marginWarned: [...this.#marginWarned] };
+  }
+
+  restore(s: NodeWorkerState): void {
+    const { crl: _crl, ...status } = s.status as NodeStatus;
+    Object.assign(this.status, status);
+    this.#decision = s.decision;
+    this.#started = s.started;
+    this.#marginWarned = new Set(s.marginWarned);
+  }
+
+  async #remote<T>(remote: RemoteWork, job: { op: 'node.start' | 'node.attempt'; force?: boolean | undefined }, signal: AbortSignal): Promise<T> {
+    const r = await remote.run<{ state: NodeWorkerState; result: T }>({ ...job, node: this.node.name, state: this.snapshot() }, signal);
+    this.restore(r.state);
+    return r.result;
   }
 
   #log(): Logger {
@@ -120,6 +137,8 @@ export class NodeWorker {
 
   /** Reads the live set on disk (start-up step 1). Returns the leaf when it is valid. */
   async loadFromDisk(): Promise<CertificateInfo | undefined> {
+    const { parseCertificate, parseNodeName, readCredentialFiles, validateCredentials } = await import('@vaultdist/sdk');
+    const { credentialSetParts } = await import('@vaultdist/sdk/internal');
     const node = parseNodeName(this.node.name);
     let files: { bundle: string; ca: string } | undefined;
     try {
@@ -173,6 +192,8 @@ export class NodeWorker {
   }
 
   async #missingExtraAnchors(caText: string): Promise<string[]> {
+    const { parseCertificate } = await import('@vaultdist/sdk');
+    const { certificateBlocks } = await import('@vaultdist/sdk/internal');
     const have = new Set(certificateBlocks(caText).map((p) => parseCertificate(p).fingerprint256));
     const missing: string[] = [];
     for (const f of this.node.trust.extraCaFiles) {
@@ -200,9 +221,20 @@ export class NodeWorker {
   /** Start-up (steps 1–2). */
   async start(signal: AbortSignal): Promise<void> {
     if (this.#started) return;
+    if (this.#ctx.remote) {
+      try {
+        await this.#remote(this.#ctx.remote, { op: 'node.start' }, signal);
+      } catch (e) {
+        // the work process died or could not start: the next attempt starts the worker there first
+        if (signal.aborted) throw signal.reason;
+        this.#log().warn({ node: this.node.name, err: (e as Error).message }, 'start-up check of the credential set failed; retrying with the first attempt');
+      }
+      return;
+    }
     this.#started = true;
     await this.loadFromDisk();
     if (this.status.cert && this.node.verify.enabled) {
+      const { probeNode } = await import('./verify.js');
       const probe = await probeNode(this.#ctx.ports, this.node, signal).catch(() => undefined);
       this.status.servedSerial = probe?.serial;
       if (probe?.serial !== this.status.cert.serial) {
@@ -218,6 +250,8 @@ export class NodeWorker {
   }
 
   async #renew(signal: AbortSignal): Promise<string> {
+    const { parseNodeName, readCredentialFiles, validateCredentials, writeCredentialSet } = await import('@vaultdist/sdk');
+    const { adoptTrust, certificateBlocks, requestNodeCertificate, splitChain } = await import('@vaultdist/sdk/internal');
     const { ports, metrics, vault, hooks } = this.#ctx;
     const n = this.node;
     const node = parseNodeName(n.name);
@@ -275,6 +309,8 @@ export class NodeWorker {
   }
 
   async #reloadAndVerify(serial: string, signal: AbortSignal): Promise<number | undefined> {
+    const { reloadNode } = await import('./reloader.js');
+    const { verifyServedSerial } = await import('./verify.js');
     const { ports, metrics, hooks } = this.#ctx;
     const n = this.node;
     const t0 = ports.clock.monotonicMs();
@@ -305,8 +341,28 @@ export class NodeWorker {
    * One attempt: renew (when due or forced) and/or reload+verify (when pending). Never throws; the
    * result says what happened, and the status/metrics are updated.
    */
-  async attempt(signal: AbortSignal, o: { force?: boolean } = {}): Promise<AttemptResult> {
+  async attempt(signal: AbortSignal, o: { force?: boolean | undefined } = {}): Promise<AttemptResult> {
     const { ports, metrics, hooks } = this.#ctx;
+    if (this.#ctx.remote) {
+      let result: AttemptResult;
+      try {
+        result = await this.#remote<AttemptResult>(this.#ctx.remote, { op: 'node.attempt', force: o.force }, signal);
+      } catch (e) {
+        // the work process died or could not start: a failed attempt like any other (backoff, retry)
+        if (signal.aborted) throw signal.reason;
+        const kind = classifyError(e);
+        this.status.consecutiveFailures++;
+        this.status.failures++;
+        this.status.lastFailure = { kind, message: (e as Error).message, at: ports.clock.now() };
+        metrics.failures.inc({ node: this.node.name, kind });
+        metrics.consecutiveFailures.set({ node: this.node.name }, this.status.consecutiveFailures);
+        this.#log().error({ node: this.node.name, kind, err: (e as Error).message, consecutiveFailures: this.status.consecutiveFailures }, 'renewal attempt failed');
+        result = { ok: false, kind, message: (e as Error).message, error: e };
+      }
+      this.#updateEscalation();
+      hooks.onAttempt?.(this.node.name, result);
+      return result;
+    }
     const n = this.node;
     const now = ports.clock.now();
     let result: AttemptResult;

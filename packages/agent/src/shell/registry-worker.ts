@@ -21,33 +21,18 @@
  * On a clean stop (the signal aborts) the node deregisters, with its own short deadline.
  */
 import { join } from 'node:path';
-import {
-  deregisterNode,
-  isVaultHttpError,
-  listMembers,
-  registerNode,
-  renewRegistration,
-  type VaultClient,
-} from '@vaultdist/sdk';
-import {
-  DIST_PORT_FILE,
-  PEERS_FILE,
-  normalizeSerial,
-  parseDistPortFile,
-  parsePeersFile,
-  renderPeersFile,
-  writePeersFile,
-  type DistPortInfo,
-  type PeersFile,
-  type WriterFs,
-} from '@vaultdist/sdk/internal';
+import type { VaultClient } from '@vaultdist/sdk';
+import type { DistPortInfo, PeersFile, WriterFs } from '@vaultdist/sdk/internal';
+import { DIST_PORT_FILE, PEERS_FILE, normalizeSerial } from '@vaultdist/sdk/base';
 import type { AgentConfig, NodeConfig } from '../config/schema.js';
 import type { NodeStatus } from '../core/state.js';
 import { nextBackoff } from '../core/schedule.js';
 import { classifyError } from '../errors.js';
 import type { AgentPorts, Logger } from '../ports.js';
 import type { AgentMetrics } from './metrics.js';
-import { probeNode } from './verify.js';
+// The SDK's registry client and file code and the verifier are imported where the work runs (the
+// methods below): the daemon's supervisor hands this worker's ticks to its work process (issue #16).
+import type { RemoteWork } from './worker-process.js';
 
 /** Test-only observation points. */
 export interface RegistryHooks {
@@ -69,6 +54,8 @@ export interface RegistryContext {
    * with the node's own credentials (`probeNode`, the post-renewal verification probe)
    */
   probe?: ((node: NodeConfig, port: number, signal: AbortSignal) => Promise<string | undefined>) | undefined;
+  /** Work process mode: `loadFromDisk`, `tick` and the deregistration run there, with this worker's state. */
+  remote?: RemoteWork | undefined;
 }
 
 /** What `status` and tests see. */
@@ -116,6 +103,18 @@ interface Lease {
   tokenReplaced: boolean;
 }
 
+/** What a work process needs to continue this worker, and gives back (monotonic times on the supervisor's clock). */
+export interface RegistryWorkerState {
+  status: RegistryStatus;
+  lease: Lease | undefined;
+  probeFailures: number;
+  last: PeersFile | undefined;
+  nextRefreshMs: number;
+  keep: boolean;
+  failures: number;
+  nextRegisterMs: number;
+}
+
 /** How long before the token's end the registration is made again (inside the SDK's 10 s re-login margin, so that request logs in anew). */
 const TOKEN_REPLACE_MARGIN_MS = 5000;
 
@@ -137,6 +136,36 @@ export class RegistryWorker {
   /** Consecutive failed register/renew calls, and when the next registration may be tried (monotonic). */
   #failures = 0;
   #nextRegisterMs = 0;
+
+  snapshot(): RegistryWorkerState {
+    return {
+      status: { ...this.status },
+      lease: this.#lease,
+      probeFailures: this.#probeFailures,
+      last: this.#last,
+      nextRefreshMs: this.#nextRefreshMs,
+      keep: this.#keep,
+      failures: this.#failures,
+      nextRegisterMs: this.#nextRegisterMs,
+    };
+  }
+
+  restore(s: RegistryWorkerState): void {
+    Object.assign(this.status, s.status);
+    this.#lease = s.lease;
+    this.#probeFailures = s.probeFailures;
+    this.#last = s.last;
+    this.#nextRefreshMs = s.nextRefreshMs;
+    this.#keep = s.keep;
+    this.#failures = s.failures;
+    this.#nextRegisterMs = s.nextRegisterMs;
+  }
+
+  async #remote<T>(remote: RemoteWork, op: 'registry.load' | 'registry.tick' | 'registry.deregister', signal?: AbortSignal): Promise<T> {
+    const r = await remote.run<{ state: RegistryWorkerState; value: T }>({ op, node: this.node.name, state: this.snapshot(), servedSerial: this.#ctx.nodeStatus.servedSerial }, signal);
+    this.restore(r.state);
+    return r.value;
+  }
 
   constructor(ctx: RegistryContext, node: NodeConfig) {
     this.#ctx = ctx;
@@ -183,6 +212,7 @@ export class RegistryWorker {
 
   /** The port the node listens on (step 1), with what its port file says about it. */
   async #port(): Promise<{ port: number; info: DistPortInfo | undefined } | undefined> {
+    const { parseDistPortFile } = await import('@vaultdist/sdk/internal');
     const text = await this.#ctx.ports.fs.readFile(portFileOf(this.node)).catch(() => undefined);
     const info = text === undefined ? undefined : parseDistPortFile(text);
     if (info) return { port: info.port, info };
@@ -193,6 +223,7 @@ export class RegistryWorker {
   async #probe(port: number, signal: AbortSignal): Promise<string | undefined> {
     if (this.#ctx.probe) return this.#ctx.probe(this.node, port, signal).catch(() => undefined);
     const node: NodeConfig = { ...this.node, verify: { ...this.node.verify, port } };
+    const { probeNode } = await import('./verify.js');
     const r = await probeNode(this.#ctx.ports, node, signal).catch((e: unknown) => ({ ok: false as const, serial: undefined, error: (e as Error).message }));
     return r.ok && r.serial ? normalizeSerial(r.serial) : undefined;
   }
@@ -211,6 +242,7 @@ export class RegistryWorker {
       return;
     }
     try {
+      const { registerNode } = await import('@vaultdist/sdk');
       const reg = await registerNode(vault, {
         ...this.#target,
         node: this.node.name,
@@ -270,6 +302,7 @@ export class RegistryWorker {
         return;
       }
     } else this.#probeFailures = 0;
+    const { isVaultHttpError, renewRegistration } = await import('@vaultdist/sdk');
     try {
       const r = await renewRegistration(vault, { leaseId: lease.leaseId, signal });
       const now = ports.clock.monotonicMs();
@@ -301,6 +334,7 @@ export class RegistryWorker {
 
   async #deregister(signal: AbortSignal): Promise<void> {
     try {
+      const { deregisterNode } = await import('@vaultdist/sdk');
       await deregisterNode(this.#ctx.vault, { ...this.#target, node: this.node.name, signal });
       this.#ctx.logger.info({ node: this.node.name }, 'deregistered from the registry');
       this.#ctx.hooks.onRegistryStep?.(this.node.name, 'deregistered');
@@ -312,8 +346,10 @@ export class RegistryWorker {
 
   /** Reads the peers file left by a previous run (the last-known members through an outage). */
   async loadFromDisk(): Promise<void> {
+    if (this.#ctx.remote) return void (await this.#remote(this.#ctx.remote, 'registry.load').catch((e: unknown) => this.#fail('work', e)));
     const text = await this.#ctx.ports.fs.readFile(this.status.peersFile).catch(() => undefined);
     if (text === undefined) return;
+    const { parsePeersFile } = await import('@vaultdist/sdk/internal');
     const f = parsePeersFile(text);
     if (f.cluster && f.cluster !== this.#target.cluster) return;
     this.#last = { cluster: f.cluster, state: f.state, staleSince: f.staleSince, peers: f.peers };
@@ -329,6 +365,7 @@ export class RegistryWorker {
 
   async #write(f: PeersFile): Promise<void> {
     try {
+      const { renderPeersFile, writePeersFile } = await import('@vaultdist/sdk/internal');
       const { changed } = await writePeersFile(this.status.peersFile, renderPeersFile(f), { owner: this.node.owner ?? undefined, fs: this.#ctx.writerFs });
       if (changed) this.#ctx.logger.info({ node: this.node.name, members: f.peers.length, state: f.state }, 'peers file updated');
     } catch (e) {
@@ -342,6 +379,7 @@ export class RegistryWorker {
     const { ports, metrics, vault, logger, hooks } = this.#ctx;
     const now = ports.clock.now();
     try {
+      const { listMembers } = await import('@vaultdist/sdk');
       const m = await listMembers(vault, { ...this.#target, signal });
       if (m.rejected.length) logger.warn({ node: this.node.name, rejected: m.rejected }, 'registry members failed validation; left out');
       const f: PeersFile = {
@@ -376,6 +414,16 @@ export class RegistryWorker {
 
   /** One tick (steps 1–4); returns how long to sleep. */
   async tick(signal: AbortSignal): Promise<number> {
+    if (this.#ctx.remote) {
+      try {
+        return await this.#remote<number>(this.#ctx.remote, 'registry.tick', signal);
+      } catch (e) {
+        // the work process died or could not start: counted, retried after the backoff
+        if (signal.aborted) throw signal.reason;
+        this.#fail('work', e);
+        return this.#backoffMs();
+      }
+    }
     const { ports } = this.#ctx;
     const cfg = this.#ctx.config().registry;
     const served = this.#ctx.nodeStatus.servedSerial;
@@ -429,6 +477,17 @@ export class RegistryWorker {
     } catch (e) {
       if (!signal.aborted) throw e;
     }
-    if (this.#lease && !this.#keep) await this.#deregister(AbortSignal.timeout(3000));
+    if (this.#lease && !this.#keep) await this.deregisterNow(AbortSignal.timeout(3000));
+  }
+
+  /** Deregisters now (the clean stop of `run`). Never throws: a failure is counted and logged. */
+  async deregisterNow(signal: AbortSignal): Promise<void> {
+    if (!this.#ctx.remote) return this.#deregister(signal);
+    try {
+      await this.#remote(this.#ctx.remote, 'registry.deregister', signal);
+    } catch (e) {
+      this.#fail('deregister', e);
+      this.#dropLease();
+    }
   }
 }

@@ -30,7 +30,7 @@ export interface SchedulerOptions {
   /** `schedule.vaultProbeIntervalMs`; 0 turns the early wake-up off. */
   probeIntervalMs: () => number;
   /** The client whose `health()` is probed (any node's: they share the addresses). */
-  probeClient: () => VaultClient | undefined;
+  probeClient: () => Pick<VaultClient, 'health'> | undefined;
   /** Test-only: called with each probe's result. */
   onProbe?: ((up: boolean) => void) | undefined;
 }

@@ -1,0 +1,234 @@
+/**
+ * The work process (issue #16, footprint): the long-lived agent process ("supervisor") keeps the
+ * schedule, the node/CRL/registry state, health, metrics and logs; everything that needs node-vault,
+ * axios, @peculiar/x509 or the config parser (yaml, valibot) runs in a child process forked on demand,
+ * which exits once it has had no job for `idleExitMs`. An idle agent therefore holds none of those
+ * modules (bench/footprint.ts measures it).
+ *
+ * Protocol (Node IPC, `serialization: 'advanced'`, so Dates, Sets and Maps arrive as they left):
+ * - supervisor → worker: `init` (the config generation, the Vault logins to adopt), `job`, `abort`, `exit`;
+ * - worker → supervisor: `log` (replayed into the supervisor's pino logger, so redaction and the one
+ *   JSON stream stay), `metric` (an inc/set replayed on the supervisor's prom-client registry),
+ *   `logins` (token hand-off: the worker's current Vault logins, adopted by the next worker so a
+ *   respawn never logs in again), `done`.
+ * Each job carries the state of the object it works on (a node's status and schedule, a registry
+ * lease…) and returns the new state: the supervisor stays the single owner of that state, and a worker
+ * that dies loses nothing but the job in flight (reported as an `internal` failure, then retried by
+ * the usual backoff).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { AgentError } from '../errors.js';
+import type { FailureKind } from '../core/state.js';
+import type { Clock, Logger } from '../ports.js';
+import type { AgentMetrics } from './metrics.js';
+
+/** A Vault login's lease, handed from one worker to the next (the SDK's `LoginLease`). */
+export interface LoginLease {
+  token: string;
+  leaseDurationSeconds: number;
+  renewable: boolean;
+  obtainedAtMs: number;
+}
+
+/** What a job names: the operation and the object (node) it works on. State travels with it. */
+export type WorkJob =
+  | { op: 'node.start' | 'node.attempt'; node: string; state: unknown; force?: boolean | undefined }
+  | { op: 'crl.load' | 'crl.refresh'; node: string; state: unknown }
+  | { op: 'registry.load' | 'registry.tick' | 'registry.deregister'; node: string; state: unknown; servedSerial?: string | undefined }
+  | { op: 'token.lookup' }
+  | { op: 'token.renew'; increment: number }
+  | { op: 'probe' }
+  | { op: 'preflight'; mode: 'start' | 'check' }
+  | { op: 'config.load'; path: string | undefined; env: Record<string, string | undefined>; flags: unknown };
+
+/** An error as it crosses the process boundary (the supervisor rebuilds an AgentError of the same kind). */
+export interface WireError {
+  kind: FailureKind;
+  message: string;
+  node?: string | undefined;
+  problem?: string | undefined;
+}
+
+export type ToWorker =
+  | { t: 'init'; config: unknown; logins: Record<string, LoginLease> }
+  | { t: 'job'; id: number; job: WorkJob; monotonicMs: number }
+  | { t: 'abort'; id: number }
+  | { t: 'exit' };
+
+export type FromWorker =
+  | { t: 'log'; bindings: Record<string, unknown>[]; level: 'debug' | 'info' | 'warn' | 'error' | 'fatal'; meta: unknown; msg: string }
+  | { t: 'metric'; name: string; method: 'inc' | 'set'; labels: Record<string, string>; value: number | undefined }
+  | { t: 'logins'; logins: Record<string, LoginLease> }
+  | { t: 'done'; id: number; ok: true; value: unknown }
+  | { t: 'done'; id: number; ok: false; error: WireError; aborted: boolean };
+
+/** Runs jobs somewhere: the supervisor's handle on its work process (or a test double). */
+export interface RemoteWork {
+  run<T>(job: WorkJob, signal?: AbortSignal): Promise<T>;
+}
+
+export interface WorkerProcessOptions {
+  /** The worker's entry module (dist/worker.js). */
+  entry: string;
+  /** The config generation every worker of this pool is started with (undefined: config loading only). */
+  config: unknown;
+  logger: Logger;
+  metrics?: AgentMetrics | undefined;
+  clock: Pick<Clock, 'monotonicMs'>;
+  /** A worker without a job exits after this long. */
+  idleExitMs: number;
+  /** Shared across pools (config generations): the logins the next worker adopts. */
+  logins: Map<string, LoginLease>;
+}
+
+interface Pending {
+  /** The worker running the job (a worker that exits fails its own jobs, not a successor's). */
+  child: ChildProcess;
+  resolve(v: unknown): void;
+  reject(e: unknown): void;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+/** Rebuilds a worker's error on this side: same kind (→ same exit code and metrics label), same message. */
+export function fromWire(e: WireError): AgentError {
+  const err = new AgentError(e.kind, e.message, { node: e.node });
+  if (e.problem) Object.assign(err, { problem: e.problem });
+  return err;
+}
+
+/**
+ * One config generation's work process: forked on the first job, reused while jobs keep coming,
+ * stopped after `idleExitMs` without one (or by `close()`).
+ */
+export class WorkerProcess implements RemoteWork {
+  #o: WorkerProcessOptions;
+  #child: ChildProcess | undefined;
+  #pending = new Map<number, Pending>();
+  #nextId = 1;
+  #idle: NodeJS.Timeout | undefined;
+  #closed = false;
+  /** Workers forked so far (tests and the footprint bench read it). */
+  spawned = 0;
+
+  constructor(o: WorkerProcessOptions) {
+    this.#o = o;
+  }
+
+  /** The live worker's pid, if one runs. */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  #spawn(): ChildProcess {
+    const child = fork(this.#o.entry, [], {
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // the supervisor's V8 flags (a test's --experimental-vm-modules…) are not the worker's business
+      execArgv: [],
+    });
+    this.spawned++;
+    this.#o.metrics?.workProcesses.inc();
+    child.on('message', (m: FromWorker) => this.#onMessage(m));
+    child.on('exit', (code, signal) => {
+      if (this.#child === child) this.#child = undefined;
+      const pending = [...this.#pending.entries()].filter(([, p]) => p.child === child);
+      if (!pending.length) return;
+      // a worker that died with jobs in flight: each of them fails (internal), the loops back off and retry
+      for (const [id, p] of pending) {
+        this.#pending.delete(id);
+        if (p.onAbort) p.signal?.removeEventListener('abort', p.onAbort);
+        p.reject(new AgentError('internal', `the agent's work process exited (${signal ?? `code ${code}`}) during a job`));
+      }
+    });
+    child.on('error', (e) => this.#o.logger.error({ err: e.message }, 'work process error'));
+    child.send({ t: 'init', config: this.#o.config, logins: Object.fromEntries(this.#o.logins) } satisfies ToWorker);
+    return child;
+  }
+
+  #onMessage(m: FromWorker): void {
+    switch (m.t) {
+      case 'log': {
+        let l = this.#o.logger;
+        for (const b of m.bindings) l = l.child ? l.child(b) : l;
+        const fn = m.level === 'fatal' ? (l.fatal ?? l.error) : l[m.level];
+        fn.call(l, m.meta as Record<string, unknown>, m.msg);
+        return;
+      }
+      case 'metric': {
+        const metric = (this.#o.metrics as unknown as Record<string, { inc(l: object, v?: number): void; set(l: object, v: number): void } | undefined> | undefined)?.[m.name];
+        if (!metric) return;
+        if (m.method === 'inc') metric.inc(m.labels, m.value);
+        else metric.set(m.labels, m.value ?? 0);
+        return;
+      }
+      case 'logins':
+        for (const [k, v] of Object.entries(m.logins)) this.#o.logins.set(k, v);
+        return;
+      case 'done': {
+        const p = this.#pending.get(m.id);
+        if (!p) return;
+        this.#pending.delete(m.id);
+        if (p.onAbort) p.signal?.removeEventListener('abort', p.onAbort);
+        if (m.ok) p.resolve(m.value);
+        else if (m.aborted && p.signal?.aborted) p.reject(p.signal.reason);
+        else p.reject(fromWire(m.error));
+        this.#armIdle();
+        return;
+      }
+    }
+  }
+
+  #armIdle(): void {
+    if (this.#pending.size || !this.#child) return;
+    clearTimeout(this.#idle);
+    this.#idle = setTimeout(() => this.#stopChild(), this.#o.idleExitMs);
+    this.#idle.unref();
+  }
+
+  #stopChild(): void {
+    const c = this.#child;
+    if (!c || this.#pending.size) return;
+    this.#child = undefined;
+    if (c.connected) c.send({ t: 'exit' } satisfies ToWorker);
+    // a worker that does not go within 5 s is killed (it holds no state the supervisor needs)
+    const kill = setTimeout(() => c.kill('SIGKILL'), 5000);
+    kill.unref();
+    c.once('exit', () => clearTimeout(kill));
+  }
+
+  run<T>(job: WorkJob, signal?: AbortSignal): Promise<T> {
+    if (this.#closed) return Promise.reject(new AgentError('internal', 'the work process pool is closed'));
+    signal?.throwIfAborted();
+    clearTimeout(this.#idle);
+    const child = (this.#child ??= this.#spawn());
+    const id = this.#nextId++;
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = signal
+        ? () => {
+            if (child.connected) child.send({ t: 'abort', id } satisfies ToWorker);
+          }
+        : undefined;
+      if (signal && onAbort) signal.addEventListener('abort', onAbort, { once: true });
+      this.#pending.set(id, { child, resolve: resolve as (v: unknown) => void, reject, signal, onAbort });
+      child.send({ t: 'job', id, job, monotonicMs: this.#o.clock.monotonicMs() } satisfies ToWorker);
+    });
+  }
+
+  /** Stops the worker once its jobs are done (a new config generation, the agent stopping). */
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#idle);
+    if (!this.#pending.size) this.#stopChild();
+    else {
+      const c = this.#child;
+      const t = setInterval(() => {
+        if (!this.#pending.size || this.#child !== c) {
+          clearInterval(t);
+          this.#stopChild();
+        }
+      }, 50);
+      t.unref();
+    }
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * The daemon's work process (issue #16, footprint): the long-lived agent process ("supervisor") keeps
+ * the schedule, state, health, metrics and logs; the Vault, X.509 and config work runs in a child
+ * forked on demand, which exits once idle. Checked on the real built agent against the real OpenBao,
+ * from Node's own module loader trace (NODE_DEBUG=esm,module prints every module a process loads,
+ * with its pid): which modules the supervisor loaded, which the work processes loaded, and that the
+ * work was done (a renewed set, a CRL directory, metrics and health fed by the work process). With
+ * `worker.mode: inline` (everything in one process, as before) the same check counts the heavy modules
+ * in the agent process, so the assertion is not vacuous (the config itself is parsed by a one-shot child
+ * in both modes: the mode is part of the config). The resident-memory target itself is a
+ * benchmark (bench/footprint.ts), not a timed assertion.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { testVault } from '../helpers/vault.js';
+import { useTestdir, useTestPki } from '../helpers/setup.js';
+
+const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
+const BIN = join(ROOT, 'packages', 'agent', 'bin.js');
+
+/** Modules the supervisor must never load: the Vault client, the X.509 library, the config parser, the SDK index. */
+const HEAVY = [/\/node-vault\//, /\/axios\//, /\/@peculiar\/x509\//, /\/yaml\//, /\/valibot\//, /packages\/sdk\/dist\/index\.js$/, /packages\/sdk\/dist\/client\.js$/, /packages\/agent\/dist\/config\/schema\.js$/];
+
+interface Trace {
+  /** pid → module specifiers/URLs it loaded. */
+  byPid: Map<number, Set<string>>;
+}
+
+function parseTrace(stderr: string): Trace {
+  const byPid = new Map<number, Set<string>>();
+  for (const line of stderr.split('\n')) {
+    // ESM: "ESM <pid>: Translating <Kind> file:///…"; CommonJS: "MODULE <pid>: load \"/abs/path\" for module …"
+    const esm = /^ESM (\d+): Translating \w+ (\S+)/.exec(line);
+    const cjs = /^MODULE (\d+): load "([^"]+)" for module/.exec(line);
+    const m = esm ?? cjs;
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (!byPid.has(pid)) byPid.set(pid, new Set());
+    byPid.get(pid)!.add(m[2]!.replace(/^file:\/\//, ''));
+  }
+  return { byPid };
+}
+
+const heavyIn = (mods: Set<string> | undefined) => [...(mods ?? [])].filter((f) => HEAVY.some((re) => re.test(f)));
+
+/** The agent's live child processes (Linux: /proc/<pid>/task/*\/children). */
+function childrenOf(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((t) => readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
+  } catch {
+    return [];
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('agent work process', () => {
+  const pki = useTestPki();
+  const tmp = useTestdir('vaultdist-work-');
+
+  async function runDaemon(name: string, mode: 'process' | 'inline') {
+    const v = testVault();
+    const tokenFile = join(tmp.dir, `${name}.token`);
+    writeFileSync(tokenFile, v.token, { mode: 0o600 });
+    const dir = join(tmp.dir, name);
+    const cfg = {
+      vault: { address: v.addr, auth: { method: 'token', tokenFile } },
+      health: { enabled: true, host: '127.0.0.1', port: 0 },
+      worker: { mode, idleExitMs: 300 },
+      nodes: [{ name: `${name}@127.0.0.1`, dir, mount: pki.mount, role: pki.role, ttl: '1h', reload: { strategy: 'command', command: ['true'] }, verify: { enabled: false }, crl: { enabled: true } }],
+    };
+    const cfgPath = join(tmp.dir, `${name}.json`);
+    writeFileSync(cfgPath, JSON.stringify(cfg));
+    const proc = spawn(process.execPath, [BIN, '--config', cfgPath], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', NODE_DEBUG: 'esm,module' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const exit = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)));
+    try {
+      const lines = () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+      const until = async (pred: () => boolean, what: string) => {
+        for (const end = Date.now() + 20_000; Date.now() < end; await sleep(50)) if (pred()) return;
+        throw new Error(`${what}: not within 20 s; log:\n${out}`);
+      };
+      await until(() => lines().some((l) => l.msg === 'health server listening'), 'health server');
+      const port = lines().find((l) => l.msg === 'health server listening')!.port as number;
+      // the work: a renewed set, a CRL directory
+      await until(() => existsSync(join(dir, 'bundle.pem')) && lines().some((l) => l.msg === 'CRL directory updated'), 'renewal and CRL refresh');
+      // idle: the work process has exited (process mode), the agent is one process again
+      await until(() => childrenOf(proc.pid!).length === 0, 'work process exit');
+      const health = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { ready: boolean; nodes: { cert?: { serial?: string } }[] };
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      proc.kill('SIGTERM');
+      expect(await exit).toBe(0);
+      return { pid: proc.pid!, trace: parseTrace(err), health, metrics, lines: lines() };
+    } finally {
+      proc.kill('SIGKILL');
+    }
+  }
+
+  it('process mode: the supervisor loads no Vault, X.509 or config-parser module; the work process does the work', async () => {
+    const r = await runDaemon('split', 'process');
+    const supervisor = r.trace.byPid.get(r.pid);
+    expect(supervisor?.size).toBeGreaterThan(20); // the trace works: the supervisor's own modules are listed
+    expect(heavyIn(supervisor)).toEqual([]);
+    // the work ran elsewhere: other pids loaded node-vault and @peculiar/x509
+    const workers = [...r.trace.byPid.entries()].filter(([pid]) => pid !== r.pid);
+    expect(workers.length).toBeGreaterThanOrEqual(1);
+    const workerHeavy = workers.flatMap(([, mods]) => heavyIn(mods));
+    expect(workerHeavy.some((f) => /\/node-vault\//.test(f))).toBe(true);
+    expect(workerHeavy.some((f) => /\/@peculiar\/x509\//.test(f))).toBe(true);
+    // and its results reached the supervisor: health, metrics (replayed) and logs (forwarded, one stream)
+    expect(r.health.ready).toBe(true);
+    expect(r.metrics).toMatch(/^vaultdist_agent_renewals_total\{node="split@127\.0\.0\.1"\} 1$/m);
+    expect(r.metrics).toMatch(/^vaultdist_agent_crl_refreshes_total\{node="split@127\.0\.0\.1"\} [1-9]/m);
+    expect(Number(/^vaultdist_agent_work_processes_started_total (\d+)$/m.exec(r.metrics)?.[1])).toBeGreaterThanOrEqual(1);
+    expect(r.metrics).toMatch(/^vaultdist_agent_process_resident_memory_bytes \d+/m);
+    expect(new Set(r.lines.map((l) => l.pid))).toEqual(new Set([r.pid]));
+    expect(r.lines.find((l) => l.msg === 'credential set written')).toMatchObject({ component: 'renew-loop', node: 'split@127.0.0.1' });
+  });
+
+  it('inline mode (the pre-split agent): the same trace finds them in the agent process', async () => {
+    const r = await runDaemon('inline', 'inline');
+    const heavy = heavyIn(r.trace.byPid.get(r.pid));
+    expect(heavy.some((f) => /\/node-vault\//.test(f))).toBe(true);
+    expect(heavy.some((f) => /\/@peculiar\/x509\//.test(f))).toBe(true);
+    expect(heavy.some((f) => /packages\/sdk\/dist\/index\.js$/.test(f))).toBe(true);
+    // (the config is still parsed by a one-shot child: the mode is in the config) no work process
+    expect(r.metrics).toMatch(/^vaultdist_agent_work_processes_started_total 0$/m);
+    expect(r.health.ready).toBe(true);
+  });
+});
