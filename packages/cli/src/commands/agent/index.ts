@@ -1,8 +1,7 @@
 /**
- * `vaultdist agent`: runs the renewal agent (@vaultdist/agent) in this process.
- *
- * Note: the agent package is being built in parallel; its programmatic `main(argv)` is loaded lazily so
- * the rest of the CLI works without it. Until it exists this command fails with exit 1 and says so.
+ * `vaultdist agent`: runs the renewal agent (@vaultdist/agent) in this process. Its `main(argv)` comes
+ * from the light `@vaultdist/agent/main` entry (not the package index, which also loads the config
+ * schema): as a daemon the agent keeps its Vault and X.509 work in a work process (issue #16).
  */
 import { EXIT, ExitError } from '../../errors.js';
 import type { Output } from '../../output.js';
@@ -12,7 +11,7 @@ export interface AgentOptions {
 }
 
 export async function agent(o: AgentOptions, out: Output): Promise<number> {
-  const spec = '@vaultdist/agent';
+  const spec = '@vaultdist/agent/main';
   let mod: { main?: (argv: string[]) => Promise<number | void> };
   try {
     mod = (await import(spec)) as typeof mod;
