@@ -46,7 +46,7 @@ describe('WorkerProcess', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   const logged: { bindings: unknown; meta: unknown; msg: string }[] = [];
-  const logger = (bindings: Record<string, unknown>[] = []): Logger => ({
+  const logger = (bindings: object[] = []): Logger => ({
     debug() {},
     info: (meta, msg) => void logged.push({ bindings, meta, msg }),
     warn() {},
