@@ -35,9 +35,10 @@ export interface CreateAgentOptions {
   /**
    * Run the Vault, X.509 and file work in a work process forked on demand (`shell/worker-process.ts`),
    * keeping only the schedule, state, health, metrics and logs in this process (the daemon's
-   * footprint, issue #16). Unset: everything runs in this process (tests, `--once`, `--check`).
+   * footprint, issue #16); each generation's work processes exit after its `worker.idleExitMs`. Unset:
+   * everything runs in this process (tests, `--once`, `--check`).
    */
-  workProcess?: { entry: string; idleExitMs: number } | undefined;
+  workProcess?: { entry: string } | undefined;
   /** Worker side: Vault logins handed over by the supervisor (adopted by the matching auth strategy). */
   adoptLogins?: Record<string, LoginLease> | undefined;
 }
@@ -137,7 +138,7 @@ export function createAgentCore(initial: AgentConfig, o: CreateAgentOptions = {}
   /** Logins handed from one work process to the next (all generations: a reload keeps the tokens). */
   const logins = new Map<string, LoginLease>();
   const newPool = (cfg: AgentConfig) =>
-    o.workProcess ? new WorkerProcess({ entry: o.workProcess.entry, idleExitMs: o.workProcess.idleExitMs, config: cfg, logger: ports.logger, metrics, clock: ports.clock, logins }) : undefined;
+    o.workProcess ? new WorkerProcess({ entry: o.workProcess.entry, idleExitMs: cfg.worker.idleExitMs, config: cfg, logger: ports.logger, metrics, clock: ports.clock, logins }) : undefined;
 
   const clientKey = (cfg: AgentConfig, auth: AuthConfig) => JSON.stringify([cfg.vault.address, cfg.vault.caCert, cfg.vault.namespace, cfg.vault.tlsServerName, cfg.vault.skipVerify, cfg.vault.requestTimeoutMs, auth]);
 

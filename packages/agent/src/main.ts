@@ -217,7 +217,14 @@ export async function main(argv: string[], o: MainOptions = {}): Promise<number>
     configLoader
       ? configLoader.run<LoadedConfig>({ op: 'config.load', path: args.config, env: { ...env }, flags: args.flags })
       : (await import('./config/load.js')).loadConfig({ path: args.config, env, flags: args.flags });
-  const loaded = await load();
+  let loaded: LoadedConfig;
+  try {
+    loaded = await load();
+  } catch (e) {
+    // only the work process itself can fail here (it could not start, or died): the config was not read
+    err(`vaultdist-agent: ${(e as Error).message}\n`);
+    return EXIT_CODES.internal;
+  }
   const level = (loaded.config?.log.level ?? args.flags.logLevel ?? env.VAULTDIST_LOG_LEVEL ?? 'info') as AgentConfig['log']['level'];
   const pinoLogger = createLogger({ level: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(level) ? level : 'info', destination: o.logDestination });
   const logger = pinoLogger as unknown as Logger;
@@ -263,7 +270,7 @@ export async function main(argv: string[], o: MainOptions = {}): Promise<number>
     // the supervisor never loads the in-process agent (agent.js and the Vault client behind it)
     agent =
       workEntry && loaded.config.worker.mode === 'process'
-        ? createAgentCore(loaded.config, { ...options, workProcess: { entry: workEntry, idleExitMs: loaded.config.worker.idleExitMs } })
+        ? createAgentCore(loaded.config, { ...options, workProcess: { entry: workEntry } })
         : (await import('./agent.js')).createAgent(loaded.config, options);
   } catch (e) {
     // a Vault client that cannot be built (an unreadable vault.caCert): a config error naming the key

@@ -437,7 +437,7 @@ export const CONFIG_SCHEMA = strictEntries({
   shutdownTimeoutMs: ms('After SIGTERM/SIGINT, exit 1 if tasks have not stopped within this time.', 10000, 10000),
   worker: v.nullish(
     obj('Where the daemon does its Vault, X.509 and file work. The agent process itself keeps only the schedule, state, health, metrics and logs; the work runs in a child process forked when something is due, which exits once idle (an idle agent then holds none of the Vault and X.509 modules: about 20 MiB less resident memory).', { mode: 'process', idleExitMs: 2000 }, {
-      mode: v.nullish(pick(['process', 'inline'] as const, '`process`: a work process forked on demand; `inline`: everything in the agent process (more memory, no fork per job; with the registry on, a member refresh every `registry.refreshIntervalSeconds` otherwise forks each time unless `idleExitMs` is longer).', 'process'), 'process'),
+      mode: v.nullish(pick(['process', 'inline'] as const, '`process`: a work process forked on demand; `inline`: everything in the agent process (more memory, no fork per job; with the registry on, a member refresh every `registry.refreshIntervalSeconds` otherwise forks each time unless `idleExitMs` is longer). Read at start (a SIGHUP reload keeps the mode; `idleExitMs` is applied).', 'process'), 'process'),
       idleExitMs: ms('A work process without a job exits after this long.', 2000, 2000, 0),
     }),
     () => ({}),
