@@ -45,7 +45,9 @@ describe('validateConfig', () => {
     ['rpc without port', (c: any) => (c.nodes[0] = { ...c.nodes[0], reload: { strategy: 'rpc' }, verify: { enabled: false } }), 'nodes[0].reload.port: the rpc strategy needs'],
     ['command without argv', (c: any) => (c.nodes[0].reload = { strategy: 'command' }), 'nodes[0].reload.command: is required'],
     ['bad ttl', (c: any) => (c.nodes[0].ttl = '1 day'), 'nodes[0].ttl: must be a Vault duration'],
-    ['bad node name', (c: any) => (c.nodes[0].name = 'foo'), 'nodes[0].name: must look like name@host'],
+    ['bad node name', (c: any) => (c.nodes[0].name = 'foo'), 'nodes[0].name: must look like name@host: invalid Erlang node name "foo": missing "@host"'],
+    // the SDK's rule (one owner): the agent's own regex accepted a name erl reads as a flag
+    ['node name starting with -', (c: any) => (c.nodes[0].name = '-foo@10.0.0.5'), 'nodes[0].name: must look like name@host: invalid Erlang node name "-foo@10.0.0.5": name part "-foo" must not start with "-"'],
     ['duplicate dir', (c: any) => c.nodes.push({ ...c.nodes[0], name: 'bar@127.0.0.2' }), 'nodes[1].dir: duplicate of nodes[0].dir'],
     ['duplicate CRL dir', (c: any) => {
         c.nodes[0].crl = { enabled: true };

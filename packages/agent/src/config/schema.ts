@@ -17,6 +17,7 @@ import * as v from 'valibot';
 import { Document, isMap, isSeq, YAMLMap, type Node as YamlNode } from '../lazy-yaml.js'; // yaml loaded on first use (issue #16)
 import { DURATION_FORMS, DURATION_PATTERN, parseDurationSeconds } from '@vaultdist/sdk/duration';
 import { DEFAULT_KEY_TYPE, NODE_KEY_TYPES } from '@vaultdist/sdk/key-types';
+import { parseNodeName } from '@vaultdist/sdk/node-name';
 import { ttlFloorProblem } from '../core/schedule.js';
 
 // ---------------------------------------------------------------------------------------------------
@@ -616,7 +617,15 @@ export interface ValidateOptions {
   tokenFromEnv?: boolean | undefined;
 }
 
-const NODE_NAME = /^[A-Za-z0-9_-]+@(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+|[0-9A-Fa-f:]+)$/;
+/** The SDK's node-name rule (one owner, issue #16): the reason it refuses `name`, else undefined. */
+function nodeNameProblem(name: string): string | undefined {
+  try {
+    parseNodeName(name);
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
 
 function authRule(a: AuthConfig | null, path: string): string[] {
   if (!a) return [];
@@ -651,7 +660,8 @@ const RULES: Rule[] = [
     c.nodes.flatMap((n, i) => {
       const p = `nodes[${i}]`;
       const out: string[] = [];
-      if (!NODE_NAME.test(n.name)) out.push(`${p}.name: must look like name@host (letters, digits, _ and - before @), got ${JSON.stringify(n.name)}`);
+      const nameProblem = nodeNameProblem(n.name);
+      if (nameProblem) out.push(`${p}.name: must look like name@host: ${nameProblem}`);
       // IPv6 refused up front (#15; the SDK's requireDistributableNode says the same with a suggested name)
       else if (n.name.slice(n.name.indexOf('@') + 1).includes(':')) out.push(`${p}.name: IPv6 hosts are not supported: distribution runs over IPv4, so peers could not reach ${n.name}; name the node by its IPv4 address (::1 → 127.0.0.1) or a DNS name`);
       if (n.reload.strategy === 'signal' && !n.reload.handlerInstalled) {
