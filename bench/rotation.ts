@@ -32,7 +32,7 @@ import { fmt, max, median, quantile, table } from './lib/stats.js';
 import { startBenchPki, type BenchPki } from './lib/vault.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const RELOAD_ERL = join(HERE, '..', 'packages', 'cli', 'erlang', 'vaultdist_reload.erl');
+const RELOAD_ERL = join(HERE, '..', 'packages', 'cli', 'erlang', 'src', 'vaultdist_reload.erl');
 const STRATEGIES = ['direct', 'signal', 'command', 'rpc', 'poll'] as const;
 type Strategy = (typeof STRATEGIES)[number];
 const COOKIE = 'vaultdist-test-cookie'; // the node harness's default cookie

@@ -34,7 +34,7 @@ $VAULTDIST init node --name app@127.0.0.1 --dir "$VAULTDIST_DIR" --dist-port "$P
 
 say "2. build the release offline: MIX_ENV=prod mix release (no hex dependencies)"
 rm -rf "$WORK/src" && mkdir -p "$WORK/src"
-# -L: the companion modules in src/ are symlinks to packages/cli/erlang in this repository.
+# -L: the companion modules in src/ are symlinks to packages/cli/erlang/src in this repository.
 (cd "$HERE" && tar --exclude=_build --exclude=deps -chf - .) | tar -xf - -C "$WORK/src"
 (cd "$WORK/src" && MIX_ENV=prod mix release --overwrite --quiet)
 APP="$WORK/src/_build/prod/rel/app/bin/app"

@@ -16,7 +16,7 @@ import { compileErlang, sharedFreePort, startNode } from '../helpers/erlang.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
 const BIN = join(ROOT, 'packages', 'agent', 'bin.js');
-const RELOAD_SRC = join(ROOT, 'packages', 'cli', 'erlang', 'vaultdist_reload.erl');
+const RELOAD_SRC = join(ROOT, 'packages', 'cli', 'erlang', 'src', 'vaultdist_reload.erl');
 const N = Number(process.env.VAULTDIST_CRASH_ROTATIONS ?? 8);
 const NODE = 'foo@127.0.0.1';
 const CERTS = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;

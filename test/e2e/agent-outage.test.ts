@@ -30,7 +30,7 @@ import { testdir } from '../helpers/vault.js';
 import { compileErlang, sharedFreePort, startNode, stopAllNodes } from '../helpers/erlang.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
-const RELOAD_SRC = join(ROOT, 'packages', 'cli', 'erlang', 'vaultdist_reload.erl');
+const RELOAD_SRC = join(ROOT, 'packages', 'cli', 'erlang', 'src', 'vaultdist_reload.erl');
 const NODE = 'foo@127.0.0.1';
 const BACKOFF = { initialMs: 200, maxMs: 1600, jitterFraction: 0.5 };
 

@@ -15,7 +15,7 @@ import { useTestdir, useTestPki } from '../helpers/setup.js';
 import { compileErlang, sharedFreePort, startNode, type ErlNode } from '../helpers/erlang.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
-const RELOAD_SRC = join(ROOT, 'packages', 'cli', 'erlang', 'vaultdist_reload.erl');
+const RELOAD_SRC = join(ROOT, 'packages', 'cli', 'erlang', 'src', 'vaultdist_reload.erl');
 const ROTATIONS = Number(process.env.VAULTDIST_AGENT_ROTATIONS ?? 3);
 const NODES = [
   { name: 'foo@127.0.0.1', ip: '127.0.0.1', strategy: 'signal' },

@@ -15,7 +15,7 @@ import { useTestdir, useTestPki } from '../helpers/setup.js';
 import { compileErlang, portFreeOn, startNode, tcpOpen } from '../helpers/erlang.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
-const ERLANG = join(ROOT, 'packages', 'cli', 'erlang');
+const ERLANG = join(ROOT, 'packages', 'cli', 'erlang', 'src');
 
 async function eventually<T>(what: string, fn: () => Promise<T>, pred: (v: T) => boolean, timeoutMs = 15000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

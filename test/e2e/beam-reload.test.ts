@@ -1,5 +1,5 @@
 /**
- * The companion reload module (packages/cli/erlang/vaultdist_reload.erl) on real OTP 25 nodes with
+ * The companion reload module (packages/cli/erlang/src/vaultdist_reload.erl) on real OTP 25 nodes with
  * Vault-issued certificates: after the credential files are swapped, a node keeps serving the old
  * certificate until the distribution PEM cache is cleared; reload/0, SIGHUP and the content poller each
  * make it serve the new one, while the existing distribution link stays up.
@@ -12,7 +12,7 @@ import { useTestdir, useTestPki } from '../helpers/setup.js';
 import { compileErlang, sharedFreePort, startNode, type ErlNode } from '../helpers/erlang.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
-const RELOAD_SRC = join(ROOT, 'packages', 'cli', 'erlang', 'vaultdist_reload.erl');
+const RELOAD_SRC = join(ROOT, 'packages', 'cli', 'erlang', 'src', 'vaultdist_reload.erl');
 const HOSTS = ['127.0.0.1', '127.0.0.2'];
 
 /** Polls until `pred` holds (a deadline for async effects, not a speed assertion). */

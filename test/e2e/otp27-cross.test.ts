@@ -15,7 +15,7 @@ import { carrierEbin, compileErlang, sharedFreePort, startNode } from '../helper
 import { describeOtp27, issueNodeDir } from '../helpers/otp27.js';
 
 const REPO = join(fileURLToPath(import.meta.url), '..', '..', '..');
-const RELOAD_SRC = join(REPO, 'packages', 'cli', 'erlang', 'vaultdist_reload.erl');
+const RELOAD_SRC = join(REPO, 'packages', 'cli', 'erlang', 'src', 'vaultdist_reload.erl');
 const HOSTS = ['127.0.0.1', '127.0.0.2', '127.0.0.3'];
 const PEER = (peer: string) =>
   `begin {_, Ctrl} = lists:keyfind('${peer}', 1, erlang:system_info(dist_ctrl)), {ok, S} = tls_sender:dist_tls_socket(Ctrl), ` +

@@ -30,7 +30,7 @@ import { compileErlang, sharedFreePort, startNode, stopAllNodes, tcpOpen } from 
 import { describeOtp27, issueNodeDir, logMatches } from '../helpers/otp27.js';
 
 const HOSTS = ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'];
-const EPMD_SRC = join(fileURLToPath(import.meta.url), '..', '..', '..', 'packages', 'cli', 'erlang', 'vaultdist_epmd.erl');
+const EPMD_SRC = join(fileURLToPath(import.meta.url), '..', '..', '..', 'packages', 'cli', 'erlang', 'src', 'vaultdist_epmd.erl');
 const PROTOCOL = (peer: string) =>
   `begin {_, Ctrl} = lists:keyfind('${peer}', 1, erlang:system_info(dist_ctrl)), {ok, S} = tls_sender:dist_tls_socket(Ctrl), ssl:connection_information(S, [protocol]) end`;
 

@@ -14,7 +14,7 @@ import { compileErlang, sharedFreePort, startNode } from '../helpers/erlang.js';
 import { describeOtp27, eventually, issueNodeDir, logMatches } from '../helpers/otp27.js';
 
 const REPO = join(fileURLToPath(import.meta.url), '..', '..', '..');
-const RELOAD_SRC = join(REPO, 'packages', 'cli', 'erlang', 'vaultdist_reload.erl');
+const RELOAD_SRC = join(REPO, 'packages', 'cli', 'erlang', 'src', 'vaultdist_reload.erl');
 const HOSTS = ['127.0.0.1', '127.0.0.2'];
 const CTRL = (peer: string) => `element(2, lists:keyfind('${peer}', 1, erlang:system_info(dist_ctrl)))`;
 

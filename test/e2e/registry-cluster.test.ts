@@ -26,7 +26,7 @@ import { eventually, issueNodeDir } from '../helpers/otp27.js';
 import { readFileSync } from 'node:fs';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
-const ERLANG = join(ROOT, 'packages', 'cli', 'erlang');
+const ERLANG = join(ROOT, 'packages', 'cli', 'erlang', 'src');
 
 describe('vaultdist_cluster on real TLS nodes', () => {
   const pki = useTestPki();

@@ -46,7 +46,7 @@ import { readMembership, membershipLine } from '../../packages/cli/src/commands/
 import { registryFindings } from '../../packages/cli/src/commands/doctor/registry.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
-const ERLANG = join(ROOT, 'packages', 'cli', 'erlang');
+const ERLANG = join(ROOT, 'packages', 'cli', 'erlang', 'src');
 const CLUSTER = 'e2e';
 const LEASE_SECONDS = 4;
 const REFRESH_SECONDS = 1;

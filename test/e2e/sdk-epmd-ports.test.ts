@@ -1,6 +1,6 @@
 /**
  * distFlags' per-node port options (`epmdPorts`, `epmdPortBase`) with the compiled companion module
- * (packages/cli/erlang/vaultdist_epmd.erl) on real OTP 25 nodes: two nodes on the SAME IP, each on
+ * (packages/cli/erlang/src/vaultdist_epmd.erl) on real OTP 25 nodes: two nodes on the SAME IP, each on
  * its own port (one from the map, one derived from the base), started from distFlags output only,
  * connect over mutual-TLS distribution with Vault-signed certificates. The shared fallback port
  * (`distPort`) is left unused, so a node that ignored the per-node options could not be reached.
@@ -12,7 +12,7 @@ import { distFlags, issueNodeCredentials, renderOptfile } from '../../packages/s
 import { compileErlang, sharedFreePort, startNode, tcpOpen } from '../helpers/erlang.js';
 import { useTestdir, useTestPki } from '../helpers/setup.js';
 
-const ERLANG = join(fileURLToPath(import.meta.url), '..', '..', '..', 'packages', 'cli', 'erlang');
+const ERLANG = join(fileURLToPath(import.meta.url), '..', '..', '..', 'packages', 'cli', 'erlang', 'src');
 const IP = '127.0.0.1';
 
 describe('distFlags epmdPorts / epmdPortBase with vaultdist_epmd on real nodes', () => {

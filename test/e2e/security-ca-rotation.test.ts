@@ -31,7 +31,7 @@ import { useTestdir, useTestPki } from '../helpers/setup.js';
 import { compileErlang, sharedFreePort, startNode, type ErlNode } from '../helpers/erlang.js';
 
 const HOSTS = ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'];
-const RELOAD_SRC = join(process.cwd(), 'packages/cli/erlang/vaultdist_reload.erl');
+const RELOAD_SRC = join(process.cwd(), 'packages/cli/erlang/src/vaultdist_reload.erl');
 
 interface Member {
   name: string;

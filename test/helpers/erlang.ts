@@ -31,7 +31,7 @@ export function compileErlang(sources: string[], erlc = 'erlc'): string {
 
 export const CTL_EBIN = () => compileErlang([join(HERE, 'erl', 'vd_test_ctl.erl')]);
 
-export const CARRIER_SRC = join(HERE, '..', '..', 'packages', 'cli', 'erlang', 'vaultdist_tls_dist.erl');
+export const CARRIER_SRC = join(HERE, '..', '..', 'packages', 'cli', 'erlang', 'src', 'vaultdist_tls_dist.erl');
 
 /**
  * The companion carrier (`-proto_dist vaultdist_tls`) compiled by the erlc beside `erl` (the OTP 27

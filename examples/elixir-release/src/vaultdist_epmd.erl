@@ -1,1 +1,1 @@
-../../../packages/cli/erlang/vaultdist_epmd.erl
+../../../packages/cli/erlang/src/vaultdist_epmd.erl

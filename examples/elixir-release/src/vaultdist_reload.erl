@@ -1,1 +1,1 @@
-../../../packages/cli/erlang/vaultdist_reload.erl
+../../../packages/cli/erlang/src/vaultdist_reload.erl

@@ -1,1 +1,1 @@
-../../../packages/cli/erlang/vaultdist_tls_dist.erl
+../../../packages/cli/erlang/src/vaultdist_tls_dist.erl

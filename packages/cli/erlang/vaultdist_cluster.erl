@@ -1,1 +1,0 @@
-src/vaultdist_cluster.erl

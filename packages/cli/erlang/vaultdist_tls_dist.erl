@@ -1,1 +1,0 @@
-src/vaultdist_tls_dist.erl
