@@ -45,7 +45,7 @@ const spec = {
   nodes: { default: '1,10', help: 'comma-separated managed-node counts ("" skips part B)' },
   'cli-runs': { default: 10, help: 'runs of `vaultdist status` and `vaultdist doctor` (and of the baseline), 0 skips part C' },
   'agent-node-options': { default: '', help: 'NODE_OPTIONS for the agent process only (experiments, e.g. --max-semi-space-size=1)' },
-  'worker-mode': { default: 'process', help: "the agent's worker.mode: process (the daemon's default) or inline (everything in one process)" },
+  'worker-mode': { default: 'auto', help: "the agent's worker.mode: auto (the default: process here), process, or inline (everything in one process)" },
 };
 
 interface ProcSample {
@@ -157,7 +157,7 @@ async function main(): Promise<void> {
   const args = parseArgs('bench/footprint.ts', spec);
   const counts = args.nodes.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
   if (counts.some((n) => !Number.isInteger(n) || n < 1)) throw new UsageError(`bench/footprint.ts: --nodes must list positive integers, got ${JSON.stringify(args.nodes)}`);
-  if (!['process', 'inline'].includes(args['worker-mode'])) throw new UsageError(`bench/footprint.ts: --worker-mode must be process or inline, got ${JSON.stringify(args['worker-mode'])}`);
+  if (!['auto', 'process', 'inline'].includes(args['worker-mode'])) throw new UsageError(`bench/footprint.ts: --worker-mode must be auto, process or inline, got ${JSON.stringify(args['worker-mode'])}`);
   for (const f of [join(ROOT, 'packages', 'cli', 'dist', 'index.js'), join(ROOT, 'packages', 'agent', 'dist', 'main.js')]) {
     if (!existsSync(f)) throw new UsageError(`bench/footprint.ts: ${f} is missing; build first (node scripts/build.mjs)`);
   }

@@ -159,6 +159,17 @@ export interface MainOptions {
 const SILENT: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /**
+ * `worker.mode` resolved: `auto` runs the work in a work process unless a loop calls Vault more often
+ * than once a minute (the registry's member refresh, a CRL refresh interval under 60 s): a fork costs
+ * ~0.4 s of CPU (bench/footprint.ts, the note of issue #16), so there one process is the cheaper one.
+ */
+export function workerMode(c: AgentConfig): 'process' | 'inline' {
+  if (c.worker.mode !== 'auto') return c.worker.mode;
+  const frequent = (c.registry.enabled && c.nodes.some((n) => n.registry.enabled)) || c.nodes.some((n) => n.crl.enabled && n.crl.refreshIntervalSeconds < 60);
+  return frequent ? 'inline' : 'process';
+}
+
+/**
  * The work process's entry (dist/worker.js next to this module), or undefined when it cannot run:
  * disabled by the caller, or running from TypeScript sources (tests), where a fork could not load it.
  */
@@ -269,7 +280,7 @@ export async function main(argv: string[], o: MainOptions = {}): Promise<number>
     const options: CreateAgentOptions = { ...o.agent, ports: { logger, ...o.agent?.ports }, metrics: o.agent?.metrics ?? createMetrics({ defaultMetrics: !args.once }) };
     // the supervisor never loads the in-process agent (agent.js and the Vault client behind it)
     agent =
-      workEntry && loaded.config.worker.mode === 'process'
+      workEntry && workerMode(loaded.config) === 'process'
         ? createAgentCore(loaded.config, { ...options, workProcess: { entry: workEntry } })
         : (await import('./agent.js')).createAgent(loaded.config, options);
   } catch (e) {

@@ -437,8 +437,15 @@ export const CONFIG_SCHEMA = strictEntries({
   log: v.nullish(obj('JSON logs on stdout.', { level: 'info' }, { level: v.nullish(pick(LOG_LEVELS, 'pino log level. Env: VAULTDIST_LOG_LEVEL.', 'info'), 'info') }), () => ({})),
   shutdownTimeoutMs: ms('After SIGTERM/SIGINT, exit 1 if tasks have not stopped within this time.', 10000, 10000),
   worker: v.nullish(
-    obj('Where the daemon does its Vault, X.509 and file work. The agent process itself keeps only the schedule, state, health, metrics and logs; the work runs in a child process forked when something is due, which exits once idle (an idle agent then holds none of the Vault and X.509 modules: about 20 MiB less resident memory).', { mode: 'process', idleExitMs: 2000 }, {
-      mode: v.nullish(pick(['process', 'inline'] as const, '`process`: a work process forked on demand; `inline`: everything in the agent process (more memory, no fork per job; with the registry on, a member refresh every `registry.refreshIntervalSeconds` otherwise forks each time unless `idleExitMs` is longer). Read at start (a SIGHUP reload keeps the mode; `idleExitMs` is applied).', 'process'), 'process'),
+    obj('Where the daemon does its Vault, X.509 and file work. The agent process itself keeps only the schedule, state, health, metrics and logs; the work runs in a child process forked when something is due, which exits once idle (an idle agent then holds none of the Vault and X.509 modules: about 20 MiB less resident memory).', { mode: 'auto', idleExitMs: 2000 }, {
+      mode: v.nullish(
+        pick(
+          ['auto', 'process', 'inline'] as const,
+          '`process`: a work process forked on demand (~0.4 s of CPU per fork); `inline`: everything in the agent process (about 25 MiB more, no forks); `auto`: `process`, unless a loop calls Vault more often than once a minute (the registry\'s member refresh, a `crl.refreshIntervalSeconds` under 60), where a fork per call would cost more CPU than keeping the modules loaded costs memory: then `inline`. Read at start (a SIGHUP reload keeps the mode; `idleExitMs` is applied).',
+          'auto',
+        ),
+        'auto',
+      ),
       idleExitMs: ms('A work process without a job exits after this long.', 2000, 2000, 0),
     }),
     () => ({}),
