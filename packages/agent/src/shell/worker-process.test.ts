@@ -106,6 +106,20 @@ describe('WorkerProcess', () => {
     p.close();
   });
 
+  it('a worker needed again soon after it exited stays longer (doubling, up to a minute): no fork per job for jobs that keep coming', async () => {
+    const { p } = pool(50);
+    await p.run({ op: 'probe' });
+    expect(p.lingerMs).toBe(50);
+    await until(() => p.pid === undefined);
+    await p.run({ op: 'probe' }); // needed again at once: linger 1 s
+    expect(p.lingerMs).toBe(1000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(p.pid).toBeDefined(); // still there for the next job
+    await p.run({ op: 'probe' });
+    expect(p.spawned).toBe(2);
+    p.close();
+  });
+
   it('abort: the job rejects with the signal reason', async () => {
     const { p } = pool(10_000);
     const ac = new AbortController();
