@@ -144,6 +144,8 @@ export class WorkerProcess implements RemoteWork {
     });
     this.spawned++;
     this.#o.metrics?.workProcesses.inc();
+    // an idle worker never keeps the agent alive (its IPC channel is referenced only while jobs run)
+    child.unref();
     child.on('message', (m: FromWorker) => this.#onMessage(m));
     child.on('exit', (code, signal) => {
       if (this.#child === child) this.#child = undefined;
@@ -196,6 +198,7 @@ export class WorkerProcess implements RemoteWork {
 
   #armIdle(): void {
     if (this.#pending.size || !this.#child) return;
+    this.#child.channel?.unref();
     clearTimeout(this.#idle);
     this.#idle = setTimeout(() => this.#stopChild(), this.#lingerMs);
     this.#idle.unref();
@@ -218,6 +221,7 @@ export class WorkerProcess implements RemoteWork {
     signal?.throwIfAborted();
     clearTimeout(this.#idle);
     const child = (this.#child ??= this.#spawn());
+    child.channel?.ref();
     const id = this.#nextId++;
     return new Promise<T>((resolve, reject) => {
       const onAbort = signal
