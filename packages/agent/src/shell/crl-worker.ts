@@ -145,54 +145,45 @@ export class CrlWorker {
     this.#ctx.logger.info({ node: this.node.name, dir, files: names, nextUpdate: this.status.nextUpdate?.toISOString() }, 'CRL directory on disk');
   }
 
+  /** The refresh itself (in this process): fetch, check against the CAs on disk, swap the directory. */
+  async #refreshHere(signal: AbortSignal): Promise<CrlRefreshResult> {
+    const { ports, metrics } = this.#ctx;
+    const n = this.node;
+    const mounts = n.crl.mounts.length ? n.crl.mounts : [n.mount];
+    const { fetchCrl, readCredentialFiles } = await import('@vaultdist/sdk');
+    const { crlIssuerCandidates, writeCrlDir } = await import('@vaultdist/sdk/internal');
+    const crls: CrlInfo[] = [];
+    for (const m of mounts) crls.push(await fetchCrl(this.#ctx.vault, m, { signal }));
+    const files = await readCredentialFiles(n.dir, this.#ctx.writerFs);
+    if (!files) throw new AgentError('config', `no credential set in ${n.dir} yet: the CRL's signature cannot be checked against ca.pem`, { node: n.name });
+    const cas = crlIssuerCandidates(files);
+    const w = await writeCrlDir(
+      this.status.dir,
+      crls.map((c) => c.pem),
+      cas,
+      { fs: this.#ctx.writerFs, owner: n.owner ?? undefined, now: ports.clock.now() },
+    );
+    this.#setWindow(crls);
+    this.status.lastRefreshAt = ports.clock.now();
+    this.status.consecutiveFailures = 0;
+    this.status.refreshes++;
+    metrics.crlRefreshes.inc({ node: n.name });
+    metrics.crlLastRefresh.set({ node: n.name }, this.status.lastRefreshAt.getTime() / 1000);
+    const meta = { node: n.name, dir: w.dir, files: w.files, revoked: this.status.revokedCount, thisUpdate: this.status.thisUpdate?.toISOString(), nextUpdate: w.nextUpdate?.toISOString() };
+    if (w.changed) this.#ctx.logger.info(meta, 'CRL directory updated');
+    else this.#ctx.logger.debug(meta, 'CRL unchanged');
+    return { ok: true, changed: w.changed, files: w.files, nextUpdate: w.nextUpdate, revoked: this.status.revokedCount };
+  }
+
   /** One refresh. Never throws (except when `signal` aborts); status and metrics are updated. */
   async refresh(signal: AbortSignal): Promise<CrlRefreshResult> {
     const { ports, metrics, hooks } = this.#ctx;
     const n = this.node;
-    const mounts = n.crl.mounts.length ? n.crl.mounts : [n.mount];
     let result: CrlRefreshResult;
-    if (this.#ctx.remote) {
-      try {
-        result = await this.#remote<CrlRefreshResult>(this.#ctx.remote, 'crl.refresh', signal);
-      } catch (e) {
-        // the work process died or could not start: a failed refresh (backoff, retry)
-        if (signal.aborted) throw signal.reason;
-        const kind = classifyError(e);
-        this.status.consecutiveFailures++;
-        this.status.failures++;
-        this.status.lastFailure = { kind, message: (e as Error).message, at: ports.clock.now() };
-        metrics.crlRefreshFailures.inc({ node: n.name, kind });
-        this.#ctx.logger.error({ node: n.name, kind, err: (e as Error).message }, 'CRL refresh failed; the old CRL directory stays');
-        result = { ok: false, kind, message: (e as Error).message, error: e };
-      }
-      this.#updateLevel();
-      hooks.onCrlRefresh?.(n.name, result);
-      return result;
-    }
     try {
-      const { fetchCrl, readCredentialFiles } = await import('@vaultdist/sdk');
-      const { crlIssuerCandidates, writeCrlDir } = await import('@vaultdist/sdk/internal');
-      const crls: CrlInfo[] = [];
-      for (const m of mounts) crls.push(await fetchCrl(this.#ctx.vault, m, { signal }));
-      const files = await readCredentialFiles(n.dir, this.#ctx.writerFs);
-      if (!files) throw new AgentError('config', `no credential set in ${n.dir} yet: the CRL's signature cannot be checked against ca.pem`, { node: n.name });
-      const cas = crlIssuerCandidates(files);
-      const w = await writeCrlDir(
-        this.status.dir,
-        crls.map((c) => c.pem),
-        cas,
-        { fs: this.#ctx.writerFs, owner: n.owner ?? undefined, now: ports.clock.now() },
-      );
-      this.#setWindow(crls);
-      this.status.lastRefreshAt = ports.clock.now();
-      this.status.consecutiveFailures = 0;
-      this.status.refreshes++;
-      metrics.crlRefreshes.inc({ node: n.name });
-      metrics.crlLastRefresh.set({ node: n.name }, this.status.lastRefreshAt.getTime() / 1000);
-      const meta = { node: n.name, dir: w.dir, files: w.files, revoked: this.status.revokedCount, thisUpdate: this.status.thisUpdate?.toISOString(), nextUpdate: w.nextUpdate?.toISOString() };
-      if (w.changed) this.#ctx.logger.info(meta, 'CRL directory updated');
-      else this.#ctx.logger.debug(meta, 'CRL unchanged');
-      result = { ok: true, changed: w.changed, files: w.files, nextUpdate: w.nextUpdate, revoked: this.status.revokedCount };
+      // with a work process the refresh runs there (it accounts its own failures); a throw here means
+      // the work process died or could not start: a failed refresh like any other (backoff, retry)
+      result = this.#ctx.remote ? await this.#remote<CrlRefreshResult>(this.#ctx.remote, 'crl.refresh', signal) : await this.#refreshHere(signal);
     } catch (e) {
       if (signal.aborted) throw signal.reason;
       const kind = classifyError(e);

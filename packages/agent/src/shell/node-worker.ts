@@ -337,58 +337,47 @@ export class NodeWorker {
     return elapsed;
   }
 
+  /** The attempt itself (in this process): renew when due or forced, reload + verify when pending. */
+  async #attemptHere(signal: AbortSignal, o: { force?: boolean | undefined }): Promise<AttemptResult> {
+    const { ports, metrics } = this.#ctx;
+    const n = this.node;
+    const now = ports.clock.now();
+    let serial = this.status.cert?.serial;
+    let action: 'renewed' | 'reloaded' | 'none' = 'none';
+    const needRenew = o.force || !this.status.cert || !this.#decision || now.getTime() >= this.#decision.renewAt.getTime();
+    if (needRenew) {
+      this.status.phase = 'renewing';
+      serial = await this.#renew(signal);
+      action = 'renewed';
+    }
+    let verifyMs: number | undefined;
+    if (this.status.reloadPending && serial) {
+      verifyMs = await this.#reloadAndVerify(serial, signal);
+      if (action === 'none') action = 'reloaded';
+    }
+    this.status.consecutiveFailures = 0;
+    this.status.recovery = undefined;
+    if (action !== 'none') {
+      this.status.lastSuccessAt = ports.clock.now();
+      metrics.lastSuccess.set({ node: n.name }, this.status.lastSuccessAt.getTime() / 1000);
+    }
+    metrics.consecutiveFailures.set({ node: n.name }, 0);
+    metrics.backoff.set({ node: n.name }, 0);
+    return { ok: true, action, serial, verifyMs };
+  }
+
   /**
    * One attempt: renew (when due or forced) and/or reload+verify (when pending). Never throws; the
    * result says what happened, and the status/metrics are updated.
    */
   async attempt(signal: AbortSignal, o: { force?: boolean | undefined } = {}): Promise<AttemptResult> {
     const { ports, metrics, hooks } = this.#ctx;
-    if (this.#ctx.remote) {
-      let result: AttemptResult;
-      try {
-        result = await this.#remote<AttemptResult>(this.#ctx.remote, { op: 'node.attempt', force: o.force }, signal);
-      } catch (e) {
-        // the work process died or could not start: a failed attempt like any other (backoff, retry)
-        if (signal.aborted) throw signal.reason;
-        const kind = classifyError(e);
-        this.status.consecutiveFailures++;
-        this.status.failures++;
-        this.status.lastFailure = { kind, message: (e as Error).message, at: ports.clock.now() };
-        metrics.failures.inc({ node: this.node.name, kind });
-        metrics.consecutiveFailures.set({ node: this.node.name }, this.status.consecutiveFailures);
-        this.#log().error({ node: this.node.name, kind, err: (e as Error).message, consecutiveFailures: this.status.consecutiveFailures }, 'renewal attempt failed');
-        result = { ok: false, kind, message: (e as Error).message, error: e };
-      }
-      this.#updateEscalation();
-      hooks.onAttempt?.(this.node.name, result);
-      return result;
-    }
     const n = this.node;
-    const now = ports.clock.now();
     let result: AttemptResult;
     try {
-      let serial = this.status.cert?.serial;
-      let action: 'renewed' | 'reloaded' | 'none' = 'none';
-      const needRenew = o.force || !this.status.cert || !this.#decision || now.getTime() >= this.#decision.renewAt.getTime();
-      if (needRenew) {
-        this.status.phase = 'renewing';
-        serial = await this.#renew(signal);
-        action = 'renewed';
-      }
-      let verifyMs: number | undefined;
-      if (this.status.reloadPending && serial) {
-        verifyMs = await this.#reloadAndVerify(serial, signal);
-        if (action === 'none') action = 'reloaded';
-      }
-      this.status.consecutiveFailures = 0;
-      this.status.recovery = undefined;
-      if (action !== 'none') {
-        this.status.lastSuccessAt = ports.clock.now();
-        metrics.lastSuccess.set({ node: n.name }, this.status.lastSuccessAt.getTime() / 1000);
-      }
-      metrics.consecutiveFailures.set({ node: n.name }, 0);
-      metrics.backoff.set({ node: n.name }, 0);
-      result = { ok: true, action, serial, verifyMs };
+      // with a work process the attempt runs there (it accounts its own failures); a throw here means
+      // the work process died or could not start: a failed attempt like any other (backoff, retry)
+      result = this.#ctx.remote ? await this.#remote<AttemptResult>(this.#ctx.remote, { op: 'node.attempt', force: o.force }, signal) : await this.#attemptHere(signal, o);
     } catch (e) {
       if (signal.aborted) throw signal.reason;
       const kind = classifyError(e);
