@@ -125,6 +125,59 @@ describe('agent work process', () => {
     expect(r.lines.find((l) => l.msg === 'credential set written')).toMatchObject({ component: 'renew-loop', node: 'split@127.0.0.1' });
   });
 
+  it('a work process killed mid-job: one internal failure, the next attempt (a new work process) finishes the renewal', async () => {
+    const v = testVault();
+    const tokenFile = join(tmp.dir, 'killed.token');
+    writeFileSync(tokenFile, v.token, { mode: 0o600 });
+    const dir = join(tmp.dir, 'killed');
+    // the reload command hangs the first time (the work process is killed then), returns at once later
+    const marker = join(tmp.dir, 'killed.first-reload');
+    const reload = join(tmp.dir, 'killed-reload.sh');
+    writeFileSync(reload, `#!/bin/sh\nif [ ! -e '${marker}' ]; then : > '${marker}'; exec sleep 8; fi\nexit 0\n`, { mode: 0o755 });
+    const cfgPath = join(tmp.dir, 'killed.json');
+    writeFileSync(
+      cfgPath,
+      JSON.stringify({
+        vault: { address: v.addr, auth: { method: 'token', tokenFile } },
+        health: { enabled: true, host: '127.0.0.1', port: 0 },
+        worker: { mode: 'process' },
+        schedule: { backoff: { initialMs: 200, maxMs: 1000 } },
+        nodes: [{ name: 'killed@127.0.0.1', dir, mount: pki.mount, role: pki.role, ttl: '1h', reload: { strategy: 'command', command: [reload] }, verify: { enabled: false } }],
+      }),
+    );
+    const proc = spawn(process.execPath, [BIN, '--config', cfgPath], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    const exit = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)));
+    const lines = () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const until = async (pred: () => boolean, what: string) => {
+      for (const end = Date.now() + 20_000; Date.now() < end; await sleep(50)) if (pred()) return;
+      throw new Error(`${what}: not within 20 s; log:\n${out}`);
+    };
+    try {
+      await until(() => existsSync(marker), 'first reload started');
+      const workers = childrenOf(proc.pid!);
+      expect(workers).toHaveLength(1);
+      process.kill(workers[0]!, 'SIGKILL');
+      await until(() => lines().some((l) => l.kind === 'internal'), 'the internal failure');
+      // (the hung first reload never logged "reload triggered": this one is the retry's, in a new work process)
+      await until(() => lines().some((l) => l.msg === 'reload triggered'), 'a reload after the kill');
+      const port = lines().find((l) => l.msg === 'health server listening')!.port as number;
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(metrics).toMatch(/^vaultdist_agent_renew_failures_total\{node="killed@127\.0\.0\.1",kind="internal"\} 1$/m);
+      expect(Number(/^vaultdist_agent_work_processes_started_total (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(2);
+      const failed = lines().find((l) => l.kind === 'internal')!;
+      expect(String(failed.err)).toMatch(/work process exited \(SIGKILL\) during a job/);
+      const health = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { ready: boolean };
+      expect(health.ready).toBe(true);
+      expect(existsSync(join(dir, 'bundle.pem'))).toBe(true);
+      proc.kill('SIGTERM');
+      expect(await exit).toBe(0);
+    } finally {
+      proc.kill('SIGKILL');
+    }
+  });
+
   it('inline mode (the pre-split agent): the same trace finds them in the agent process', async () => {
     const r = await runDaemon('inline', 'inline');
     const heavy = heavyIn(r.trace.byPid.get(r.pid));
