@@ -7,7 +7,8 @@
  * work was done (a renewed set, a CRL directory, metrics and health fed by the work process). With
  * `worker.mode: inline` (everything in one process, as before) the same check counts the heavy modules
  * in the agent process, so the assertion is not vacuous (the config itself is parsed by a one-shot child
- * in both modes: the mode is part of the config). The resident-memory target itself is a
+ * in both modes: the mode is part of the config). A work process SIGKILLed in the middle of a renewal
+ * costs one `internal` failure; the retry, in a new work process, finishes it. The resident-memory target itself is a
  * benchmark (bench/footprint.ts), not a timed assertion.
  */
 import { spawn } from 'node:child_process';
