@@ -1,16 +1,18 @@
 /**
- * The work-process pool on real child processes (a small script speaking the protocol stands in for
- * dist/worker.js, whose real jobs are covered by test/integration/agent-work-process.test.ts): a job's
- * answer, logs and metrics reach the supervisor; a worker that dies fails only its own jobs (never
- * a successor's: found when a config reload's second load failed); abort; idle exit; logins handed on.
+ * The agent's work-process pool (packages/agent/src/shell/worker-process.ts) on real child processes
+ * (a small script speaking the protocol stands in for dist/worker.js, whose real jobs are covered by
+ * agent-work-process.test.ts): a job's answer, logs and metrics reach the supervisor; a worker that
+ * dies fails only its own jobs (never a successor's: found when a config reload's second load
+ * failed); abort; idle exit; logins handed on; the linger. No OpenBao, but real processes: kept out
+ * of the unit project (its 10 s budget).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AgentError } from '../errors.js';
-import type { Logger } from '../ports.js';
-import { createMetrics } from './metrics.js';
-import { WorkerProcess, type LoginLease } from './worker-process.js';
+import { AgentError } from '../../packages/agent/src/errors.js';
+import type { Logger } from '../../packages/agent/src/ports.js';
+import { createMetrics } from '../../packages/agent/src/shell/metrics.js';
+import { WorkerProcess, type LoginLease } from '../../packages/agent/src/shell/worker-process.js';
 
 const FAKE = `
 let logins = {};
