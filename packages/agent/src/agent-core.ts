@@ -401,13 +401,13 @@ export function createAgentCore(initial: AgentConfig, o: CreateAgentOptions = {}
    */
   async function tokenLoop(signal: AbortSignal): Promise<void> {
     if (config.vault.auth.method !== 'token') return;
-    const pool = gen.pool;
     const vault = gen.clients.get(clientKey(config, config.vault.auth));
-    if (!vault && !pool) return;
+    if (!vault && !gen.pool) return;
+    // the current generation's work process at each call (a reload closes the old one's)
     const lookup = async (s: AbortSignal) =>
-      pool ? pool.run<{ ttlSeconds: number; renewable: boolean }>({ op: 'token.lookup' }, s) : (await import('@vaultdist/sdk/internal')).lookupSelf(vault!, { signal: s });
+      gen.pool ? gen.pool.run<{ ttlSeconds: number; renewable: boolean }>({ op: 'token.lookup' }, s) : (await import('@vaultdist/sdk/internal')).lookupSelf(vault!, { signal: s });
     const renew = async (increment: number, s: AbortSignal) =>
-      pool ? pool.run<{ leaseDurationSeconds: number; renewable: boolean }>({ op: 'token.renew', increment }, s) : (await import('@vaultdist/sdk/internal')).renewSelf(vault!, { increment, signal: s });
+      gen.pool ? gen.pool.run<{ leaseDurationSeconds: number; renewable: boolean }>({ op: 'token.renew', increment }, s) : (await import('@vaultdist/sdk/internal')).renewSelf(vault!, { increment, signal: s });
     const tlog = child(ports.logger, 'token');
     let failures = 0;
     const backoff = async (e: unknown, step: 'lookup-failed' | 'renew-failed', leaseEndMs?: number) => {
