@@ -19,7 +19,7 @@
  * Servers never outlive the process that started them (SIGKILL on exit).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -107,6 +107,15 @@ async function api(addr: string, method: string, path: string, body?: unknown, t
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The live child processes of `pid` (Linux /proc; [] elsewhere). */
+function childPids(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((t) => readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
+  } catch {
+    return [];
+  }
+}
 
 /** Starts the cluster (see the numbered steps above). */
 export async function startRaftCluster(o: StartRaftClusterOptions = {}): Promise<RaftCluster> {
@@ -292,10 +301,20 @@ export async function startRaftCluster(o: StartRaftClusterOptions = {}): Promise
     async kill(i) {
       const c = children[i - 1];
       if (!c || c.exitCode !== null || c.signalCode !== null) return;
+      // a SIGKILLed server leaves its plugin processes (the registry plugin) running under PID 1:
+      // they go with it (found: ones from earlier test runs still alive 40 min later)
+      const plugins = childPids(c.pid!);
       const gone = new Promise((r) => c.once('exit', r));
       c.kill('SIGCONT');
       c.kill('SIGKILL');
       await gone;
+      for (const p of plugins) {
+        try {
+          process.kill(p, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }
     },
     async start(i, so = {}) {
       if (srv(i).running) return;
