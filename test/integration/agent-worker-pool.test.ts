@@ -125,6 +125,25 @@ describe('WorkerProcess', () => {
     p.close();
   });
 
+  it('a work process that cannot start (no node binary, EAGAIN…) fails its job instead of hanging it, and the next job tries again', async () => {
+    const p = new WorkerProcess({ entry, config: {}, logger: logger(), clock: { monotonicMs: () => performance.now() }, idleExitMs: 50, logins: new Map(), execPath: join(dir, 'no-such-node') });
+    pools.push(p);
+    for (let i = 1; i <= 2; i++) {
+      const e = await p.run({ op: 'probe' }).catch((x: unknown) => x);
+      expect(e).toMatchObject({ kind: 'internal', message: expect.stringMatching(/work process could not run: .*ENOENT/) });
+      expect(p.spawned).toBe(i);
+      expect(p.pid).toBeUndefined();
+    }
+  });
+
+  it('a job whose state cannot be sent fails alone; the worker still answers the next one and exits when idle', async () => {
+    const { p } = pool(50);
+    const e = await p.run({ op: 'node.start', node: 'a@h', state: { f: () => 1 } }).catch((x: unknown) => x);
+    expect(e).toMatchObject({ kind: 'internal', message: expect.stringMatching(/cannot be sent/) });
+    await expect(p.run({ op: 'probe' })).resolves.toMatchObject({ pid: expect.any(Number) });
+    await until(() => p.pid === undefined);
+  });
+
   it('abort: the job rejects with the signal reason', async () => {
     const { p } = pool(10_000);
     const ac = new AbortController();

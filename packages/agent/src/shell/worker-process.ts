@@ -17,6 +17,7 @@
  * the usual backoff).
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { serialize } from 'node:v8';
 import { AgentError } from '../errors.js';
 import type { FailureKind } from '../core/state.js';
 import type { Clock, Logger } from '../ports.js';
@@ -79,6 +80,8 @@ export interface WorkerProcessOptions {
   idleExitMs: number;
   /** Shared across pools (config generations): the logins the next worker adopts. */
   logins: Map<string, LoginLease>;
+  /** The node binary. @default process.execPath (tests: one that cannot start) */
+  execPath?: string | undefined;
 }
 
 interface Pending {
@@ -88,6 +91,12 @@ interface Pending {
   reject(e: unknown): void;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
+}
+
+/** Checks that `m` survives the IPC channel's serialization (v8 structured clone) before it is sent. */
+function structuredCloneable<T>(m: T): T {
+  serialize(m);
+  return m;
 }
 
 /** Rebuilds a worker's error on this side: same kind (→ same exit code and metrics label), same message. */
@@ -139,28 +148,48 @@ export class WorkerProcess implements RemoteWork {
     const child = fork(this.#o.entry, [], {
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      // the supervisor's V8 flags (a test's --experimental-vm-modules…) are not the worker's business
-      execArgv: [],
+      // the supervisor's node flags (e.g. --use-openssl-ca, which changes the TLS trust towards Vault) apply to the work too
+      ...(this.#o.execPath ? { execPath: this.#o.execPath } : {}),
     });
     this.spawned++;
     this.#o.metrics?.workProcesses.inc();
     // an idle worker never keeps the agent alive (its IPC channel is referenced only while jobs run)
     child.unref();
     child.on('message', (m: FromWorker) => this.#onMessage(m));
-    child.on('exit', (code, signal) => {
-      if (this.#child === child) this.#child = undefined;
-      const pending = [...this.#pending.entries()].filter(([, p]) => p.child === child);
-      if (!pending.length) return;
-      // a worker that died with jobs in flight: each of them fails (internal), the loops back off and retry
-      for (const [id, p] of pending) {
-        this.#pending.delete(id);
-        if (p.onAbort) p.signal?.removeEventListener('abort', p.onAbort);
-        p.reject(new AgentError('internal', `the agent's work process exited (${signal ?? `code ${code}`}) during a job`));
-      }
+    child.on('exit', (code, signal) => this.#lost(child, `exited (${signal ?? `code ${code}`}) during a job`));
+    child.on('error', (e) => {
+      this.#o.logger.error({ err: e.message }, 'work process error');
+      // a fork that failed (EAGAIN, ENOMEM, no node binary) emits no 'exit': its jobs fail here
+      if (child.pid === undefined || !child.connected) this.#lost(child, `could not run: ${e.message}`);
     });
-    child.on('error', (e) => this.#o.logger.error({ err: e.message }, 'work process error'));
-    child.send({ t: 'init', config: this.#o.config, logins: Object.fromEntries(this.#o.logins) } satisfies ToWorker);
+    this.#send(child, { t: 'init', config: this.#o.config, logins: Object.fromEntries(this.#o.logins) });
     return child;
+  }
+
+  /** `child` is gone: it is no longer used, and each of its jobs fails (internal); the loops back off and retry. */
+  #lost(child: ChildProcess, why: string): void {
+    if (this.#child === child) this.#child = undefined;
+    for (const [id, p] of [...this.#pending.entries()].filter(([, x]) => x.child === child)) this.#fail(id, new AgentError('internal', `the agent's work process ${why}`));
+  }
+
+  #fail(id: number, e: unknown): void {
+    const p = this.#pending.get(id);
+    if (!p) return;
+    this.#pending.delete(id);
+    if (p.onAbort) p.signal?.removeEventListener('abort', p.onAbort);
+    p.reject(e);
+  }
+
+  /** Sends a message; one that cannot be sent (a channel already closed) counts as the worker lost. */
+  #send(child: ChildProcess, m: ToWorker): void {
+    try {
+      if (!child.connected) throw new Error('no IPC channel');
+      child.send(m, (e) => {
+        if (e) this.#lost(child, `could not be reached: ${e.message}`);
+      });
+    } catch (e) {
+      this.#lost(child, `could not be reached: ${(e as Error).message}`);
+    }
   }
 
   #onMessage(m: FromWorker): void {
@@ -209,7 +238,7 @@ export class WorkerProcess implements RemoteWork {
     if (!c || this.#pending.size) return;
     this.#child = undefined;
     this.#lastExitMs = performance.now();
-    if (c.connected) c.send({ t: 'exit' } satisfies ToWorker);
+    if (c.connected) c.send({ t: 'exit' } satisfies ToWorker, () => {});
     // a worker that does not go within 5 s is killed (it holds no state the supervisor needs)
     const kill = setTimeout(() => c.kill('SIGKILL'), 5000);
     kill.unref();
@@ -224,14 +253,19 @@ export class WorkerProcess implements RemoteWork {
     child.channel?.ref();
     const id = this.#nextId++;
     return new Promise<T>((resolve, reject) => {
-      const onAbort = signal
-        ? () => {
-            if (child.connected) child.send({ t: 'abort', id } satisfies ToWorker);
-          }
-        : undefined;
+      const onAbort = signal ? () => this.#send(child, { t: 'abort', id }) : undefined;
       if (signal && onAbort) signal.addEventListener('abort', onAbort, { once: true });
       this.#pending.set(id, { child, resolve: resolve as (v: unknown) => void, reject, signal, onAbort });
-      child.send({ t: 'job', id, job, monotonicMs: this.#o.clock.monotonicMs() } satisfies ToWorker);
+      let job2: ToWorker;
+      try {
+        // a state that cannot be cloned fails this job alone (it would otherwise stay pending for ever)
+        job2 = structuredCloneable({ t: 'job', id, job, monotonicMs: this.#o.clock.monotonicMs() });
+      } catch (e) {
+        this.#fail(id, new AgentError('internal', `work process job ${job.op} cannot be sent: ${(e as Error).message}`));
+        this.#armIdle();
+        return;
+      }
+      this.#send(child, job2);
     });
   }
 
