@@ -126,7 +126,7 @@ describe('agent work process', () => {
     expect(r.lines.find((l) => l.msg === 'credential set written')).toMatchObject({ component: 'renew-loop', node: 'split@127.0.0.1' });
   });
 
-  it('a work process killed mid-job: one internal failure, the next attempt (a new work process) finishes the renewal', async () => {
+  it('a work process killed mid-job: one internal failure, the next attempt (a new work process) reloads the set it wrote, no second certificate', async () => {
     const v = testVault();
     const tokenFile = join(tmp.dir, 'killed.token');
     writeFileSync(tokenFile, v.token, { mode: 0o600 });
@@ -167,6 +167,10 @@ describe('agent work process', () => {
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       expect(metrics).toMatch(/^vaultdist_agent_renew_failures_total\{node="killed@127\.0\.0\.1",kind="internal"\} 1$/m);
       expect(Number(/^vaultdist_agent_work_processes_started_total (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(2);
+      // the set the killed work process wrote is the one reloaded: no second certificate
+      const written = lines().filter((l) => l.msg === 'credential set written');
+      expect(written).toHaveLength(1);
+      expect(lines().find((l) => l.msg === 'reload triggered')!.serial).toBe(written[0]!.serial);
       const failed = lines().find((l) => l.kind === 'internal')!;
       expect(String(failed.err)).toMatch(/work process exited \(SIGKILL\) during a job/);
       const health = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { ready: boolean };

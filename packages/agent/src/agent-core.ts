@@ -135,6 +135,9 @@ export function createAgentCore(initial: AgentConfig, o: CreateAgentOptions = {}
     return o.vaultFactory;
   };
 
+  /** Expired-node recovery clients (bootstrap AppRole logins), by `recovery:<node>`. */
+  const recoveryClients = new Map<string, VaultClient>();
+
   /** Logins handed from one work process to the next (all generations: a reload keeps the tokens). */
   const logins = new Map<string, LoginLease>();
   const newPool = (cfg: AgentConfig) =>
@@ -239,6 +242,11 @@ export function createAgentCore(initial: AgentConfig, o: CreateAgentOptions = {}
           .then((t) => String((JSON.parse(t) as { approleMount?: unknown }).approleMount ?? 'approle'))
           .catch(() => 'approle');
         fallback = vaultFactory()(cfg, { method: 'approle', mount, roleId: null, roleIdFile, secretId: null, secretIdFile }, child(ports.logger, 'vault'));
+        // handed on between work processes like the other logins (a bootstrap secret_id may allow few uses)
+        const key = `recovery:${n.name}`;
+        const seed = o.adoptLogins?.[key];
+        if (seed) fallback.auth?.adopt?.(seed);
+        recoveryClients.set(key, fallback);
         return fallback;
       },
     };
@@ -563,7 +571,7 @@ export function createAgentCore(initial: AgentConfig, o: CreateAgentOptions = {}
     perform,
     logins() {
       const out: Record<string, LoginLease> = {};
-      for (const [k, c] of gen.clients) {
+      for (const [k, c] of [...gen.clients, ...recoveryClients]) {
         const l = c.auth?.current?.();
         if (l) out[k] = l;
       }
@@ -648,6 +656,9 @@ export function createAgentCore(initial: AgentConfig, o: CreateAgentOptions = {}
       for (const r of gen.registryWorkers) if (kept.has(r.node.name)) r.keepRegistration();
       await stopLoops();
       gen.pool?.close();
+      // the next work processes log in anew, as a new generation's clients do in-process (an operator
+      // may have replaced a secret file behind the same path)
+      logins.clear();
       config = next;
       gen = g;
       initNodeSeries(metrics, next.nodes);

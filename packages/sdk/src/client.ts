@@ -123,14 +123,14 @@ export interface AuthStrategy {
    */
   invalidate(): boolean;
   /** The current login's lease facts, when known (used by the renewal watcher). */
-  current?(): { token: string; leaseDurationSeconds: number; renewable: boolean; obtainedAtMs: number } | undefined;
+  current?(): { token: string; leaseDurationSeconds: number; renewable: boolean; obtainedAtMs: number; binding?: string | undefined } | undefined;
   /**
    * Takes over a login made elsewhere (another process of the same identity: the agent's work
    * processes hand their token on, so a respawned worker does not log in again). Ignored when this
    * strategy already holds a login; an adopted token that turns out stale is dropped by the usual 403
    * → `invalidate()` → login path.
    */
-  adopt?(lease: { token: string; leaseDurationSeconds: number; renewable: boolean; obtainedAtMs: number }): void;
+  adopt?(lease: { token: string; leaseDurationSeconds: number; renewable: boolean; obtainedAtMs: number; binding?: string | undefined }): void;
 }
 
 /** Options of `createVaultClient`. Unset connection options come from the BAO_/VAULT_ environment (`readVaultEnv`). */

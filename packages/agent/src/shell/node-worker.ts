@@ -377,9 +377,16 @@ export class NodeWorker {
     try {
       // with a work process the attempt runs there (it accounts its own failures); a throw here means
       // the work process died or could not start: a failed attempt like any other (backoff, retry)
+      if (this.#ctx.remote && (o.force || this.due(ports.clock.now()))) this.status.phase = 'renewing'; // seen by /healthz meanwhile
       result = this.#ctx.remote ? await this.#remote<AttemptResult>(this.#ctx.remote, { op: 'node.attempt', force: o.force }, signal) : await this.#attemptHere(signal, o);
     } catch (e) {
       if (signal.aborted) throw signal.reason;
+      // a work process that died may have written a set first: the next one reads the disk again and
+      // reloads the node (a reload is idempotent; without verification nothing else would notice)
+      if (this.#ctx.remote) {
+        this.#started = false;
+        this.status.reloadPending = true;
+      }
       const kind = classifyError(e);
       this.status.consecutiveFailures++;
       this.status.failures++;

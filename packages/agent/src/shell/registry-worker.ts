@@ -477,7 +477,8 @@ export class RegistryWorker {
     } catch (e) {
       if (!signal.aborted) throw e;
     }
-    if (this.#lease && !this.#keep) await this.deregisterNow(AbortSignal.timeout(3000));
+    // its own short deadline (a work process may have to be forked first: a little more then)
+    if (this.#lease && !this.#keep) await this.deregisterNow(AbortSignal.timeout(this.#ctx.remote ? 6000 : 3000));
   }
 
   /** Deregisters now (the clean stop of `run`). Never throws: a failure is counted and logged. */

@@ -29,6 +29,8 @@ export interface LoginLease {
   leaseDurationSeconds: number;
   renewable: boolean;
   obtainedAtMs: number;
+  /** What the login is bound to (cert auth: the certificate's digest); see the SDK's `LoginLease`. */
+  binding?: string | undefined;
 }
 
 /** What a job names: the operation and the object (node) it works on. State travels with it. */

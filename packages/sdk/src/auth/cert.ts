@@ -15,11 +15,13 @@
  * server must trust the issuing CA in `auth/cert/certs/:name` and the certificate needs the
  * clientAuth EKU.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { AuthStrategy } from '../client.js';
 import { createHttpsAgent } from '../client.js';
 import { ConfigError, type ConfigIssue } from '../errors.js';
+import { certificateBlocks } from '../pem.js';
 import { createLoginStrategy, loginRequest, mountPath, type LoginStrategyOptions } from './login.js';
 
 /** Options of `certAuth`: the client certificate and key files, the cert-auth role name and mount. */
@@ -40,11 +42,9 @@ export interface CertAuthOptions extends LoginStrategyOptions {
   mount?: string | undefined;
 }
 
-const CERT_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
-
 /** The certificate blocks of a PEM text (a bundle's key block is left out). */
 function certificatesOf(text: string): string {
-  return (text.match(CERT_BLOCK) ?? []).join('\n');
+  return certificateBlocks(text).join('\n');
 }
 
 /**
@@ -70,7 +70,7 @@ export function certAuth(o: CertAuthOptions = {}): AuthStrategy {
       throw new ConfigError([{ path: field, message: `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}` }]);
     }
   };
-  return createLoginStrategy(
+  const s = createLoginStrategy(
     'cert',
     async (ctx, signal) => {
       if (!ctx.connection.address.startsWith('https:')) {
@@ -109,4 +109,29 @@ export function certAuth(o: CertAuthOptions = {}): AuthStrategy {
       },
     },
   );
+  // A login handed over by another process (the agent's work processes) carries the digest of the
+  // certificate it was made with: it is adopted only while `certFile` still holds that certificate,
+  // so after a rotation the next work process logs in with the new one (as this process would).
+  const current = s.current!.bind(s);
+  const adopt = s.adopt!.bind(s);
+  s.current = () => {
+    const l = current();
+    return l && loggedInWith !== undefined ? { ...l, binding: digest(loggedInWith) } : l;
+  };
+  s.adopt = (l) => {
+    if (!l.binding || !o.certFile) return;
+    let now: string;
+    try {
+      now = certificatesOf(readFileSync(o.certFile, 'utf8'));
+    } catch {
+      return;
+    }
+    if (digest(now) !== l.binding) return;
+    loggedInWith = now;
+    certFile = o.certFile;
+    adopt(l);
+  };
+  return s;
 }
+
+const digest = (text: string) => createHash('sha256').update(text).digest('hex');

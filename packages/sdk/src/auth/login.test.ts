@@ -35,3 +35,35 @@ describe('createLoginStrategy: adopt (a login handed over by another process, th
     expect(logins()).toBe(1);
   });
 });
+
+describe('certAuth: adopt only a login made with the certificate now in certFile', () => {
+  it('a handed-over cert login is adopted while certFile holds its certificate, not after a rotation', async () => {
+    const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { createHash } = await import('node:crypto');
+    const { certAuth } = await import('./cert.js');
+    const dir = mkdtempSync(join(tmpdir(), 'vaultdist-certadopt-'));
+    try {
+      const certFile = join(dir, 'bundle.pem');
+      const pem = (b: string) => `-----BEGIN CERTIFICATE-----\n${b}\n-----END CERTIFICATE-----`;
+      writeFileSync(certFile, `${pem('AAAA')}\n`);
+      const binding = createHash('sha256').update(pem('AAAA')).digest('hex');
+      const lease = { token: 'from-w1', leaseDurationSeconds: 600, renewable: true, obtainedAtMs: Date.now(), binding };
+      const same = certAuth({ certFile });
+      same.adopt!(lease);
+      expect(same.current!()).toMatchObject({ token: 'from-w1', binding });
+      // rotated: bundle.pem now holds another certificate → not adopted (the next call logs in with it)
+      writeFileSync(certFile, `${pem('BBBB')}\n`);
+      const rotated = certAuth({ certFile });
+      rotated.adopt!(lease);
+      expect(rotated.current!()).toBeUndefined();
+      // a lease without a binding (made by something else) is not adopted either
+      const unbound = certAuth({ certFile });
+      unbound.adopt!({ ...lease, binding: undefined });
+      expect(unbound.current!()).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

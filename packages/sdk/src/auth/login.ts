@@ -8,6 +8,11 @@ export interface LoginLease {
   leaseDurationSeconds: number;
   renewable: boolean;
   obtainedAtMs: number;
+  /**
+   * What the login is bound to, when that can change under it (cert auth: a digest of the client
+   * certificate it logged in with). A strategy adopts a handed-over lease only while it still matches.
+   */
+  binding?: string | undefined;
 }
 
 /** What a login function returns: Vault's `auth` block. */
