@@ -22,16 +22,10 @@ import { AgentError } from '../errors.js';
 import type { FailureKind } from '../core/state.js';
 import type { Clock, Logger } from '../ports.js';
 import type { AgentMetrics } from './metrics.js';
+import type { LoginLease } from '@vaultdist/sdk/internal';
 
-/** A Vault login's lease, handed from one worker to the next (the SDK's `LoginLease`). */
-export interface LoginLease {
-  token: string;
-  leaseDurationSeconds: number;
-  renewable: boolean;
-  obtainedAtMs: number;
-  /** What the login is bound to (cert auth: the certificate's digest); see the SDK's `LoginLease`. */
-  binding?: string | undefined;
-}
+/** A Vault login's lease, handed from one worker to the next: the SDK's (`binding`: cert auth's certificate digest). */
+export type { LoginLease };
 
 /** What a job names: the operation and the object (node) it works on. State travels with it. */
 export type WorkJob =
