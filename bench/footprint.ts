@@ -22,12 +22,12 @@
  *   (build first: node scripts/build.mjs)
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../scripts/vault-dev/src/index.js';
+import { childPids, freePort } from '../scripts/vault-dev/src/index.js';
 import { emitResult, parseArgs, runMain, UsageError } from './lib/args.js';
 import { machineLine } from './lib/env.js';
 import { fmt, max, median, table } from './lib/stats.js';
@@ -63,14 +63,6 @@ function procSample(pid: number): ProcSample {
   return { rssKb, cpuTicks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]) };
 }
 
-/** Live child processes of `pid` (the agent's work process while one runs). */
-function childPids(pid: number): number[] {
-  try {
-    return readdirSync(`/proc/${pid}/task`).flatMap((t) => readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
-  } catch {
-    return [];
-  }
-}
 
 /** RSS and CPU of a process and its live children (the agent as a whole, work process included). */
 function treeSample(pid: number): ProcSample & { children: number } {

@@ -12,9 +12,10 @@
  * benchmark (bench/footprint.ts), not a timed assertion.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { childPids } from '../../scripts/vault-dev/src/index.js';
 import { testVault } from '../helpers/vault.js';
 import { useTestdir, useTestPki } from '../helpers/setup.js';
 
@@ -46,14 +47,6 @@ function parseTrace(stderr: string): Trace {
 
 const heavyIn = (mods: Set<string> | undefined) => [...(mods ?? [])].filter((f) => HEAVY.some((re) => re.test(f)));
 
-/** The agent's live child processes (Linux: /proc/<pid>/task/*\/children). */
-function childrenOf(pid: number): number[] {
-  try {
-    return readdirSync(`/proc/${pid}/task`).flatMap((t) => readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
-  } catch {
-    return [];
-  }
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -94,7 +87,7 @@ describe('agent work process', () => {
       // the work: a renewed set, a CRL directory
       await until(() => existsSync(join(dir, 'bundle.pem')) && lines().some((l) => l.msg === 'CRL directory updated'), 'renewal and CRL refresh');
       // idle: the work process has exited (process mode), the agent is one process again
-      await until(() => childrenOf(proc.pid!).length === 0, 'work process exit');
+      await until(() => childPids(proc.pid!).length === 0, 'work process exit');
       const health = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { ready: boolean; nodes: { cert?: { serial?: string } }[] };
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       proc.kill('SIGTERM');
@@ -157,7 +150,7 @@ describe('agent work process', () => {
     };
     try {
       await until(() => existsSync(marker), 'first reload started');
-      const workers = childrenOf(proc.pid!);
+      const workers = childPids(proc.pid!);
       expect(workers).toHaveLength(1);
       process.kill(workers[0]!, 'SIGKILL');
       await until(() => lines().some((l) => l.kind === 'internal'), 'the internal failure');

@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import * as x509 from '@peculiar/x509';
 import { enableRegistryPlugin, installRegistryPlugin, registryPluginBinary, registryPluginHcl, REGISTRY_PLUGIN_NAME } from './registry-plugin.js';
 
+export { childPids } from './proc.js';
 export {
   buildRegistryPlugin,
   enableRegistryPlugin,

@@ -19,11 +19,12 @@
  * Servers never outlive the process that started them (SIGKILL on exit).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findBao, freePort } from './index.js';
+import { childPids } from './proc.js';
 
 export interface RaftServer {
   /** 1-based index. */
@@ -108,14 +109,6 @@ async function api(addr: string, method: string, path: string, body?: unknown, t
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The live child processes of `pid` (Linux /proc; [] elsewhere). */
-function childPids(pid: number): number[] {
-  try {
-    return readdirSync(`/proc/${pid}/task`).flatMap((t) => readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
-  } catch {
-    return [];
-  }
-}
 
 /** Starts the cluster (see the numbered steps above). */
 export async function startRaftCluster(o: StartRaftClusterOptions = {}): Promise<RaftCluster> {
