@@ -14,14 +14,14 @@ import { tokenRenewDelayMs } from '@vaultdist/sdk/base';
 import type { AgentConfig, AuthConfig, NodeConfig } from './config/schema.js';
 import { deriveHealth, type Health, type NodeStatus } from './core/state.js';
 import { AgentError, EXIT_CODES, classifyError, exitCodeFor } from './errors.js';
-import { mathRandom, nodeFs, nodeProcess, systemClock, type AgentPorts, type Logger } from './ports.js';
+import { mathRandom, nodeFs, nodeProcess, silentLogger, systemClock, type AgentPorts, type Logger } from './ports.js';
 import { startHealthServer, type HealthServer } from './shell/health-server.js';
 import { createMetrics, initNodeSeries, type AgentMetrics } from './shell/metrics.js';
-import { CrlWorker, crlDirOf, type CrlHooks, type CrlRefreshResult, type CrlWorkerState } from './shell/crl-worker.js';
-import { NodeWorker, type AttemptResult, type NodeWorkerState, type WorkerHooks } from './shell/node-worker.js';
-import { RegistryWorker, type RegistryHooks, type RegistryStatus, type RegistryWorkerState } from './shell/registry-worker.js';
+import { CrlWorker, crlDirOf, type CrlHooks, type CrlRefreshResult } from './shell/crl-worker.js';
+import { NodeWorker, type AttemptResult, type WorkerHooks } from './shell/node-worker.js';
+import { RegistryWorker, type RegistryHooks, type RegistryStatus } from './shell/registry-worker.js';
 import { Scheduler } from './shell/scheduler.js';
-import { WorkerProcess, fromWire, type LoginLease, type RemoteWork, type WireError, type WorkJob } from './shell/worker-process.js';
+import { WorkerProcess, fromWire, toWire, type LoginLease, type RemoteWork, type StatefulAnswer, type WireError, type WorkJob } from './shell/worker-process.js';
 
 export interface CreateAgentOptions {
   ports?: Partial<AgentPorts> | undefined;
@@ -98,7 +98,6 @@ export interface Agent {
   updateConfig(next: AgentConfig): Promise<void>;
 }
 
-const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 const child = (l: Logger, component: string): Logger => (l.child ? l.child({ component }) : l);
 
 /**
@@ -111,7 +110,7 @@ export function createAgentCore(initial: AgentConfig, o: CreateAgentOptions = {}
     clock: o.ports?.clock ?? systemClock,
     random: o.ports?.random ?? mathRandom,
     fs: o.ports?.fs ?? nodeFs,
-    logger: o.ports?.logger ?? silent,
+    logger: o.ports?.logger ?? silentLogger,
     process: o.ports?.process ?? nodeProcess,
   };
   const log = child(ports.logger, 'agent');
@@ -137,6 +136,13 @@ export function createAgentCore(initial: AgentConfig, o: CreateAgentOptions = {}
 
   /** Expired-node recovery clients (bootstrap AppRole logins), by `recovery:<node>`. */
   const recoveryClients = new Map<string, VaultClient>();
+
+  /** A work process adopts the login its predecessor made under `key` (no new token per worker). */
+  const adopting = (c: VaultClient, key: string): VaultClient => {
+    const seed = o.adoptLogins?.[key];
+    if (seed) c.auth?.adopt?.(seed);
+    return c;
+  };
 
   /** Logins handed from one work process to the next (all generations: a reload keeps the tokens). */
   const logins = new Map<string, LoginLease>();
@@ -164,10 +170,7 @@ export function createAgentCore(initial: AgentConfig, o: CreateAgentOptions = {}
           if (e instanceof AgentError) throw new AgentError(e.kind, `${path}: ${e.message}`, { cause: e });
           throw new AgentError(classifyError(e) === 'internal' ? 'config' : classifyError(e), `${path === 'vault.auth' ? 'vault' : path}: ${(e as Error).message}`, { cause: e });
         }
-        // a work process adopts the login its predecessor made (no new token per worker)
-        const seed = o.adoptLogins?.[key];
-        if (seed) c.auth?.adopt?.(seed);
-        clients.set(key, c);
+        clients.set(key, adopting(c, key));
       }
       return c;
     };
@@ -241,11 +244,9 @@ export function createAgentCore(initial: AgentConfig, o: CreateAgentOptions = {}
           .readFile(settingsFile)
           .then((t) => String((JSON.parse(t) as { approleMount?: unknown }).approleMount ?? 'approle'))
           .catch(() => 'approle');
-        fallback = vaultFactory()(cfg, { method: 'approle', mount, roleId: null, roleIdFile, secretId: null, secretIdFile }, child(ports.logger, 'vault'));
         // handed on between work processes like the other logins (a bootstrap secret_id may allow few uses)
         const key = `recovery:${n.name}`;
-        const seed = o.adoptLogins?.[key];
-        if (seed) fallback.auth?.adopt?.(seed);
+        fallback = adopting(vaultFactory()(cfg, { method: 'approle', mount, roleId: null, roleIdFile, secretId: null, secretIdFile }, child(ports.logger, 'vault')), key);
         recoveryClients.set(key, fallback);
         return fallback;
       },
@@ -294,8 +295,7 @@ export function createAgentCore(initial: AgentConfig, o: CreateAgentOptions = {}
       if (!path) return;
       try {
         const text = await ports.fs.readFile(path);
-        const { certificateBlocks } = await import('@vaultdist/sdk/internal');
-        if (pem && !certificateBlocks(text).length) out.push(new AgentError('config', `${key}: ${path} holds no PEM certificate`, { node }));
+        if (pem && !(await import('@vaultdist/sdk/internal')).certificateBlocks(text).length) out.push(new AgentError('config', `${key}: ${path} holds no PEM certificate`, { node }));
       } catch (e) {
         out.push(new AgentError('config', `${key}: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { node, cause: e }));
       }
@@ -502,41 +502,31 @@ export function createAgentCore(initial: AgentConfig, o: CreateAgentOptions = {}
       return w;
     };
     switch (job.op) {
-      case 'node.start': {
-        const w = byNode(gen.workers, job.node, 'renewal loop');
-        w.restore(job.state as NodeWorkerState);
-        await w.start(signal);
-        return { state: w.snapshot() };
-      }
-      case 'node.attempt': {
-        const w = byNode(gen.workers, job.node, 'renewal loop');
-        w.restore(job.state as NodeWorkerState);
-        // a start-up check that failed in an earlier work process comes first
-        await w.start(signal);
-        const r = await w.attempt(signal, { force: job.force });
-        return { state: w.snapshot(), result: r.ok ? r : { ...r, error: toWire(r.error, job.node) } };
-      }
+      case 'node.start':
+        return withState(byNode(gen.workers, job.node, 'renewal loop'), job.state, (w) => w.start(signal));
+      case 'node.attempt':
+        return withState(byNode(gen.workers, job.node, 'renewal loop'), job.state, async (w) => {
+          // a start-up check that failed in an earlier work process comes first
+          await w.start(signal);
+          const r = await w.attempt(signal, { force: job.force });
+          return r.ok ? r : { ...r, error: toWire(r.error, job.node) };
+        });
       case 'crl.load':
-      case 'crl.refresh': {
-        const c = byNode(gen.crlWorkers, job.node, 'CRL loop');
-        c.restore(job.state as CrlWorkerState);
-        await c.loadFromDisk();
-        if (job.op === 'crl.load') return { state: c.snapshot() };
-        const r = await c.refresh(signal);
-        return { state: c.snapshot(), result: r.ok ? r : { ...r, error: toWire(r.error, job.node) } };
-      }
+      case 'crl.refresh':
+        return withState(byNode(gen.crlWorkers, job.node, 'CRL loop'), job.state, async (c) => {
+          await c.loadFromDisk();
+          if (job.op === 'crl.load') return undefined;
+          const r = await c.refresh(signal);
+          return r.ok ? r : { ...r, error: toWire(r.error, job.node) };
+        });
       case 'registry.load':
       case 'registry.tick':
       case 'registry.deregister': {
-        const r = byNode(gen.registryWorkers, job.node, 'registry loop');
-        r.restore(job.state as RegistryWorkerState);
         const w = gen.workers.find((x) => x.node.name === job.node);
         if (w) w.status.servedSerial = job.servedSerial;
-        let value: unknown;
-        if (job.op === 'registry.load') await r.loadFromDisk();
-        else if (job.op === 'registry.tick') value = await r.tick(signal);
-        else await r.deregisterNow(signal);
-        return { state: r.snapshot(), value };
+        return withState(byNode(gen.registryWorkers, job.node, 'registry loop'), job.state, (r) =>
+          job.op === 'registry.load' ? r.loadFromDisk() : job.op === 'registry.tick' ? r.tick(signal) : r.deregisterNow(signal),
+        );
       }
       case 'token.lookup': {
         const { lookupSelf } = await import('@vaultdist/sdk/internal');
@@ -559,6 +549,13 @@ export function createAgentCore(initial: AgentConfig, o: CreateAgentOptions = {}
       case 'config.load':
         throw new AgentError('internal', 'config.load is handled by the work process itself');
     }
+  }
+
+  /** Worker side of `runWithState`: `object` takes the supervisor's state, runs, and answers its new state. */
+  async function withState<O extends { snapshot(): unknown; restore(s: never): void }>(object: O, state: unknown, run: (o: O) => Promise<unknown>): Promise<StatefulAnswer<ReturnType<O['snapshot']>, unknown>> {
+    object.restore(state as never);
+    const value = await run(object);
+    return { state: object.snapshot() as ReturnType<O['snapshot']>, value };
   }
 
   function tokenClient(): VaultClient {
@@ -682,15 +679,4 @@ const SUPERVISOR_HAS_NO_CLIENT = new Proxy({} as VaultClient, {
 /** The scheduler's outage probe (`sys/health`), run in the work process. */
 function remoteProbe(pool: RemoteWork): Pick<VaultClient, 'health'> {
   return { health: (o) => pool.run<VaultHealth>({ op: 'probe' }, o?.signal) };
-}
-
-/** An error as it crosses to the supervisor: its kind, message, node and (rejected answers) problem. */
-function toWire(e: unknown, node?: string): WireError {
-  const problem = (e as { problem?: unknown } | undefined)?.problem;
-  return {
-    kind: classifyError(e),
-    message: e instanceof Error ? e.message : String(e),
-    node: (e instanceof AgentError ? e.node : undefined) ?? node,
-    ...(typeof problem === 'string' ? { problem } : {}),
-  };
 }

@@ -20,7 +20,7 @@ import type { LoadedConfig } from './config/load.js';
 import type { ConfigFlags, Env } from './config/resolve.js';
 import { createAgentCore, type Agent, type CreateAgentOptions } from './agent-core.js';
 import { WorkerProcess } from './shell/worker-process.js';
-import { systemClock } from './ports.js';
+import { silentLogger, systemClock } from './ports.js';
 import { AgentError, EXIT_CODES, classifyError, exitCodeFor } from './errors.js';
 import type { Logger } from './ports.js';
 import { createLogger } from './shell/logger.js';
@@ -156,8 +156,6 @@ export interface MainOptions {
   workProcess?: boolean | undefined;
 }
 
-const SILENT: Logger = { debug() {}, info() {}, warn() {}, error() {} };
-
 /**
  * `worker.mode` resolved: `auto` runs the work in a work process unless a loop calls Vault more often
  * than once a minute (the registry's member refresh, a CRL refresh interval under 60 s): a fork costs
@@ -223,7 +221,7 @@ export async function main(argv: string[], o: MainOptions = {}): Promise<number>
   // process: a work process loads the config and does the work (shell/worker-process.ts, issue #16).
   const daemon = !args.once && !args.check && !args.printConfig;
   const workEntry = daemon ? workProcessEntry(o) : undefined;
-  const configLoader = workEntry ? new WorkerProcess({ entry: workEntry, config: undefined, logger: SILENT, clock: systemClock, idleExitMs: 0, logins: new Map() }) : undefined;
+  const configLoader = workEntry ? new WorkerProcess({ entry: workEntry, config: undefined, logger: silentLogger, clock: systemClock, idleExitMs: 0, logins: new Map() }) : undefined;
   const load = async (): Promise<LoadedConfig> =>
     configLoader
       ? configLoader.run<LoadedConfig>({ op: 'config.load', path: args.config, env: { ...env }, flags: args.flags })

@@ -36,6 +36,9 @@ export interface Fs {
 /** pino-compatible four-method logger, `(meta, msg)` with fixed message strings: the SDK's `StructuredLogger`. */
 export type Logger = StructuredLogger;
 
+/** A logger that drops everything (the default when none is given). */
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
 export interface RunResult {
   code: number | null;
   signal: NodeJS.Signals | null;

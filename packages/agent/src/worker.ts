@@ -8,10 +8,10 @@
 import type { AgentConfig } from './config/schema.js';
 import type { ConfigFlags, Env } from './config/resolve.js';
 import { createAgent, type WorkerAgent } from './agent.js';
-import { AgentError, classifyError } from './errors.js';
+import { AgentError } from './errors.js';
 import type { Clock, Logger } from './ports.js';
 import type { AgentMetrics } from './shell/metrics.js';
-import type { FromWorker, LoginLease, ToWorker, WireError } from './shell/worker-process.js';
+import { toWire, type FromWorker, type LoginLease, type ToWorker } from './shell/worker-process.js';
 import { systemClock } from './ports.js';
 
 const send = (m: FromWorker): void => {
@@ -47,10 +47,6 @@ function forwardingMetrics(): AgentMetrics {
  */
 let monotonicOffset = 0;
 const clock: Clock = { ...systemClock, monotonicMs: () => performance.now() + monotonicOffset };
-
-function toWire(e: unknown): WireError {
-  return { kind: classifyError(e), message: e instanceof Error ? e.message : String(e), node: e instanceof AgentError ? e.node : undefined };
-}
 
 let config: AgentConfig | undefined;
 let logins: Record<string, LoginLease> = {};

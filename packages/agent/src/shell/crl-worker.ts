@@ -24,7 +24,7 @@ import { AgentError, classifyError } from '../errors.js';
 import type { AgentPorts, Logger } from '../ports.js';
 import type { AgentMetrics } from './metrics.js';
 import type { Scheduler } from './scheduler.js';
-import type { RemoteWork } from './worker-process.js';
+import { runWithState, type RemoteWork } from './worker-process.js';
 
 const HASH_FILE = /^[0-9a-f]{8}\.r\d+$/;
 
@@ -82,10 +82,8 @@ export class CrlWorker {
     this.#loaded = s.loaded;
   }
 
-  async #remote<T>(remote: RemoteWork, op: 'crl.load' | 'crl.refresh', signal?: AbortSignal): Promise<T> {
-    const r = await remote.run<{ state: CrlWorkerState; result: T }>({ op, node: this.node.name, state: this.snapshot() }, signal);
-    this.restore(r.state);
-    return r.result;
+  #remote<T>(remote: RemoteWork, op: 'crl.load' | 'crl.refresh', signal?: AbortSignal): Promise<T> {
+    return runWithState<CrlWorkerState, T>(remote, this, { op, node: this.node.name, state: undefined }, signal);
   }
 
   /** The file system the directory is read through (the SDK's, loaded where the work runs: issue #16). */

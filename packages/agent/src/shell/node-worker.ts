@@ -26,7 +26,7 @@ import type { AgentPorts, Logger } from '../ports.js';
 import type { AgentMetrics } from './metrics.js';
 import type { Scheduler } from './scheduler.js';
 import { vaultTlsTrustProblem } from '@vaultdist/sdk/tls-trust';
-import type { RemoteWork } from './worker-process.js';
+import { runWithState, type RemoteWork } from './worker-process.js';
 
 
 // The SDK's Vault, X.509 and credential-set code, the reloader and the verifier are imported where
@@ -105,11 +105,6 @@ export class NodeWorker {
     this.#marginWarned = new Set(s.marginWarned);
   }
 
-  async #remote<T>(remote: RemoteWork, job: { op: 'node.start' | 'node.attempt'; force?: boolean | undefined }, signal: AbortSignal): Promise<T> {
-    const r = await remote.run<{ state: NodeWorkerState; result: T }>({ ...job, node: this.node.name, state: this.snapshot() }, signal);
-    this.restore(r.state);
-    return r.result;
-  }
 
   #log(): Logger {
     return this.#ctx.logger;
@@ -223,7 +218,7 @@ export class NodeWorker {
     if (this.#started) return;
     if (this.#ctx.remote) {
       try {
-        await this.#remote(this.#ctx.remote, { op: 'node.start' }, signal);
+        await runWithState(this.#ctx.remote, this, { op: 'node.start', node: this.node.name, state: undefined }, signal);
       } catch (e) {
         // the work process died or could not start: the next attempt starts the worker there first
         if (signal.aborted) throw signal.reason;
@@ -378,7 +373,7 @@ export class NodeWorker {
       // with a work process the attempt runs there (it accounts its own failures); a throw here means
       // the work process died or could not start: a failed attempt like any other (backoff, retry)
       if (this.#ctx.remote && (o.force || this.due(ports.clock.now()))) this.status.phase = 'renewing'; // seen by /healthz meanwhile
-      result = this.#ctx.remote ? await this.#remote<AttemptResult>(this.#ctx.remote, { op: 'node.attempt', force: o.force }, signal) : await this.#attemptHere(signal, o);
+      result = this.#ctx.remote ? await runWithState<NodeWorkerState, AttemptResult>(this.#ctx.remote, this, { op: 'node.attempt', node: this.node.name, state: undefined, force: o.force }, signal) : await this.#attemptHere(signal, o);
     } catch (e) {
       if (signal.aborted) throw signal.reason;
       // a work process that died may have written a set first: the next one reads the disk again and

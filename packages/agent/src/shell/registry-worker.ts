@@ -32,7 +32,7 @@ import type { AgentPorts, Logger } from '../ports.js';
 import type { AgentMetrics } from './metrics.js';
 // The SDK's registry client and file code and the verifier are imported where the work runs (the
 // methods below): the daemon's supervisor hands this worker's ticks to its work process (issue #16).
-import type { RemoteWork } from './worker-process.js';
+import { runWithState, type RemoteWork } from './worker-process.js';
 
 /** Test-only observation points. */
 export interface RegistryHooks {
@@ -161,10 +161,8 @@ export class RegistryWorker {
     this.#nextRegisterMs = s.nextRegisterMs;
   }
 
-  async #remote<T>(remote: RemoteWork, op: 'registry.load' | 'registry.tick' | 'registry.deregister', signal?: AbortSignal): Promise<T> {
-    const r = await remote.run<{ state: RegistryWorkerState; value: T }>({ op, node: this.node.name, state: this.snapshot(), servedSerial: this.#ctx.nodeStatus.servedSerial }, signal);
-    this.restore(r.state);
-    return r.value;
+  #remote<T>(remote: RemoteWork, op: 'registry.load' | 'registry.tick' | 'registry.deregister', signal?: AbortSignal): Promise<T> {
+    return runWithState<RegistryWorkerState, T>(remote, this, { op, node: this.node.name, state: undefined, servedSerial: this.#ctx.nodeStatus.servedSerial }, signal);
   }
 
   constructor(ctx: RegistryContext, node: NodeConfig) {

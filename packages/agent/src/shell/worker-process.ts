@@ -17,8 +17,7 @@
  * the usual backoff).
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { serialize } from 'node:v8';
-import { AgentError } from '../errors.js';
+import { AgentError, classifyError } from '../errors.js';
 import type { FailureKind } from '../core/state.js';
 import type { Clock, Logger } from '../ports.js';
 import type { AgentMetrics } from './metrics.js';
@@ -89,10 +88,38 @@ interface Pending {
   onAbort: (() => void) | undefined;
 }
 
-/** Checks that `m` survives the IPC channel's serialization (v8 structured clone) before it is sent. */
-function structuredCloneable<T>(m: T): T {
-  serialize(m);
-  return m;
+/** An error as the worker sends it: its kind, message, node and (rejected answers) problem. */
+export function toWire(e: unknown, node?: string): WireError {
+  const problem = (e as { problem?: unknown } | undefined)?.problem;
+  return {
+    kind: classifyError(e),
+    message: e instanceof Error ? e.message : String(e),
+    node: (e instanceof AgentError ? e.node : undefined) ?? node,
+    ...(typeof problem === 'string' ? { problem } : {}),
+  };
+}
+
+/** A worker object whose state travels with its jobs (NodeWorker, CrlWorker, RegistryWorker). */
+export interface Stateful<S> {
+  snapshot(): S;
+  restore(s: S): void;
+}
+
+/** What a stateful job answers: the object's new state and the operation's value. */
+export interface StatefulAnswer<S, T> {
+  state: S;
+  value: T;
+}
+
+/**
+ * Runs `job` on `object`'s state in the work process and takes the new state back (the supervisor
+ * stays the one owner of it): the worker side restores, runs the operation and answers
+ * `{ state: snapshot(), value }`.
+ */
+export async function runWithState<S, T>(remote: RemoteWork, object: Stateful<S>, job: WorkJob, signal?: AbortSignal): Promise<T> {
+  const r = await remote.run<StatefulAnswer<S, T>>({ ...job, state: object.snapshot() } as WorkJob, signal);
+  object.restore(r.state);
+  return r.value;
 }
 
 /** Rebuilds a worker's error on this side: same kind (→ same exit code and metrics label), same message. */
@@ -215,14 +242,16 @@ export class WorkerProcess implements RemoteWork {
         if (m.ok) p.resolve(m.value);
         else if (m.aborted && p.signal?.aborted) p.reject(p.signal.reason);
         else p.reject(fromWire(m.error));
-        this.#armIdle();
+        this.#settled();
         return;
       }
     }
   }
 
-  #armIdle(): void {
+  /** A job ended: once none is left, the worker is stopped (closed pool) or left to its idle timer. */
+  #settled(): void {
     if (this.#pending.size || !this.#child) return;
+    if (this.#closed) return this.#stopChild();
     this.#child.channel?.unref();
     clearTimeout(this.#idle);
     this.#idle = setTimeout(() => this.#stopChild(), this.#lingerMs);
@@ -252,16 +281,16 @@ export class WorkerProcess implements RemoteWork {
       const onAbort = signal ? () => this.#send(child, { t: 'abort', id }) : undefined;
       if (signal && onAbort) signal.addEventListener('abort', onAbort, { once: true });
       this.#pending.set(id, { child, resolve: resolve as (v: unknown) => void, reject, signal, onAbort });
-      let job2: ToWorker;
       try {
-        // a state that cannot be cloned fails this job alone (it would otherwise stay pending for ever)
-        job2 = structuredCloneable({ t: 'job', id, job, monotonicMs: this.#o.clock.monotonicMs() });
+        // serialized here, synchronously: a state that cannot be cloned fails this job alone (it
+        // would otherwise stay pending for ever); a lost channel fails it too ('exit' fails the rest)
+        child.send({ t: 'job', id, job, monotonicMs: this.#o.clock.monotonicMs() } satisfies ToWorker, (e) => {
+          if (e) this.#lost(child, `could not be reached: ${e.message}`);
+        });
       } catch (e) {
         this.#fail(id, new AgentError('internal', `work process job ${job.op} cannot be sent: ${(e as Error).message}`));
-        this.#armIdle();
-        return;
+        this.#settled();
       }
-      this.#send(child, job2);
     });
   }
 
@@ -269,16 +298,6 @@ export class WorkerProcess implements RemoteWork {
   close(): void {
     this.#closed = true;
     clearTimeout(this.#idle);
-    if (!this.#pending.size) this.#stopChild();
-    else {
-      const c = this.#child;
-      const t = setInterval(() => {
-        if (!this.#pending.size || this.#child !== c) {
-          clearInterval(t);
-          this.#stopChild();
-        }
-      }, 50);
-      t.unref();
-    }
+    this.#settled();
   }
 }
