@@ -195,12 +195,17 @@ export class WorkerProcess implements RemoteWork {
     for (const [id, p] of [...this.#pending.entries()].filter(([, x]) => x.child === child)) this.#fail(id, new AgentError('internal', `the agent's work process ${why}`));
   }
 
-  #fail(id: number, e: unknown): void {
+  /** Takes job `id` out of the pending set (and its abort listener off its signal). */
+  #take(id: number): Pending | undefined {
     const p = this.#pending.get(id);
-    if (!p) return;
+    if (!p) return undefined;
     this.#pending.delete(id);
     if (p.onAbort) p.signal?.removeEventListener('abort', p.onAbort);
-    p.reject(e);
+    return p;
+  }
+
+  #fail(id: number, e: unknown): void {
+    this.#take(id)?.reject(e);
   }
 
   /** Sends a message; one that cannot be sent (a channel already closed) counts as the worker lost. */
@@ -235,10 +240,8 @@ export class WorkerProcess implements RemoteWork {
         for (const [k, v] of Object.entries(m.logins)) this.#o.logins.set(k, v);
         return;
       case 'done': {
-        const p = this.#pending.get(m.id);
+        const p = this.#take(m.id);
         if (!p) return;
-        this.#pending.delete(m.id);
-        if (p.onAbort) p.signal?.removeEventListener('abort', p.onAbort);
         if (m.ok) p.resolve(m.value);
         else if (m.aborted && p.signal?.aborted) p.reject(p.signal.reason);
         else p.reject(fromWire(m.error));
