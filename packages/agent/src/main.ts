@@ -20,9 +20,8 @@ import type { LoadedConfig } from './config/load.js';
 import type { ConfigFlags, Env } from './config/resolve.js';
 import { createAgentCore, type Agent, type CreateAgentOptions } from './agent-core.js';
 import { WorkerProcess } from './shell/worker-process.js';
-import { silentLogger, systemClock } from './ports.js';
 import { AgentError, EXIT_CODES, classifyError, exitCodeFor } from './errors.js';
-import type { Logger } from './ports.js';
+import { silentLogger, systemClock, type Logger } from './ports.js';
 import { createLogger } from './shell/logger.js';
 import { createMetrics } from './shell/metrics.js';
 
